@@ -1,0 +1,124 @@
+//! Scoring-path benchmarks: feature derivation + logistic scoring for accounts with 12 cycles of
+//! history, on the shipped default model and policy.
+//!
+//! Run: `cargo bench --bench scoring`. Throughput is reported in accounts per second (elements/s)
+//! on one core; the target is at least 1,000,000 accounts/s for `features+logistic`.
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::path::Path;
+
+use chrono::{Days, NaiveDate};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use payrisk::domain::{Account, CreditProfile, PaymentCycle};
+use payrisk::features::{derive_base, N_BASE};
+use payrisk::model::Model;
+use payrisk::policy::Policy;
+use payrisk::scoring::Engine;
+
+const ACCOUNTS: usize = 1024;
+
+/// Deterministic, varied accounts with 12 monthly cycles each.
+fn accounts() -> Vec<Account> {
+    let start = NaiveDate::from_ymd_opt(2024, 1, 28).unwrap_or_default();
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    (0..ACCOUNTS)
+        .map(|i| {
+            let limit = 1_000.0 + 9_000.0 * next();
+            let history: Vec<PaymentCycle> = (0..12u64)
+                .map(|m| {
+                    let due = limit * next();
+                    PaymentCycle {
+                        statement_date: start.checked_add_days(Days::new(30 * m)).unwrap_or(start),
+                        amount_due: due,
+                        minimum_due: due * 0.05,
+                        amount_paid: due * next() * 1.1,
+                        days_past_due: if next() < 0.2 {
+                            30 * (1 + (next() * 4.0) as u32)
+                        } else {
+                            0
+                        },
+                    }
+                })
+                .collect();
+            Account {
+                account_id: format!("acct-{i}"),
+                as_of: start.checked_add_days(Days::new(365)).unwrap_or(start),
+                profile: CreditProfile {
+                    credit_limit: limit,
+                    current_balance: history[11].amount_due,
+                    months_on_book: 12 + (next() * 100.0) as u32,
+                    open_credit_lines: 1 + (next() * 5.0) as u32,
+                    prior_delinquencies: (next() * 3.0) as u32,
+                    bureau_score: (next() < 0.7).then(|| 500.0 + 300.0 * next()),
+                    annual_income: (next() < 0.5).then(|| 20_000.0 + 80_000.0 * next()),
+                    hardship: next() < 0.05,
+                },
+                history,
+                attributes: HashMap::new(),
+            }
+        })
+        .collect()
+}
+
+fn engine() -> Engine {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let model =
+        Model::load(&root.join("models/uci-credit/1/model.json")).unwrap_or_else(|e| panic!("{e}"));
+    let policy = Policy::load(&root.join("models/policy.toml")).unwrap_or_else(|e| panic!("{e}"));
+    Engine::new(model, policy)
+}
+
+fn bench(c: &mut Criterion) {
+    let accounts = accounts();
+    let engine = engine();
+    let mut group = c.benchmark_group("score_12_cycles");
+    group.throughput(Throughput::Elements(ACCOUNTS as u64));
+
+    group.bench_function("features", |b| {
+        let mut out = [0.0; N_BASE];
+        b.iter(|| {
+            for a in &accounts {
+                derive_base(black_box(a), &mut out);
+                black_box(&out);
+            }
+        })
+    });
+
+    let mut scratch = engine.scratch();
+    let mut inputs = vec![0.0; engine.model().spec().len()];
+    group.bench_function("features+logistic", |b| {
+        b.iter(|| {
+            for a in &accounts {
+                engine.model().spec().derive(black_box(a), &mut inputs);
+                black_box(engine.model().probability(&inputs));
+            }
+        })
+    });
+
+    group.bench_function("decision", |b| {
+        b.iter(|| {
+            for a in &accounts {
+                black_box(engine.score(black_box(a), 0, &mut scratch));
+            }
+        })
+    });
+
+    group.bench_function("decision+4_reasons", |b| {
+        b.iter(|| {
+            for a in &accounts {
+                black_box(engine.score(black_box(a), 4, &mut scratch));
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,22 @@
+//! Compiles `proto/payrisk/v1/*.proto` with the pure-Rust `protox` compiler (no system `protoc`)
+//! and generates the tonic client and server code plus the encoded descriptor set used by
+//! server reflection.
+
+use std::path::PathBuf;
+
+use prost::Message as _;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protos = ["proto/payrisk/v1/scoring.proto"];
+    println!("cargo:rerun-if-changed=proto");
+
+    let fds = protox::compile(protos, ["proto"])?;
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(out_dir.join("payrisk_descriptor.bin"), fds.encode_to_vec())?;
+
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(fds)?;
+    Ok(())
+}

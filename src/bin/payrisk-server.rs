@@ -1,0 +1,93 @@
+//! `payrisk-server`: serves the scoring gRPC API on a trained model and a treatment policy.
+//!
+//! Settings come from `--config FILE` (TOML, see `ServerConfig`) and flags; flags win. Logs go to
+//! stderr (`RUST_LOG` filters, `--log-format json` for structured logs). SIGINT or SIGTERM drains
+//! calls in flight and exits 0; a bad model or policy exits 1 with the reason.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use payrisk::server::{self, ServerConfig};
+
+/// Payment-risk scoring gRPC server.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// TOML config file (keys: addr, model, policy, max_message_bytes, shutdown_grace_secs).
+    #[arg(long, env = "PAYRISK_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:50051].
+    #[arg(long, env = "PAYRISK_ADDR")]
+    addr: Option<SocketAddr>,
+    /// Model artifact [default: models/uci-credit/1/model.json].
+    #[arg(long, env = "PAYRISK_MODEL")]
+    model: Option<PathBuf>,
+    /// Treatment policy [default: models/policy.toml].
+    #[arg(long, env = "PAYRISK_POLICY")]
+    policy: Option<PathBuf>,
+    /// Largest request or response message in bytes [default: 33554432].
+    #[arg(long)]
+    max_message_bytes: Option<usize>,
+    /// Seconds to wait for calls in flight at shutdown [default: 10].
+    #[arg(long)]
+    shutdown_grace_secs: Option<u64>,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    init_tracing(args.log_format);
+
+    let mut config = match &args.config {
+        Some(path) => ServerConfig::from_file(path)?,
+        None => ServerConfig::default(),
+    };
+    if let Some(v) = args.addr {
+        config.addr = v;
+    }
+    if let Some(v) = args.model {
+        config.model = v;
+    }
+    if let Some(v) = args.policy {
+        config.policy = v;
+    }
+    if let Some(v) = args.max_message_bytes {
+        config.max_message_bytes = v;
+    }
+    if let Some(v) = args.shutdown_grace_secs {
+        config.shutdown_grace_secs = v;
+    }
+
+    let engine = config.load_engine().context("cannot start")?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(config.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.addr))?;
+        server::run(listener, engine, &config, server::shutdown_signal())
+            .await
+            .context("server failed")
+    })
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

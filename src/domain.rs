@@ -1,0 +1,111 @@
+//! Plain domain types: the account being scored, its credit profile and payment history.
+//!
+//! These know nothing of gRPC or Polars; the transport ([`crate::service`]) and the training
+//! ingest (`crate::train`) convert into them at the edge, and check the bounds declared here.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+/// Longest payment history accepted, in cycles (five years of monthly statements).
+pub const MAX_HISTORY_CYCLES: usize = 60;
+/// Largest days-past-due value accepted (ten years).
+pub const MAX_DAYS_PAST_DUE: u32 = 3650;
+/// Longest account id accepted, in bytes.
+pub const MAX_ACCOUNT_ID_BYTES: usize = 128;
+/// Largest bureau score accepted.
+pub const MAX_BUREAU_SCORE: f64 = 1000.0;
+/// Most extra attributes accepted on one account.
+pub const MAX_ATTRIBUTES: usize = 256;
+
+/// An account to score, as of a date.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    /// Caller's identifier.
+    pub account_id: String,
+    /// The date the account is scored at.
+    pub as_of: NaiveDate,
+    /// Credit profile at `as_of`.
+    pub profile: CreditProfile,
+    /// Statement cycles, oldest first, strictly increasing in date.
+    pub history: Vec<PaymentCycle>,
+    /// Extra numeric features by name (finite values).
+    pub attributes: HashMap<String, f64>,
+}
+
+/// The account's credit profile.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CreditProfile {
+    /// Credit limit, >= 0.
+    pub credit_limit: f64,
+    /// Outstanding balance, >= 0.
+    pub current_balance: f64,
+    /// Months since the account was opened.
+    pub months_on_book: u32,
+    /// Open credit lines the customer holds.
+    pub open_credit_lines: u32,
+    /// Delinquency episodes before the supplied history.
+    pub prior_delinquencies: u32,
+    /// Credit bureau score, if known.
+    pub bureau_score: Option<f64>,
+    /// Annual income, if known.
+    pub annual_income: Option<f64>,
+    /// Declared temporary hardship.
+    pub hardship: bool,
+}
+
+/// One monthly statement cycle.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PaymentCycle {
+    /// Statement date.
+    pub statement_date: NaiveDate,
+    /// Statement balance due, >= 0.
+    pub amount_due: f64,
+    /// Minimum payment due, 0 <= minimum_due <= amount_due.
+    pub minimum_due: f64,
+    /// Payments received during this cycle (toward the previous statement), >= 0.
+    pub amount_paid: f64,
+    /// Days past due at the statement date.
+    pub days_past_due: u32,
+}
+
+/// Attribute names that are protected characteristics (or proxies the project excludes) and are
+/// never model inputs, compared case-insensitively.
+pub const PROTECTED_ATTRIBUTES: &[&str] = &[
+    "sex",
+    "gender",
+    "marital_status",
+    "marriage",
+    "married",
+    "age",
+    "date_of_birth",
+    "birth_date",
+    "education",
+    "race",
+    "ethnicity",
+    "religion",
+    "national_origin",
+    "nationality",
+    "disability",
+    "pregnancy",
+];
+
+/// True when `name` names a protected attribute that must never be a model input.
+pub fn is_protected_attribute(name: &str) -> bool {
+    PROTECTED_ATTRIBUTES
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(name.trim()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protected_attributes_are_recognised_case_insensitively() {
+        assert!(is_protected_attribute("SEX"));
+        assert!(is_protected_attribute(" Age "));
+        assert!(is_protected_attribute("education"));
+        assert!(!is_protected_attribute("region_unemployment"));
+    }
+}

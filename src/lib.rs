@@ -1,0 +1,40 @@
+//! payrisk: payment-risk scoring for debt collections.
+//!
+//! A gRPC service scores overdue accounts (repayment probability, score, risk band, reason codes,
+//! and a soft or firm treatment with the next action); an offline trainer builds the models it
+//! serves. `ARCHITECTURE.md` has the bird's-eye view; this is the code map.
+//!
+//! Domain core (no gRPC, no Polars):
+//! - [`domain`]: `Account`, its credit profile and payment history, and their bounds.
+//! - [`features`]: the feature engine, the one definition of every model input, shared by
+//!   training and serving.
+//! - [`model`]: the versioned artifact format and the serving form of each model kind.
+//! - [`policy`]: the treatment policy file and `decide()`.
+//! - [`scoring`]: the engine that runs features → model → policy → reason codes.
+//! - [`evaluation`]: AUC, Gini, KS, Brier score, log loss.
+//! - [`error`]: the load layer's error type.
+//!
+//! Edges:
+//! - [`proto`]: generated gRPC types.
+//! - [`service`]: the tonic service: request conversion and validation, handlers, status errors.
+//! - [`server`]: configuration and wiring (health, reflection, limits, tracing, graceful
+//!   shutdown).
+//! - `train` (cargo feature `train`): Polars ingest and validation of training tables, the UCI
+//!   converter, fitting and the `payrisk-train` command.
+//!
+//! Binaries in `src/bin/` are thin: `payrisk-server` and `payrisk-train`.
+
+#![warn(missing_docs)]
+
+pub mod domain;
+pub mod error;
+pub mod evaluation;
+pub mod features;
+pub mod model;
+pub mod policy;
+pub mod proto;
+pub mod scoring;
+pub mod server;
+pub mod service;
+#[cfg(feature = "train")]
+pub mod train;

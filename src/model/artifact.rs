@@ -1,0 +1,302 @@
+//! The versioned model artifact: one JSON format for every model kind.
+//!
+//! An artifact holds everything needed to serve and to audit a model: its identity, the feature
+//! list with training statistics, the fitted parameters, the evaluation metrics and where the
+//! training data came from. [`Artifact::from_json`] validates it completely; nothing that fails
+//! validation can serve.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::LoadError;
+use crate::evaluation::Metrics;
+use crate::features::FeatureSpec;
+
+/// The artifact schema version this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A trained model as stored on disk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Artifact {
+    /// Must equal [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Model name, for example `uci-credit`.
+    pub name: String,
+    /// Model version within the name, for example `1`.
+    pub version: String,
+    /// When training finished.
+    pub created_at: DateTime<Utc>,
+    /// Inputs in model order, with training statistics.
+    pub features: Vec<FeatureStats>,
+    /// Fitted parameters, tagged by `kind`.
+    pub model: ModelParams,
+    /// Held-out evaluation.
+    pub metrics: SplitMetrics,
+    /// Provenance of the training run.
+    pub training: TrainingInfo,
+}
+
+/// One input's name and its statistics on the training rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureStats {
+    /// Feature name (a base feature or `attr.<name>`).
+    pub name: String,
+    /// Mean over non-missing training values; also the imputed value for missing inputs.
+    pub mean: f64,
+    /// Standard deviation over non-missing training values (1 for constant features).
+    pub std: f64,
+    /// Share of training rows where the feature was missing.
+    pub missing_rate: f64,
+}
+
+/// Fitted parameters of one model kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ModelParams {
+    /// Logistic regression on standardised inputs: the log-odds of repayment are
+    /// `intercept + sum_j coefficients[j] * (x_j - mean_j) / std_j`, a missing `x_j` counting as
+    /// `mean_j`.
+    Logistic {
+        /// Intercept (log-odds of repayment of the average account).
+        intercept: f64,
+        /// One coefficient per feature, on the standardised scale.
+        coefficients: Vec<f64>,
+        /// L2 penalty used in fitting.
+        l2_penalty: f64,
+    },
+}
+
+impl ModelParams {
+    /// The kind's name, as in the artifact's `kind` tag.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ModelParams::Logistic { .. } => "logistic",
+        }
+    }
+}
+
+/// Metrics on the training and held-out rows.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitMetrics {
+    /// On the rows the model was fitted on.
+    pub train: Metrics,
+    /// On the held-out rows.
+    pub test: Metrics,
+}
+
+/// Where the model came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingInfo {
+    /// SHA-256 over the input tables' bytes, in a fixed order.
+    pub data_fingerprint: String,
+    /// The input files, as given.
+    pub inputs: Vec<String>,
+    /// How rows were split, for example `test = account_id % 5 == 0`.
+    pub split: String,
+    /// Rows fitted on.
+    pub train_rows: u64,
+    /// Rows held out.
+    pub test_rows: u64,
+    /// The payrisk version that trained it.
+    pub payrisk_version: String,
+}
+
+impl Artifact {
+    /// Parses and validates an artifact.
+    pub fn from_json(text: &str) -> Result<Artifact, LoadError> {
+        let artifact: Artifact = serde_json::from_str(text).map_err(LoadError::parse)?;
+        artifact.validate()?;
+        Ok(artifact)
+    }
+
+    /// Reads, parses and validates an artifact file.
+    pub fn load(path: &Path) -> Result<Artifact, LoadError> {
+        let text = LoadError::read(path)?;
+        Artifact::from_json(&text).map_err(|e| e.with_origin(&path.display().to_string()))
+    }
+
+    /// Serialises to pretty JSON (stable field order, so equal artifacts give equal bytes).
+    pub fn to_json(&self) -> String {
+        // Serialising plain data with finite floats cannot fail; fall back to an empty object
+        // rather than panicking if it ever did.
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| String::from("{}")) + "\n"
+    }
+
+    /// The resolved feature list.
+    pub fn feature_spec(&self) -> Result<FeatureSpec, LoadError> {
+        FeatureSpec::from_names(self.features.iter().map(|f| f.name.as_str()))
+            .map_err(|e| LoadError::invalid(e.to_string()))
+    }
+
+    /// Checks every rule an artifact must meet before it can serve.
+    pub fn validate(&self) -> Result<(), LoadError> {
+        let fail = |m: String| Err(LoadError::invalid(m));
+        if self.schema_version != SCHEMA_VERSION {
+            return fail(format!(
+                "artifact schema version {} is not supported (this build reads {SCHEMA_VERSION})",
+                self.schema_version
+            ));
+        }
+        if self.name.trim().is_empty() || self.version.trim().is_empty() {
+            return fail("name and version must not be empty".into());
+        }
+        if self.features.is_empty() {
+            return fail("the feature list is empty".into());
+        }
+        self.feature_spec()?;
+        for f in &self.features {
+            if !f.mean.is_finite() || !f.std.is_finite() || f.std <= 0.0 {
+                return fail(format!(
+                    "feature `{}`: mean and std must be finite and std > 0 (got {}, {})",
+                    f.name, f.mean, f.std
+                ));
+            }
+            if !(0.0..=1.0).contains(&f.missing_rate) {
+                return fail(format!(
+                    "feature `{}`: missing_rate {} is not in [0, 1]",
+                    f.name, f.missing_rate
+                ));
+            }
+        }
+        match &self.model {
+            ModelParams::Logistic {
+                intercept,
+                coefficients,
+                l2_penalty,
+            } => {
+                if coefficients.len() != self.features.len() {
+                    return fail(format!(
+                        "{} coefficients for {} features",
+                        coefficients.len(),
+                        self.features.len()
+                    ));
+                }
+                if let Some(i) = coefficients.iter().position(|c| !c.is_finite()) {
+                    return fail(format!(
+                        "coefficient of `{}` is not finite",
+                        self.features[i].name
+                    ));
+                }
+                if !intercept.is_finite() || !l2_penalty.is_finite() || *l2_penalty < 0.0 {
+                    return fail("intercept and l2_penalty must be finite, l2_penalty >= 0".into());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::features::BaseFeature;
+
+    /// A small valid artifact for tests.
+    pub(crate) fn sample() -> Artifact {
+        let m = Metrics {
+            rows: 10,
+            repayment_rate: 0.5,
+            auc: 0.8,
+            gini: 0.6,
+            ks: 0.5,
+            brier: 0.2,
+            log_loss: 0.5,
+        };
+        Artifact {
+            schema_version: SCHEMA_VERSION,
+            name: "test".into(),
+            version: "1".into(),
+            created_at: DateTime::<Utc>::from_timestamp(0, 0).unwrap_or_default(),
+            features: vec![
+                FeatureStats {
+                    name: BaseFeature::DpdCurrent.name().into(),
+                    mean: 10.0,
+                    std: 20.0,
+                    missing_rate: 0.0,
+                },
+                FeatureStats {
+                    name: "attr.region_risk".into(),
+                    mean: 0.5,
+                    std: 0.25,
+                    missing_rate: 0.1,
+                },
+            ],
+            model: ModelParams::Logistic {
+                intercept: 1.0,
+                coefficients: vec![-0.8, 0.3],
+                l2_penalty: 1.0,
+            },
+            metrics: SplitMetrics { train: m, test: m },
+            training: TrainingInfo {
+                data_fingerprint: "sha256:00".into(),
+                inputs: vec![],
+                split: "test".into(),
+                train_rows: 10,
+                test_rows: 10,
+                payrisk_version: "0".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let a = sample();
+        let back = Artifact::from_json(&a.to_json()).expect("valid");
+        assert_eq!(a, back);
+    }
+
+    #[test]
+    fn rejects_broken_artifacts_with_a_reason() {
+        let cases: Vec<(Box<dyn Fn(&mut Artifact)>, &str)> = vec![
+            (Box::new(|a| a.schema_version = 99), "schema version"),
+            (Box::new(|a| a.features[0].std = 0.0), "std > 0"),
+            (
+                Box::new(|a| a.features[1].name = "attr.sex".into()),
+                "protected",
+            ),
+            (
+                Box::new(|a| a.features[1].name = "bogus".into()),
+                "unknown feature",
+            ),
+            (
+                Box::new(|a| {
+                    a.model = ModelParams::Logistic {
+                        intercept: 0.0,
+                        coefficients: vec![f64::INFINITY, 0.0],
+                        l2_penalty: 1.0,
+                    }
+                }),
+                "not finite",
+            ),
+            (
+                Box::new(|a| {
+                    a.model = ModelParams::Logistic {
+                        intercept: 0.0,
+                        coefficients: vec![0.0],
+                        l2_penalty: 1.0,
+                    }
+                }),
+                "1 coefficients for 2 features",
+            ),
+        ];
+        for (mutate, expected) in cases {
+            let mut a = sample();
+            mutate(&mut a);
+            let err = a.validate().expect_err(expected).to_string();
+            assert!(err.contains(expected), "{err} should mention {expected}");
+        }
+    }
+
+    #[test]
+    fn truncated_json_is_a_parse_error() {
+        let text = sample().to_json();
+        let err = Artifact::from_json(&text[..text.len() / 2]).expect_err("truncated");
+        assert!(matches!(err, LoadError::Parse { .. }), "{err}");
+    }
+}

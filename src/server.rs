@@ -1,0 +1,184 @@
+//! Server wiring, in one place: configuration, loading, the scoring service with its message
+//! limits, gRPC health, server reflection (v1 and v1alpha), request tracing and graceful
+//! shutdown.
+//!
+//! Shutdown path: when the `shutdown` future passed to [`run`] completes (the binary wires it to
+//! SIGINT and SIGTERM), health turns `NOT_SERVING`, the listener stops accepting, calls in flight
+//! finish, and [`run`] returns; if they take longer than `shutdown_grace`, it returns anyway.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::error::LoadError;
+use crate::model::Model;
+use crate::policy::Policy;
+use crate::proto::v1::scoring_service_server::ScoringServiceServer;
+use crate::scoring::Engine;
+use crate::service::ScoringApi;
+
+/// Default listen address.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:50051";
+/// Default model artifact, relative to the working directory (the repository root).
+pub const DEFAULT_MODEL: &str = "models/uci-credit/1/model.json";
+/// Default policy file.
+pub const DEFAULT_POLICY: &str = "models/policy.toml";
+/// Default cap on a request or response message: room for 10,000 accounts with 12 cycles each.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
+
+/// Server settings; every field can come from a TOML file or from flags.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub addr: SocketAddr,
+    /// Model artifact file.
+    pub model: PathBuf,
+    /// Policy file.
+    pub policy: PathBuf,
+    /// Largest request or response message, in bytes.
+    pub max_message_bytes: usize,
+    /// How long shutdown waits for calls in flight, in seconds.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            addr: DEFAULT_ADDR
+                .parse()
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 50051))),
+            model: PathBuf::from(DEFAULT_MODEL),
+            policy: PathBuf::from(DEFAULT_POLICY),
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Reads a TOML config file; absent keys keep their defaults.
+    pub fn from_file(path: &Path) -> Result<ServerConfig, LoadError> {
+        let text = LoadError::read(path)?;
+        toml::from_str(&text).map_err(|e| LoadError::Parse {
+            origin: path.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Loads and validates the model and the policy.
+    pub fn load_engine(&self) -> Result<Engine, LoadError> {
+        let model = Model::load(&self.model)?;
+        let policy = Policy::load(&self.policy)?;
+        Ok(Engine::new(model, policy))
+    }
+}
+
+/// Serves `engine` on `listener` until `shutdown` completes, then drains gracefully.
+pub async fn run(
+    listener: TcpListener,
+    engine: Engine,
+    config: &ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), tonic::transport::Error> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<ScoringServiceServer<ScoringApi>>()
+        .await;
+
+    let reflection_v1 = reflection_builder().build_v1();
+    let reflection_v1alpha = reflection_builder().build_v1alpha();
+
+    let model = engine.model().artifact();
+    tracing::info!(
+        addr = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
+        model = %model.name,
+        model_version = %model.version,
+        kind = model.model.kind(),
+        policy_version = %engine.policy().version,
+        "payrisk-server ready"
+    );
+
+    let scoring = ScoringServiceServer::new(ScoringApi::new(Arc::new(engine)))
+        .max_decoding_message_size(config.max_message_bytes)
+        .max_encoding_message_size(config.max_message_bytes);
+
+    let mut router = tonic::transport::Server::builder()
+        .trace_fn(|request| tracing::info_span!("grpc", path = %request.uri().path()))
+        .add_service(health_service)
+        .add_service(scoring);
+    match (reflection_v1, reflection_v1alpha) {
+        (Ok(v1), Ok(v1alpha)) => router = router.add_service(v1).add_service(v1alpha),
+        (v1, v1alpha) => tracing::warn!(
+            v1 = v1.err().map(|e| e.to_string()),
+            v1alpha = v1alpha.err().map(|e| e.to_string()),
+            "server reflection unavailable"
+        ),
+    }
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+        let _ = stop_rx.await;
+    });
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => return result,
+        () = shutdown => {}
+    }
+    tracing::info!("shutting down: draining calls in flight");
+    health_reporter
+        .set_not_serving::<ScoringServiceServer<ScoringApi>>()
+        .await;
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(Duration::from_secs(config.shutdown_grace_secs), server).await {
+        Ok(result) => {
+            tracing::info!("shutdown complete");
+            result
+        }
+        Err(_) => {
+            tracing::warn!(
+                grace_secs = config.shutdown_grace_secs,
+                "calls still in flight after the grace period; stopping anyway"
+            );
+            Ok(())
+        }
+    }
+}
+
+fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+}
+
+/// Completes on SIGINT or SIGTERM (on non-Unix systems, Ctrl-C).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => tracing::info!("SIGINT received"),
+                    _ = term.recv() => tracing::info!("SIGTERM received"),
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,417 @@
+//! Conversion between the gRPC messages and the domain, with field-level validation.
+//!
+//! Every rule the domain relies on (finite, non-negative amounts, bounded history, ordered dates)
+//! is checked here, and every failure is reported with the path of the field that broke it.
+
+use chrono::NaiveDate;
+
+use crate::domain::{
+    Account, CreditProfile, PaymentCycle, MAX_ACCOUNT_ID_BYTES, MAX_ATTRIBUTES, MAX_BUREAU_SCORE,
+    MAX_DAYS_PAST_DUE, MAX_HISTORY_CYCLES,
+};
+use crate::policy::Treatment;
+use crate::proto::v1 as pb;
+use crate::scoring::{Engine, Scored, Scratch};
+
+/// A field that failed validation, as in `google.rpc.BadRequest.FieldViolation`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Path of the field, for example `account.history[2].amount_paid`.
+    pub field: String,
+    /// What is wrong.
+    pub description: String,
+}
+
+/// Collects violations under a path prefix.
+struct Checker<'a> {
+    prefix: &'a str,
+    violations: Vec<Violation>,
+}
+
+impl Checker<'_> {
+    fn push(&mut self, field: impl std::fmt::Display, description: impl Into<String>) {
+        self.violations.push(Violation {
+            field: format!("{}.{field}", self.prefix),
+            description: description.into(),
+        });
+    }
+
+    /// A finite, non-negative amount.
+    fn amount(&mut self, field: impl std::fmt::Display, v: f64) {
+        if !v.is_finite() {
+            self.push(field, format!("must be a finite number, got {v}"));
+        } else if v < 0.0 {
+            self.push(field, format!("must not be negative, got {v}"));
+        }
+    }
+
+    fn date(&mut self, field: &str, d: Option<&pb::Date>) -> Option<NaiveDate> {
+        match d {
+            None => {
+                self.push(field, "is required");
+                None
+            }
+            Some(d) => {
+                let date = u32::try_from(d.month)
+                    .ok()
+                    .zip(u32::try_from(d.day).ok())
+                    .and_then(|(m, day)| NaiveDate::from_ymd_opt(d.year, m, day));
+                if date.is_none() {
+                    self.push(
+                        field,
+                        format!(
+                            "is not a valid calendar date: {}-{}-{}",
+                            d.year, d.month, d.day
+                        ),
+                    );
+                }
+                date
+            }
+        }
+    }
+}
+
+/// Converts and validates one account; `prefix` is its path (`account` or `accounts[7]`).
+pub fn account(message: Option<pb::Account>, prefix: &str) -> Result<Account, Vec<Violation>> {
+    let mut c = Checker {
+        prefix,
+        violations: Vec::new(),
+    };
+    let Some(a) = message else {
+        return Err(vec![Violation {
+            field: prefix.to_owned(),
+            description: "is required".into(),
+        }]);
+    };
+
+    if a.account_id.trim().is_empty() {
+        c.push("account_id", "is required");
+    } else if a.account_id.len() > MAX_ACCOUNT_ID_BYTES {
+        c.push(
+            "account_id",
+            format!("must be at most {MAX_ACCOUNT_ID_BYTES} bytes"),
+        );
+    }
+    let as_of = c.date("as_of", a.as_of.as_ref());
+
+    let profile = match a.profile {
+        None => {
+            c.push("profile", "is required");
+            CreditProfile::default()
+        }
+        Some(p) => {
+            c.amount("profile.credit_limit", p.credit_limit);
+            c.amount("profile.current_balance", p.current_balance);
+            if let Some(s) = p.bureau_score {
+                if !(s.is_finite() && (0.0..=MAX_BUREAU_SCORE).contains(&s)) {
+                    c.push(
+                        "profile.bureau_score",
+                        format!("must be between 0 and {MAX_BUREAU_SCORE}, got {s}"),
+                    );
+                }
+            }
+            if let Some(i) = p.annual_income {
+                c.amount("profile.annual_income", i);
+            }
+            CreditProfile {
+                credit_limit: p.credit_limit,
+                current_balance: p.current_balance,
+                months_on_book: p.months_on_book,
+                open_credit_lines: p.open_credit_lines,
+                prior_delinquencies: p.prior_delinquencies,
+                bureau_score: p.bureau_score,
+                annual_income: p.annual_income,
+                hardship: p.hardship,
+            }
+        }
+    };
+
+    let mut history = Vec::new();
+    if a.history.len() > MAX_HISTORY_CYCLES {
+        c.push(
+            "history",
+            format!(
+                "has {} cycles; at most {MAX_HISTORY_CYCLES} are accepted",
+                a.history.len()
+            ),
+        );
+    } else {
+        history.reserve_exact(a.history.len());
+        let mut previous: Option<NaiveDate> = None;
+        for (i, cycle) in a.history.iter().enumerate() {
+            let before = c.violations.len();
+            let date = c.date(
+                &format!("history[{i}].statement_date"),
+                cycle.statement_date.as_ref(),
+            );
+            if let Some(d) = date {
+                if previous.is_some_and(|p| d <= p) {
+                    c.push(
+                        format_args!("history[{i}].statement_date"),
+                        "must be later than the previous cycle's (history is oldest first)",
+                    );
+                }
+                if as_of.is_some_and(|as_of| d > as_of) {
+                    c.push(
+                        format_args!("history[{i}].statement_date"),
+                        "must not be after as_of",
+                    );
+                }
+                previous = Some(d);
+            }
+            c.amount(format_args!("history[{i}].amount_due"), cycle.amount_due);
+            c.amount(format_args!("history[{i}].minimum_due"), cycle.minimum_due);
+            c.amount(format_args!("history[{i}].amount_paid"), cycle.amount_paid);
+            if cycle.minimum_due > cycle.amount_due {
+                c.push(
+                    format_args!("history[{i}].minimum_due"),
+                    "must not exceed amount_due",
+                );
+            }
+            if cycle.days_past_due > MAX_DAYS_PAST_DUE {
+                c.push(
+                    format_args!("history[{i}].days_past_due"),
+                    format!(
+                        "must be at most {MAX_DAYS_PAST_DUE}, got {}",
+                        cycle.days_past_due
+                    ),
+                );
+            }
+            if let (Some(d), true) = (date, c.violations.len() == before) {
+                history.push(PaymentCycle {
+                    statement_date: d,
+                    amount_due: cycle.amount_due,
+                    minimum_due: cycle.minimum_due,
+                    amount_paid: cycle.amount_paid,
+                    days_past_due: cycle.days_past_due,
+                });
+            }
+        }
+    }
+
+    if a.attributes.len() > MAX_ATTRIBUTES {
+        c.push(
+            "attributes",
+            format!("at most {MAX_ATTRIBUTES} attributes are accepted"),
+        );
+    }
+    for (k, v) in &a.attributes {
+        if k.trim().is_empty() {
+            c.push("attributes", "attribute names must not be empty");
+        } else if !v.is_finite() {
+            c.push(
+                format_args!("attributes[{k}]"),
+                format!("must be a finite number, got {v}"),
+            );
+        }
+    }
+
+    match (as_of, c.violations.is_empty()) {
+        (Some(as_of), true) => Ok(Account {
+            account_id: a.account_id,
+            as_of,
+            profile,
+            history,
+            attributes: a.attributes,
+        }),
+        _ => Err(c.violations),
+    }
+}
+
+/// Builds the response message of a scored account.
+pub fn response(
+    engine: &Engine,
+    account_id: String,
+    scored: &Scored<'_>,
+    scratch: &Scratch,
+) -> pb::ScoreResponse {
+    let d = &scored.decision;
+    let model = engine.model().artifact();
+    let policy = engine.policy();
+    let names = engine.model().spec().sources();
+    pb::ScoreResponse {
+        account_id,
+        repayment_probability: scored.probability,
+        score: d.score,
+        risk_band: d.band.to_owned(),
+        treatment: match d.treatment {
+            Treatment::Soft => pb::Treatment::Soft,
+            Treatment::Firm => pb::Treatment::Firm,
+        } as i32,
+        next_action: Some(pb::NextAction {
+            action: d.action.action.clone(),
+            channel: d.action.channel.clone(),
+            stage: d.stage.to_owned(),
+            rationale: d.rationale.text().to_owned(),
+        }),
+        priority: d.priority,
+        reasons: scratch
+            .reasons()
+            .iter()
+            .map(|r| pb::ReasonCode {
+                feature: names.get(r.feature).map(|s| s.name()).unwrap_or_default(),
+                contribution: r.contribution,
+                value: r.value,
+                text: engine.reason_text(r),
+            })
+            .collect(),
+        model_name: model.name.clone(),
+        model_version: model.version.clone(),
+        policy_version: policy.version.clone(),
+    }
+}
+
+/// Converts evaluation metrics.
+pub fn metrics(m: &crate::evaluation::Metrics) -> pb::EvaluationMetrics {
+    pb::EvaluationMetrics {
+        rows: m.rows,
+        repayment_rate: m.repayment_rate,
+        auc: m.auc,
+        gini: m.gini,
+        ks: m.ks,
+        brier: m.brier,
+        log_loss: m.log_loss,
+    }
+}
+
+/// Describes the serving model and policy.
+pub fn model_info(engine: &Engine) -> pb::ModelInfo {
+    let a = engine.model().artifact();
+    let p = engine.policy();
+    pb::ModelInfo {
+        name: a.name.clone(),
+        version: a.version.clone(),
+        kind: a.model.kind().to_owned(),
+        features: engine
+            .model()
+            .spec()
+            .sources()
+            .iter()
+            .map(|s| pb::Feature {
+                name: s.name(),
+                description: s.description(),
+            })
+            .collect(),
+        train_metrics: Some(metrics(&a.metrics.train)),
+        test_metrics: Some(metrics(&a.metrics.test)),
+        created_at: a.created_at.to_rfc3339(),
+        training_data_fingerprint: a.training.data_fingerprint.clone(),
+        split: a.training.split.clone(),
+        policy_name: p.name.clone(),
+        policy_version: p.version.clone(),
+        artifact_schema_version: a.schema_version,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(y: i32, m: i32, d: i32) -> Option<pb::Date> {
+        Some(pb::Date {
+            year: y,
+            month: m,
+            day: d,
+        })
+    }
+
+    fn valid() -> pb::Account {
+        pb::Account {
+            account_id: "A1".into(),
+            as_of: date(2025, 6, 30),
+            profile: Some(pb::CreditProfile {
+                credit_limit: 1000.0,
+                current_balance: 400.0,
+                ..Default::default()
+            }),
+            history: vec![
+                pb::PaymentCycle {
+                    statement_date: date(2025, 5, 31),
+                    amount_due: 300.0,
+                    minimum_due: 30.0,
+                    amount_paid: 0.0,
+                    days_past_due: 0,
+                },
+                pb::PaymentCycle {
+                    statement_date: date(2025, 6, 30),
+                    amount_due: 400.0,
+                    minimum_due: 40.0,
+                    amount_paid: 300.0,
+                    days_past_due: 0,
+                },
+            ],
+            attributes: Default::default(),
+        }
+    }
+
+    fn fields(r: Result<Account, Vec<Violation>>) -> Vec<String> {
+        r.err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.field)
+            .collect()
+    }
+
+    #[test]
+    fn a_valid_account_converts() {
+        let a = account(Some(valid()), "account").expect("valid");
+        assert_eq!(a.history.len(), 2);
+        assert_eq!(a.profile.credit_limit, 1000.0);
+    }
+
+    #[test]
+    fn every_violation_names_its_field() {
+        let mut a = valid();
+        a.account_id.clear();
+        a.history[0].amount_paid = f64::NAN;
+        a.history[1].amount_due = -1.0;
+        a.history[1].days_past_due = 99_999;
+        a.attributes.insert("x".into(), f64::INFINITY);
+        let got = fields(account(Some(a), "accounts[3]"));
+        assert_eq!(
+            got,
+            vec![
+                "accounts[3].account_id",
+                "accounts[3].history[0].amount_paid",
+                "accounts[3].history[1].amount_due",
+                "accounts[3].history[1].minimum_due",
+                "accounts[3].history[1].days_past_due",
+                "accounts[3].attributes[x]",
+            ]
+        );
+    }
+
+    #[test]
+    fn dates_must_be_real_ordered_and_not_after_as_of() {
+        let mut a = valid();
+        a.history[1].statement_date = date(2025, 5, 1);
+        assert_eq!(
+            fields(account(Some(a), "account")),
+            vec!["account.history[1].statement_date"]
+        );
+        let mut a = valid();
+        a.history[1].statement_date = date(2025, 7, 31);
+        assert_eq!(
+            fields(account(Some(a), "account")),
+            vec!["account.history[1].statement_date"]
+        );
+        let mut a = valid();
+        a.as_of = date(2025, 2, 30);
+        assert_eq!(fields(account(Some(a), "account")), vec!["account.as_of"]);
+        let mut a = valid();
+        a.as_of = None;
+        assert_eq!(fields(account(Some(a), "account")), vec!["account.as_of"]);
+    }
+
+    #[test]
+    fn history_is_bounded_and_missing_parts_are_required() {
+        let mut a = valid();
+        let c = a.history[0];
+        a.history = vec![c; MAX_HISTORY_CYCLES + 1];
+        assert_eq!(fields(account(Some(a), "account")), vec!["account.history"]);
+        let mut a = valid();
+        a.profile = None;
+        assert_eq!(fields(account(Some(a), "account")), vec!["account.profile"]);
+        assert_eq!(fields(account(None, "account")), vec!["account"]);
+    }
+}

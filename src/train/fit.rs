@@ -1,0 +1,255 @@
+//! Fitting and honest evaluation.
+//!
+//! Features come from [`FeatureSpec::derive`], the same function the server calls. Inputs are
+//! standardised with training-row statistics (missing values imputed at the mean), the logistic
+//! regression is fitted with linfa on the training rows only, and both splits are then scored
+//! through the serving [`Model`] built from the finished artifact, so the reported metrics are
+//! those of the model that will serve.
+
+use std::io::Read;
+use std::path::Path;
+
+use chrono::Utc;
+use linfa::prelude::*;
+use linfa_logistic::LogisticRegression;
+use ndarray::{Array1, Array2};
+use sha2::{Digest, Sha256};
+
+use super::split::Split;
+use super::tables::{TablePaths, TrainingSet};
+use super::TrainError;
+use crate::evaluation::{evaluate, Metrics};
+use crate::features::FeatureSpec;
+use crate::model::artifact::SCHEMA_VERSION;
+use crate::model::{Artifact, FeatureStats, Model, ModelParams, SplitMetrics, TrainingInfo};
+
+/// Settings of one training run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitConfig {
+    /// Model name.
+    pub name: String,
+    /// Model version.
+    pub version: String,
+    /// Train/test split.
+    pub split: Split,
+    /// L2 penalty (linfa's `alpha`, on the summed log-loss).
+    pub l2_penalty: f64,
+    /// Optimiser iteration cap.
+    pub max_iterations: u64,
+}
+
+/// A fitted model and its held-out predictions.
+#[derive(Debug, Clone)]
+pub struct Fitted {
+    /// The artifact, validated.
+    pub artifact: Artifact,
+    /// `(account_id, repaid, predicted probability)` of every held-out account.
+    pub test_predictions: Vec<(String, bool, f64)>,
+}
+
+/// Below this standard deviation a feature counts as constant and is left out of the fit.
+const CONSTANT_STD: f64 = 1e-12;
+
+/// Fits a logistic model on `set` and evaluates it on the held-out split.
+pub fn fit_logistic(
+    set: &TrainingSet,
+    paths: &TablePaths,
+    config: &FitConfig,
+) -> Result<Fitted, TrainError> {
+    let spec = FeatureSpec::with_attributes(&set.attributes)
+        .map_err(|e| TrainError::Config(e.to_string()))?;
+    let p = spec.len();
+    let n = set.rows.len();
+
+    // One feature row per account, from the shared feature engine.
+    let mut matrix = vec![0.0; n * p];
+    for (row, labeled) in matrix.chunks_exact_mut(p).zip(&set.rows) {
+        spec.derive(&labeled.account, row);
+    }
+    let mut is_test = Vec::with_capacity(n);
+    for labeled in &set.rows {
+        is_test.push(
+            config
+                .split
+                .is_test(&labeled.account.account_id)
+                .map_err(TrainError::Config)?,
+        );
+    }
+    let train: Vec<usize> = (0..n).filter(|&i| !is_test[i]).collect();
+    let test: Vec<usize> = (0..n).filter(|&i| is_test[i]).collect();
+    if train.is_empty() || test.is_empty() {
+        return Err(TrainError::Config(format!(
+            "the split leaves {} training and {} test rows; both must be non-empty",
+            train.len(),
+            test.len()
+        )));
+    }
+
+    let stats = feature_stats(&spec, &matrix, &train);
+    let active: Vec<usize> = (0..p).filter(|&j| stats[j].1).collect();
+    let features: Vec<FeatureStats> = stats.into_iter().map(|(s, _)| s).collect();
+
+    // Standardised design matrix of the active features (missing → 0, the mean).
+    let mut x = Array2::<f64>::zeros((train.len(), active.len()));
+    for (r, &i) in train.iter().enumerate() {
+        let row = &matrix[i * p..(i + 1) * p];
+        for (c, &j) in active.iter().enumerate() {
+            let v = row[j];
+            x[[r, c]] = if v.is_nan() {
+                0.0
+            } else {
+                (v - features[j].mean) / features[j].std
+            };
+        }
+    }
+    let y: Array1<bool> = train.iter().map(|&i| set.rows[i].repaid).collect();
+    let fitted = LogisticRegression::default()
+        .alpha(config.l2_penalty)
+        .max_iterations(config.max_iterations)
+        .gradient_tolerance(1e-3)
+        .fit(&Dataset::new(x, y))
+        .map_err(|e| TrainError::Fit(e.to_string()))?;
+    // linfa orients the model toward the more frequent class; turn it toward "repaid".
+    let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
+    let mut coefficients = vec![0.0; p];
+    for (c, &j) in active.iter().enumerate() {
+        coefficients[j] = sign * fitted.params()[c];
+    }
+    let intercept = sign * fitted.intercept();
+
+    let placeholder = Metrics {
+        rows: 0,
+        repayment_rate: 0.0,
+        auc: 0.0,
+        gini: 0.0,
+        ks: 0.0,
+        brier: 0.0,
+        log_loss: 0.0,
+    };
+    let mut artifact = Artifact {
+        schema_version: SCHEMA_VERSION,
+        name: config.name.clone(),
+        version: config.version.clone(),
+        created_at: Utc::now(),
+        features,
+        model: ModelParams::Logistic {
+            intercept,
+            coefficients,
+            l2_penalty: config.l2_penalty,
+        },
+        metrics: SplitMetrics {
+            train: placeholder,
+            test: placeholder,
+        },
+        training: TrainingInfo {
+            data_fingerprint: fingerprint(paths)?,
+            inputs: [&paths.accounts, &paths.history, &paths.outcomes]
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            split: config.split.to_string(),
+            train_rows: train.len() as u64,
+            test_rows: test.len() as u64,
+            payrisk_version: env!("CARGO_PKG_VERSION").to_owned(),
+        },
+    };
+
+    // Evaluate through the serving model.
+    let model = Model::from_artifact(artifact.clone())?;
+    let predict = |rows: &[usize]| -> (Vec<bool>, Vec<f64>) {
+        rows.iter()
+            .map(|&i| {
+                (
+                    set.rows[i].repaid,
+                    model.probability(&matrix[i * p..(i + 1) * p]),
+                )
+            })
+            .unzip()
+    };
+    let (train_labels, train_scores) = predict(&train);
+    let (test_labels, test_scores) = predict(&test);
+    artifact.metrics = SplitMetrics {
+        train: evaluate(&train_labels, &train_scores)?,
+        test: evaluate(&test_labels, &test_scores)?,
+    };
+    artifact.validate()?;
+    let test_predictions = test
+        .iter()
+        .zip(test_scores)
+        .map(|(&i, s)| {
+            (
+                set.rows[i].account.account_id.clone(),
+                set.rows[i].repaid,
+                s,
+            )
+        })
+        .collect();
+    Ok(Fitted {
+        artifact,
+        test_predictions,
+    })
+}
+
+/// Mean, standard deviation and missing rate of each feature over the training rows, and
+/// whether it varies (constant or all-missing features are left out of the fit).
+fn feature_stats(spec: &FeatureSpec, matrix: &[f64], train: &[usize]) -> Vec<(FeatureStats, bool)> {
+    let p = spec.len();
+    let names = spec.names();
+    (0..p)
+        .map(|j| {
+            let (mut count, mut sum, mut sum_sq) = (0usize, 0.0, 0.0);
+            for &i in train {
+                let v = matrix[i * p + j];
+                if !v.is_nan() {
+                    count += 1;
+                    sum += v;
+                    sum_sq += v * v;
+                }
+            }
+            let mean = if count > 0 { sum / count as f64 } else { 0.0 };
+            let var = if count > 1 {
+                ((sum_sq - sum * mean) / (count - 1) as f64).max(0.0)
+            } else {
+                0.0
+            };
+            let std = var.sqrt();
+            let varies = std > CONSTANT_STD && std.is_finite();
+            (
+                FeatureStats {
+                    name: names[j].clone(),
+                    mean,
+                    std: if varies { std } else { 1.0 },
+                    missing_rate: 1.0 - count as f64 / train.len() as f64,
+                },
+                varies,
+            )
+        })
+        .collect()
+}
+
+/// `sha256:<hex>` over the three input files (each prefixed by its length), in table order.
+pub fn fingerprint(paths: &TablePaths) -> Result<String, TrainError> {
+    let mut hasher = Sha256::new();
+    for path in [&paths.accounts, &paths.history, &paths.outcomes] {
+        hash_file(path, &mut hasher)?;
+    }
+    Ok(format!("sha256:{:x}", hasher.finalize()))
+}
+
+fn hash_file(path: &Path, hasher: &mut Sha256) -> Result<(), TrainError> {
+    let io = |source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    hasher.update(len.to_le_bytes());
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let k = file.read(&mut buf).map_err(io)?;
+        if k == 0 {
+            return Ok(());
+        }
+        hasher.update(&buf[..k]);
+    }
+}

@@ -1,0 +1,126 @@
+//! Offline training (cargo feature `train`): Polars ingest and validation of the canonical
+//! tables, the UCI converter, the train/test split, logistic fitting with linfa, honest
+//! held-out evaluation through the serving model, and the artifact.
+//!
+//! - [`tables`]: read and validate accounts, payment history and outcomes.
+//! - [`uci`]: convert the UCI credit-default data into the canonical tables.
+//! - [`split`]: which accounts are held out.
+//! - [`fit`]: fit, evaluate, and build the artifact.
+
+pub mod fit;
+pub mod split;
+pub mod tables;
+pub mod uci;
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// How many row errors a data error shows before it counts the rest.
+const SHOWN_ROW_ERRORS: usize = 20;
+
+/// A problem in one cell (or, with row 0, a column) of an input table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// The file.
+    pub file: String,
+    /// 1-based data row (the header is not counted); 0 for the whole column.
+    pub row: u64,
+    /// The column.
+    pub column: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl RowError {
+    /// A row error.
+    pub fn new(file: &str, row: u64, column: &str, message: impl Into<String>) -> RowError {
+        RowError {
+            file: file.to_owned(),
+            row,
+            column: column.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.row == 0 {
+            write!(
+                f,
+                "{}: column `{}`: {}",
+                self.file, self.column, self.message
+            )
+        } else {
+            write!(
+                f,
+                "{}: row {}, column `{}`: {}",
+                self.file, self.row, self.column, self.message
+            )
+        }
+    }
+}
+
+/// Everything that can stop a training run.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Polars failed to read or transform a table.
+    #[error("{context}: {source}")]
+    Polars {
+        /// What was being done.
+        context: String,
+        /// Polars' error.
+        #[source]
+        source: polars::error::PolarsError,
+    },
+    /// Input rows broke the schema or the domain rules.
+    #[error("{}", format_row_errors(.errors, *.total))]
+    Data {
+        /// The first errors found.
+        errors: Vec<RowError>,
+        /// How many errors there were in all.
+        total: usize,
+    },
+    /// The training configuration is unusable.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// Fitting failed.
+    #[error("fitting failed: {0}")]
+    Fit(String),
+    /// Evaluation failed.
+    #[error("evaluation failed: {0}")]
+    Metrics(#[from] crate::evaluation::MetricsError),
+    /// The produced artifact did not validate.
+    #[error(transparent)]
+    Artifact(#[from] crate::error::LoadError),
+}
+
+impl TrainError {
+    /// A data error from all row errors found (keeps the first ones, counts the rest).
+    pub fn data(mut errors: Vec<RowError>) -> TrainError {
+        let total = errors.len();
+        errors.truncate(SHOWN_ROW_ERRORS);
+        TrainError::Data { errors, total }
+    }
+}
+
+fn format_row_errors(errors: &[RowError], total: usize) -> String {
+    let mut s = format!("{total} problem(s) in the input data:");
+    for e in errors {
+        s.push_str("\n  ");
+        s.push_str(&e.to_string());
+    }
+    if total > errors.len() {
+        s.push_str(&format!("\n  ... and {} more", total - errors.len()));
+    }
+    s
+}

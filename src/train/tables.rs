@@ -1,0 +1,716 @@
+//! The canonical training tables, read with Polars (CSV or Parquet) and validated row by row.
+//!
+//! - **accounts**: `account_id, as_of, credit_limit, current_balance, months_on_book,
+//!   open_credit_lines, prior_delinquencies, bureau_score?, annual_income?, hardship (0/1)`, plus
+//!   optional numeric `attr_<name>` columns that become `attr.<name>` features.
+//! - **payment history** (long format, one row per account and cycle): `account_id,
+//!   statement_date, amount_due, minimum_due, amount_paid, days_past_due`.
+//! - **outcomes**: `account_id, repaid (0/1)`.
+//!
+//! Dates are `YYYY-MM-DD`. Polars reads the files, casts the columns and sorts the history by
+//! account and date; the rules of [`crate::domain`] are then checked on every row, and every
+//! failure is reported with its file, row (1-based, header excluded) and column.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use super::{RowError, TrainError};
+use crate::domain::{
+    is_protected_attribute, Account, CreditProfile, PaymentCycle, MAX_ACCOUNT_ID_BYTES,
+    MAX_BUREAU_SCORE, MAX_DAYS_PAST_DUE, MAX_HISTORY_CYCLES,
+};
+
+/// Prefix of attribute columns in the accounts table.
+pub const ATTRIBUTE_COLUMN_PREFIX: &str = "attr_";
+const ROW: &str = "__row";
+const RAW: &str = "__raw.";
+
+/// Paths of the three input tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TablePaths {
+    /// Accounts table.
+    pub accounts: PathBuf,
+    /// Payment-history table.
+    pub history: PathBuf,
+    /// Outcomes table.
+    pub outcomes: PathBuf,
+}
+
+/// An account with its known outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Labeled {
+    /// The account.
+    pub account: Account,
+    /// True when the account repaid.
+    pub repaid: bool,
+}
+
+/// The validated training set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingSet {
+    /// Accounts in the accounts table's order.
+    pub rows: Vec<Labeled>,
+    /// Attribute names found in the accounts table (without prefix), sorted.
+    pub attributes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Text,
+    Float,
+    Int,
+    Date,
+}
+
+impl Kind {
+    fn describe(self) -> &'static str {
+        match self {
+            Kind::Text => "text",
+            Kind::Float => "a number",
+            Kind::Int => "a whole number",
+            Kind::Date => "a YYYY-MM-DD date",
+        }
+    }
+}
+
+/// A table read with Polars: typed columns plus the raw text of each, for error messages.
+pub(super) struct Table {
+    pub(super) file: String,
+    df: DataFrame,
+    pub(super) rows: Vec<u64>,
+}
+
+fn scan(path: &Path) -> Result<LazyFrame, TrainError> {
+    let name = path.to_string_lossy().to_string();
+    let polars = |source| TrainError::Polars {
+        context: format!("reading {name}"),
+        source,
+    };
+    if !path.exists() {
+        return Err(TrainError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        });
+    }
+    let is_parquet = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    if is_parquet {
+        LazyFrame::scan_parquet(PlRefPath::new(name.as_str()), ScanArgsParquet::default())
+            .map_err(polars)
+    } else {
+        // Every CSV column is read as text and cast below, so that a bad cell becomes a row
+        // error instead of a failed or silently re-typed column.
+        LazyCsvReader::new(PlRefPath::new(name.as_str()))
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .finish()
+            .map_err(polars)
+    }
+}
+
+impl Table {
+    /// Reads `path`, checks that `required` columns exist, and casts every listed column.
+    pub(super) fn read(
+        path: &Path,
+        required: &[(&str, Kind)],
+        optional: &[(&str, Kind)],
+        extra: impl Fn(&str) -> Option<Kind>,
+    ) -> Result<Table, TrainError> {
+        let file = path.display().to_string();
+        let mut lf = scan(path)?;
+        let schema = lf.collect_schema().map_err(|source| TrainError::Polars {
+            context: format!("reading the header of {file}"),
+            source,
+        })?;
+        let missing: Vec<RowError> = required
+            .iter()
+            .filter(|(c, _)| !schema.contains(c))
+            .map(|(c, _)| RowError::new(&file, 0, c, "required column is missing"))
+            .collect();
+        if !missing.is_empty() {
+            return Err(TrainError::data(missing));
+        }
+        let mut columns: Vec<(String, Kind)> = required
+            .iter()
+            .chain(optional.iter().filter(|(c, _)| schema.contains(c)))
+            .map(|(c, k)| ((*c).to_owned(), *k))
+            .collect();
+        for name in schema.iter_names() {
+            if let Some(kind) = extra(name.as_str()) {
+                columns.push((name.to_string(), kind));
+            }
+        }
+        let mut exprs = vec![col(ROW)];
+        for (name, kind) in &columns {
+            let raw = col(name.as_str()).cast(DataType::String);
+            let typed = match kind {
+                Kind::Text => raw.clone(),
+                Kind::Float => raw.clone().cast(DataType::Float64),
+                Kind::Int => raw.clone().cast(DataType::Int64),
+                Kind::Date => raw
+                    .clone()
+                    .str()
+                    .to_date(StrptimeOptions {
+                        format: Some("%Y-%m-%d".into()),
+                        strict: false,
+                        exact: true,
+                        cache: true,
+                    })
+                    .cast(DataType::Int32),
+            };
+            exprs.push(typed.alias(name.as_str()));
+            exprs.push(raw.alias(format!("{RAW}{name}")));
+        }
+        let df = lf
+            .with_row_index(ROW, Some(1))
+            .select(exprs)
+            .collect()
+            .map_err(|source| TrainError::Polars {
+                context: format!("reading {file}"),
+                source,
+            })?;
+        let rows = u64_column(&df, ROW)?;
+        Ok(Table { file, df, rows })
+    }
+
+    fn raw(&self, name: &str, i: usize) -> Option<String> {
+        let column = self.df.column(&format!("{RAW}{name}")).ok()?;
+        let s = column.str().ok()?.get(i)?.trim().to_owned();
+        (!s.is_empty()).then_some(s)
+    }
+
+    /// The error for an unparseable or missing cell, or `None` when the cell is empty and
+    /// allowed to be.
+    fn cell_error(&self, name: &str, kind: Kind, i: usize, required: bool) -> Option<RowError> {
+        match self.raw(name, i) {
+            Some(raw) => Some(RowError::new(
+                &self.file,
+                self.rows[i],
+                name,
+                format!("cannot read `{raw}` as {}", kind.describe()),
+            )),
+            None if required => Some(RowError::new(
+                &self.file,
+                self.rows[i],
+                name,
+                "value is missing",
+            )),
+            None => None,
+        }
+    }
+
+    pub(super) fn floats(&self, name: &str) -> Result<Vec<Option<f64>>, TrainError> {
+        Ok(self
+            .column(name)?
+            .f64()
+            .map_err(self.polars())?
+            .iter()
+            .collect())
+    }
+
+    fn ints(&self, name: &str) -> Result<Vec<Option<i64>>, TrainError> {
+        Ok(self
+            .column(name)?
+            .i64()
+            .map_err(self.polars())?
+            .iter()
+            .collect())
+    }
+
+    fn dates(&self, name: &str) -> Result<Vec<Option<NaiveDate>>, TrainError> {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+        Ok(self
+            .column(name)?
+            .i32()
+            .map_err(self.polars())?
+            .iter()
+            .map(|d| d.and_then(|d| epoch.checked_add_signed(chrono::Duration::days(d.into()))))
+            .collect())
+    }
+
+    fn texts(&self, name: &str) -> Result<Vec<Option<String>>, TrainError> {
+        Ok(self
+            .column(name)?
+            .str()
+            .map_err(self.polars())?
+            .iter()
+            .map(|s| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()))
+            .collect())
+    }
+
+    fn column(&self, name: &str) -> Result<&Column, TrainError> {
+        self.df.column(name).map_err(self.polars())
+    }
+
+    fn polars(&self) -> impl Fn(PolarsError) -> TrainError + '_ {
+        move |source| TrainError::Polars {
+            context: format!("reading {}", self.file),
+            source,
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.rows.len()
+    }
+}
+
+fn u64_column(df: &DataFrame, name: &str) -> Result<Vec<u64>, TrainError> {
+    let polars = |source| TrainError::Polars {
+        context: format!("column {name}"),
+        source,
+    };
+    let c = df
+        .column(name)
+        .map_err(polars)?
+        .cast(&DataType::UInt64)
+        .map_err(polars)?;
+    Ok(c.u64()
+        .map_err(polars)?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect())
+}
+
+/// Collects row errors while building values.
+pub(super) struct Errors(pub(super) Vec<RowError>);
+
+impl Errors {
+    fn push(&mut self, e: RowError) {
+        self.0.push(e);
+    }
+
+    /// The value, or records why there is none.
+    pub(super) fn need<T>(
+        &mut self,
+        table: &Table,
+        name: &str,
+        kind: Kind,
+        i: usize,
+        value: Option<T>,
+    ) -> Option<T> {
+        if value.is_none() {
+            if let Some(e) = table.cell_error(name, kind, i, true) {
+                self.push(e);
+            }
+        }
+        value
+    }
+
+    /// An optional value: empty is fine, unparseable is not.
+    fn optional<T>(
+        &mut self,
+        table: &Table,
+        name: &str,
+        kind: Kind,
+        i: usize,
+        value: Option<T>,
+    ) -> Option<T> {
+        if value.is_none() {
+            if let Some(e) = table.cell_error(name, kind, i, false) {
+                self.push(e);
+            }
+        }
+        value
+    }
+
+    fn amount(&mut self, table: &Table, name: &str, i: usize, v: Option<f64>) -> Option<f64> {
+        let v = self.need(table, name, Kind::Float, i, v)?;
+        if !v.is_finite() || v < 0.0 {
+            self.push(RowError::new(
+                &table.file,
+                table.rows[i],
+                name,
+                format!("must be a finite, non-negative amount, got {v}"),
+            ));
+            return None;
+        }
+        Some(v)
+    }
+
+    fn count(
+        &mut self,
+        table: &Table,
+        name: &str,
+        i: usize,
+        v: Option<i64>,
+        max: u32,
+    ) -> Option<u32> {
+        let v = self.need(table, name, Kind::Int, i, v)?;
+        match u32::try_from(v) {
+            Ok(v) if v <= max => Some(v),
+            _ => {
+                self.push(RowError::new(
+                    &table.file,
+                    table.rows[i],
+                    name,
+                    format!("must be between 0 and {max}, got {v}"),
+                ));
+                None
+            }
+        }
+    }
+}
+
+/// Reads and validates the three tables and joins them into labelled accounts.
+pub fn load(paths: &TablePaths) -> Result<TrainingSet, TrainError> {
+    use Kind::*;
+    let accounts = Table::read(
+        &paths.accounts,
+        &[
+            ("account_id", Text),
+            ("as_of", Date),
+            ("credit_limit", Float),
+            ("current_balance", Float),
+            ("months_on_book", Int),
+            ("open_credit_lines", Int),
+            ("prior_delinquencies", Int),
+            ("hardship", Int),
+        ],
+        &[("bureau_score", Float), ("annual_income", Float)],
+        |c| c.starts_with(ATTRIBUTE_COLUMN_PREFIX).then_some(Float),
+    )?;
+    let history = Table::read(
+        &paths.history,
+        &[
+            ("account_id", Text),
+            ("statement_date", Date),
+            ("amount_due", Float),
+            ("minimum_due", Float),
+            ("amount_paid", Float),
+            ("days_past_due", Int),
+        ],
+        &[],
+        |_| None,
+    )?;
+    let outcomes = Table::read(
+        &paths.outcomes,
+        &[("account_id", Text), ("repaid", Int)],
+        &[],
+        |_| None,
+    )?;
+
+    let mut errors = Errors(Vec::new());
+    let attributes = attribute_columns(&accounts, &mut errors);
+    let mut set = build_accounts(&accounts, &attributes, &mut errors)?;
+    attach_history(&history, &mut set, &mut errors)?;
+    let labels = read_outcomes(&outcomes, &set.index, set.accounts.len(), &mut errors)?;
+
+    if !errors.0.is_empty() {
+        return Err(TrainError::data(errors.0));
+    }
+    let mut rows = Vec::with_capacity(set.accounts.len());
+    for (i, account) in set.accounts.into_iter().enumerate() {
+        match labels[i] {
+            Some(repaid) => rows.push(Labeled { account, repaid }),
+            None => errors.push(RowError::new(
+                &accounts.file,
+                accounts.rows[i],
+                "account_id",
+                format!(
+                    "account `{}` has no row in {}",
+                    account.account_id, outcomes.file
+                ),
+            )),
+        }
+    }
+    if !errors.0.is_empty() {
+        return Err(TrainError::data(errors.0));
+    }
+    let mut names: Vec<String> = attributes.into_iter().map(|(_, a)| a).collect();
+    names.sort();
+    Ok(TrainingSet {
+        rows,
+        attributes: names,
+    })
+}
+
+/// `attr_<name>` columns: (column, attribute name). Protected names are refused.
+fn attribute_columns(accounts: &Table, errors: &mut Errors) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for name in accounts.df.get_column_names() {
+        let Some(attr) = name.strip_prefix(ATTRIBUTE_COLUMN_PREFIX) else {
+            continue;
+        };
+        if is_protected_attribute(attr) {
+            errors.push(RowError::new(
+                &accounts.file,
+                0,
+                name,
+                "protected attribute: it can never be a model input; remove the column",
+            ));
+        } else if !attr.is_empty() {
+            out.push((name.to_string(), attr.to_owned()));
+        }
+    }
+    out
+}
+
+struct AccountSet {
+    accounts: Vec<Account>,
+    index: HashMap<String, usize>,
+}
+
+fn build_accounts(
+    t: &Table,
+    attributes: &[(String, String)],
+    errors: &mut Errors,
+) -> Result<AccountSet, TrainError> {
+    let ids = t.texts("account_id")?;
+    let as_of = t.dates("as_of")?;
+    let limit = t.floats("credit_limit")?;
+    let balance = t.floats("current_balance")?;
+    let mob = t.ints("months_on_book")?;
+    let lines = t.ints("open_credit_lines")?;
+    let prior = t.ints("prior_delinquencies")?;
+    let hardship = t.ints("hardship")?;
+    let optional_floats = |name: &str| -> Result<Option<Vec<Option<f64>>>, TrainError> {
+        if t.df.column(name).is_ok() {
+            t.floats(name).map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let bureau = optional_floats("bureau_score")?;
+    let income = optional_floats("annual_income")?;
+    let attr_values: Vec<Vec<Option<f64>>> = attributes
+        .iter()
+        .map(|(c, _)| t.floats(c))
+        .collect::<Result<_, _>>()?;
+
+    let mut accounts = Vec::with_capacity(t.len());
+    let mut index = HashMap::with_capacity(t.len());
+    for i in 0..t.len() {
+        let row = t.rows[i];
+        let id = errors.need(t, "account_id", Kind::Text, i, ids[i].clone());
+        if let Some(id) = &id {
+            if id.len() > MAX_ACCOUNT_ID_BYTES {
+                errors.push(RowError::new(
+                    &t.file,
+                    row,
+                    "account_id",
+                    format!("longer than {MAX_ACCOUNT_ID_BYTES} bytes"),
+                ));
+            } else if index.contains_key(id) {
+                errors.push(RowError::new(
+                    &t.file,
+                    row,
+                    "account_id",
+                    format!("duplicate account `{id}`"),
+                ));
+            }
+        }
+        let as_of = errors.need(t, "as_of", Kind::Date, i, as_of[i]);
+        let credit_limit = errors.amount(t, "credit_limit", i, limit[i]);
+        let current_balance = errors.amount(t, "current_balance", i, balance[i]);
+        let months_on_book = errors.count(t, "months_on_book", i, mob[i], 1200);
+        let open_credit_lines = errors.count(t, "open_credit_lines", i, lines[i], 1000);
+        let prior_delinquencies = errors.count(t, "prior_delinquencies", i, prior[i], 1000);
+        let hardship = errors.count(t, "hardship", i, hardship[i], 1);
+        let bureau_score = bureau.as_ref().and_then(|v| {
+            let s = errors.optional(t, "bureau_score", Kind::Float, i, v[i])?;
+            if s.is_finite() && (0.0..=MAX_BUREAU_SCORE).contains(&s) {
+                Some(s)
+            } else {
+                errors.push(RowError::new(
+                    &t.file,
+                    row,
+                    "bureau_score",
+                    format!("must be between 0 and {MAX_BUREAU_SCORE}, got {s}"),
+                ));
+                None
+            }
+        });
+        let annual_income = income.as_ref().and_then(|v| {
+            let s = errors.optional(t, "annual_income", Kind::Float, i, v[i])?;
+            if s.is_finite() && s >= 0.0 {
+                Some(s)
+            } else {
+                errors.push(RowError::new(
+                    &t.file,
+                    row,
+                    "annual_income",
+                    format!("must be a finite, non-negative amount, got {s}"),
+                ));
+                None
+            }
+        });
+        let mut attrs = HashMap::new();
+        for ((column, name), values) in attributes.iter().zip(&attr_values) {
+            if let Some(v) = errors.optional(t, column, Kind::Float, i, values[i]) {
+                if v.is_finite() {
+                    attrs.insert(name.clone(), v);
+                } else {
+                    errors.push(RowError::new(&t.file, row, column, "must be finite"));
+                }
+            }
+        }
+        if let (
+            Some(account_id),
+            Some(as_of),
+            Some(credit_limit),
+            Some(current_balance),
+            Some(months_on_book),
+            Some(open_credit_lines),
+            Some(prior_delinquencies),
+            Some(hardship),
+        ) = (
+            id,
+            as_of,
+            credit_limit,
+            current_balance,
+            months_on_book,
+            open_credit_lines,
+            prior_delinquencies,
+            hardship,
+        ) {
+            index.insert(account_id.clone(), accounts.len());
+            accounts.push(Account {
+                account_id,
+                as_of,
+                profile: CreditProfile {
+                    credit_limit,
+                    current_balance,
+                    months_on_book,
+                    open_credit_lines,
+                    prior_delinquencies,
+                    bureau_score,
+                    annual_income,
+                    hardship: hardship == 1,
+                },
+                history: Vec::new(),
+                attributes: attrs,
+            });
+        }
+    }
+    Ok(AccountSet { accounts, index })
+}
+
+fn attach_history(t: &Table, set: &mut AccountSet, errors: &mut Errors) -> Result<(), TrainError> {
+    let ids = t.texts("account_id")?;
+    let dates = t.dates("statement_date")?;
+    let due = t.floats("amount_due")?;
+    let min = t.floats("minimum_due")?;
+    let paid = t.floats("amount_paid")?;
+    let dpd = t.ints("days_past_due")?;
+    let mut seen: HashSet<(usize, NaiveDate)> = HashSet::with_capacity(t.len());
+    let mut first_row: HashMap<usize, u64> = HashMap::new();
+    for i in 0..t.len() {
+        let row = t.rows[i];
+        let Some(id) = errors.need(t, "account_id", Kind::Text, i, ids[i].as_deref()) else {
+            continue;
+        };
+        let Some(&a) = set.index.get(id) else {
+            errors.push(RowError::new(
+                &t.file,
+                row,
+                "account_id",
+                format!("history for account `{id}`, which is not in the accounts table"),
+            ));
+            continue;
+        };
+        first_row.entry(a).or_insert(row);
+        let date = errors.need(t, "statement_date", Kind::Date, i, dates[i]);
+        let amount_due = errors.amount(t, "amount_due", i, due[i]);
+        let minimum_due = errors.amount(t, "minimum_due", i, min[i]);
+        let amount_paid = errors.amount(t, "amount_paid", i, paid[i]);
+        let days_past_due = errors.count(t, "days_past_due", i, dpd[i], MAX_DAYS_PAST_DUE);
+        let (Some(d), Some(amount_due), Some(minimum_due), Some(amount_paid), Some(days_past_due)) =
+            (date, amount_due, minimum_due, amount_paid, days_past_due)
+        else {
+            continue;
+        };
+        if minimum_due > amount_due {
+            errors.push(RowError::new(
+                &t.file,
+                row,
+                "minimum_due",
+                "must not exceed amount_due",
+            ));
+            continue;
+        }
+        if !seen.insert((a, d)) {
+            errors.push(RowError::new(
+                &t.file,
+                row,
+                "statement_date",
+                format!("a second cycle for account `{id}` on {d}"),
+            ));
+            continue;
+        }
+        let account = &mut set.accounts[a];
+        if d > account.as_of {
+            errors.push(RowError::new(
+                &t.file,
+                row,
+                "statement_date",
+                format!("{d} is after the account's as_of date {}", account.as_of),
+            ));
+            continue;
+        }
+        account.history.push(PaymentCycle {
+            statement_date: d,
+            amount_due,
+            minimum_due,
+            amount_paid,
+            days_past_due,
+        });
+    }
+    for (a, account) in set.accounts.iter_mut().enumerate() {
+        account.history.sort_by_key(|c| c.statement_date);
+        if account.history.len() > MAX_HISTORY_CYCLES {
+            errors.push(RowError::new(
+                &t.file,
+                first_row.get(&a).copied().unwrap_or(0),
+                "account_id",
+                format!(
+                    "account `{}` has {} cycles; at most {MAX_HISTORY_CYCLES} are accepted",
+                    account.account_id,
+                    account.history.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn read_outcomes(
+    t: &Table,
+    index: &HashMap<String, usize>,
+    n: usize,
+    errors: &mut Errors,
+) -> Result<Vec<Option<bool>>, TrainError> {
+    let ids = t.texts("account_id")?;
+    let repaid = t.ints("repaid")?;
+    let mut labels = vec![None; n];
+    for i in 0..t.len() {
+        let row = t.rows[i];
+        let Some(id) = errors.need(t, "account_id", Kind::Text, i, ids[i].as_deref()) else {
+            continue;
+        };
+        let value = errors.count(t, "repaid", i, repaid[i], 1);
+        let Some(&a) = index.get(id) else {
+            errors.push(RowError::new(
+                &t.file,
+                row,
+                "account_id",
+                format!("outcome for account `{id}`, which is not in the accounts table"),
+            ));
+            continue;
+        };
+        if labels[a].is_some() {
+            errors.push(RowError::new(
+                &t.file,
+                row,
+                "account_id",
+                format!("a second outcome for account `{id}`"),
+            ));
+        } else if let Some(v) = value {
+            labels[a] = Some(v == 1);
+        }
+    }
+    Ok(labels)
+}

@@ -1,0 +1,145 @@
+//! Shared helpers for the end-to-end tests: a real server on 127.0.0.1 with an ephemeral port,
+//! a generated client, and sample accounts.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use payrisk::proto::v1 as pb;
+use payrisk::proto::v1::scoring_service_client::ScoringServiceClient;
+use payrisk::server::{self, ServerConfig};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+/// A path inside the repository.
+pub fn repo(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// The shipped defaults, with absolute paths.
+pub fn default_config() -> ServerConfig {
+    ServerConfig {
+        model: repo(server::DEFAULT_MODEL),
+        policy: repo(server::DEFAULT_POLICY),
+        ..ServerConfig::default()
+    }
+}
+
+/// A running in-process server.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: JoinHandle<Result<(), tonic::transport::Error>>,
+}
+
+impl TestServer {
+    /// Starts the server on the shipped model and policy.
+    pub async fn start() -> TestServer {
+        TestServer::start_with(default_config()).await
+    }
+
+    /// Starts the server with `config` (its `addr` is ignored: the port is ephemeral).
+    pub async fn start_with(config: ServerConfig) -> TestServer {
+        let engine = config.load_engine().expect("shipped model and policy load");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind an ephemeral port");
+        let addr = listener.local_addr().expect("local addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            server::run(listener, engine, &config, async {
+                let _ = rx.await;
+            })
+            .await
+        });
+        TestServer {
+            addr,
+            shutdown: Some(tx),
+            handle,
+        }
+    }
+
+    /// A channel to the server.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect")
+    }
+
+    /// A scoring client.
+    pub async fn client(&self) -> ScoringServiceClient<Channel> {
+        ScoringServiceClient::new(self.channel().await)
+            .max_decoding_message_size(64 << 20)
+            .max_encoding_message_size(64 << 20)
+    }
+
+    /// Starts the graceful shutdown without waiting for it.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Shuts down and waits for the server to return.
+    pub async fn stop(mut self) {
+        self.begin_shutdown();
+        self.handle
+            .await
+            .expect("server task")
+            .expect("server exits cleanly");
+    }
+}
+
+pub fn date(year: i32, month: i32, day: i32) -> Option<pb::Date> {
+    Some(pb::Date { year, month, day })
+}
+
+/// An account with `months` monthly cycles (2024-01 onward, statement on the 28th) whose
+/// payment behaviour is set by `paid_share` (of the previous statement) and `dpd`.
+pub fn account(id: &str, months: usize, paid_share: f64, dpd: u32) -> pb::Account {
+    let history: Vec<pb::PaymentCycle> = (0..months)
+        .map(|i| {
+            let due = 2_000.0 + 100.0 * i as f64;
+            pb::PaymentCycle {
+                statement_date: date(2024 + (i / 12) as i32, (i % 12) as i32 + 1, 28),
+                amount_due: due,
+                minimum_due: due * 0.1,
+                amount_paid: if i == 0 {
+                    0.0
+                } else {
+                    (due - 100.0) * paid_share
+                },
+                days_past_due: if i + 3 >= months { dpd } else { 0 },
+            }
+        })
+        .collect();
+    pb::Account {
+        account_id: id.to_owned(),
+        as_of: date(2024 + (months / 12) as i32, (months % 12) as i32 + 1, 1),
+        profile: Some(pb::CreditProfile {
+            credit_limit: 5_000.0,
+            current_balance: 2_000.0 + 100.0 * months as f64,
+            months_on_book: 36,
+            open_credit_lines: 2,
+            prior_delinquencies: 0,
+            bureau_score: None,
+            annual_income: None,
+            hardship: false,
+        }),
+        history,
+        attributes: Default::default(),
+    }
+}
+
+/// A customer who pays in full and on time.
+pub fn good_account(id: &str) -> pb::Account {
+    account(id, 12, 1.0, 0)
+}
+
+/// A customer who pays little and is 90 days past due.
+pub fn risky_account(id: &str) -> pb::Account {
+    account(id, 12, 0.02, 90)
+}

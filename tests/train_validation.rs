@@ -1,0 +1,215 @@
+//! Training-table validation: every rule gives a row-level error naming file, row and column,
+//! and CSV and Parquet inputs load to the same training set.
+#![cfg(feature = "train")]
+
+use std::path::Path;
+
+use payrisk::train::tables::{load, TablePaths};
+use payrisk::train::TrainError;
+
+const ACCOUNTS: &str = "\
+account_id,as_of,credit_limit,current_balance,months_on_book,open_credit_lines,prior_delinquencies,bureau_score,annual_income,hardship,attr_region_risk
+A1,2025-03-31,1000,500,24,2,0,700,30000,0,0.2
+A2,2025-03-31,2000,0,12,1,1,,,1,
+A3,2025-03-31,1500,1400,6,3,4,610.5,,0,0.9
+";
+const HISTORY: &str = "\
+account_id,statement_date,amount_due,minimum_due,amount_paid,days_past_due
+A1,2025-02-28,400,40,0,0
+A1,2025-01-31,300,30,0,0
+A1,2025-03-31,500,50,400,0
+A2,2025-03-31,0,0,100,0
+A3,2025-02-28,1300,130,0,30
+A3,2025-03-31,1400,140,0,60
+";
+const OUTCOMES: &str = "\
+account_id,repaid
+A1,1
+A2,1
+A3,0
+";
+
+fn write(dir: &Path, accounts: &str, history: &str, outcomes: &str) -> TablePaths {
+    let paths = TablePaths {
+        accounts: dir.join("accounts.csv"),
+        history: dir.join("payment_history.csv"),
+        outcomes: dir.join("outcomes.csv"),
+    };
+    std::fs::write(&paths.accounts, accounts).expect("write");
+    std::fs::write(&paths.history, history).expect("write");
+    std::fs::write(&paths.outcomes, outcomes).expect("write");
+    paths
+}
+
+#[test]
+fn valid_tables_load_sorted_with_attributes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let set = load(&write(dir.path(), ACCOUNTS, HISTORY, OUTCOMES)).expect("valid");
+    assert_eq!(set.attributes, vec!["region_risk"]);
+    assert_eq!(set.rows.len(), 3);
+    let a1 = &set.rows[0];
+    assert_eq!(a1.account.account_id, "A1");
+    assert!(a1.repaid);
+    let dates: Vec<String> = a1
+        .account
+        .history
+        .iter()
+        .map(|c| c.statement_date.to_string())
+        .collect();
+    assert_eq!(dates, ["2025-01-31", "2025-02-28", "2025-03-31"]);
+    assert_eq!(a1.account.profile.bureau_score, Some(700.0));
+    assert_eq!(a1.account.attributes.get("region_risk"), Some(&0.2));
+    let a2 = &set.rows[1];
+    assert!(a2.account.profile.hardship);
+    assert_eq!(a2.account.profile.bureau_score, None);
+    assert!(a2.account.attributes.is_empty());
+    assert!(!set.rows[2].repaid);
+}
+
+/// Loads with one table changed and returns the rendered data error.
+fn data_error(accounts: &str, history: &str, outcomes: &str) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    match load(&write(dir.path(), accounts, history, outcomes)) {
+        Err(e @ TrainError::Data { .. }) => e.to_string(),
+        other => panic!("expected a data error, got {other:?}"),
+    }
+}
+
+#[test]
+fn each_rule_reports_file_row_and_column() {
+    let cases: Vec<(String, String, String, &str)> = vec![
+        (
+            ACCOUNTS.into(),
+            HISTORY.replace("A1,2025-02-28,400,40,0,0", "A1,2025-02-28,-400,40,0,0"),
+            OUTCOMES.into(),
+            "payment_history.csv: row 1, column `amount_due`: must be a finite, non-negative amount",
+        ),
+        (
+            ACCOUNTS.replace("A2,2025-03-31", "A2,2025-13-31"),
+            HISTORY.into(),
+            OUTCOMES.into(),
+            "accounts.csv: row 2, column `as_of`: cannot read `2025-13-31` as a YYYY-MM-DD date",
+        ),
+        (
+            ACCOUNTS.replace("A3,2025-03-31,1500,1400", "A3,2025-03-31,lots,1400"),
+            HISTORY.into(),
+            OUTCOMES.into(),
+            "accounts.csv: row 3, column `credit_limit`: cannot read `lots` as a number",
+        ),
+        (
+            ACCOUNTS.replace("A3,", "A1,"),
+            HISTORY.into(),
+            OUTCOMES.into(),
+            "accounts.csv: row 3, column `account_id`: duplicate account `A1`",
+        ),
+        (
+            ACCOUNTS.into(),
+            format!("{HISTORY}ZZ,2025-03-31,1,0,0,0\n"),
+            OUTCOMES.into(),
+            "payment_history.csv: row 7, column `account_id`: history for account `ZZ`, which is not in the accounts table",
+        ),
+        (
+            ACCOUNTS.into(),
+            HISTORY.into(),
+            format!("{OUTCOMES}ZZ,1\n"),
+            "outcomes.csv: row 4, column `account_id`: outcome for account `ZZ`",
+        ),
+        (
+            ACCOUNTS.into(),
+            HISTORY.into(),
+            OUTCOMES.replace("A3,0\n", ""),
+            "accounts.csv: row 3, column `account_id`: account `A3` has no row in",
+        ),
+        (
+            ACCOUNTS.into(),
+            HISTORY.replace("A3,2025-03-31,1400,140,0,60", "A3,2025-03-31,1400,140,0,5000"),
+            OUTCOMES.into(),
+            "payment_history.csv: row 6, column `days_past_due`: must be between 0 and 3650, got 5000",
+        ),
+        (
+            ACCOUNTS.into(),
+            HISTORY.replace("A3,2025-02-28", "A3,2025-03-31"),
+            OUTCOMES.into(),
+            "column `statement_date`: a second cycle for account `A3` on 2025-03-31",
+        ),
+        (
+            ACCOUNTS.into(),
+            HISTORY.replace("A1,2025-03-31,500,50,400,0", "A1,2025-04-30,500,50,400,0"),
+            OUTCOMES.into(),
+            "payment_history.csv: row 3, column `statement_date`: 2025-04-30 is after the account's as_of date",
+        ),
+        (
+            ACCOUNTS.into(),
+            HISTORY.replace("A1,2025-01-31,300,30,0,0", "A1,2025-01-31,300,301,0,0"),
+            OUTCOMES.into(),
+            "payment_history.csv: row 2, column `minimum_due`: must not exceed amount_due",
+        ),
+        (
+            ACCOUNTS.replace("attr_region_risk", "attr_age"),
+            HISTORY.into(),
+            OUTCOMES.into(),
+            "accounts.csv: column `attr_age`: protected attribute",
+        ),
+        (
+            ACCOUNTS.replace(",hardship,", ",hardhip,"),
+            HISTORY.into(),
+            OUTCOMES.into(),
+            "accounts.csv: column `hardship`: required column is missing",
+        ),
+        (
+            ACCOUNTS.into(),
+            HISTORY.into(),
+            OUTCOMES.replace("A2,1", "A2,"),
+            "outcomes.csv: row 2, column `repaid`: value is missing",
+        ),
+    ];
+    for (accounts, history, outcomes, expected) in cases {
+        let message = data_error(&accounts, &history, &outcomes);
+        assert!(
+            message.contains(expected),
+            "expected `{expected}` in:\n{message}"
+        );
+    }
+}
+
+#[test]
+fn many_errors_are_counted_not_all_printed() {
+    let mut history = String::from(
+        "account_id,statement_date,amount_due,minimum_due,amount_paid,days_past_due\n",
+    );
+    for i in 0..50 {
+        history.push_str(&format!("A1,2025-01-{:02},-1,0,0,0\n", (i % 28) + 1));
+    }
+    let message = data_error(ACCOUNTS, &history, OUTCOMES);
+    assert!(message.starts_with("50 problem(s)"), "{message}");
+    assert!(message.contains("... and 30 more"), "{message}");
+}
+
+#[test]
+fn parquet_tables_load_like_csv() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = write(dir.path(), ACCOUNTS, HISTORY, OUTCOMES);
+    let to_parquet = |from: &Path, stem: &str| {
+        let mut df = CsvReadOptions::default()
+            .with_has_header(true)
+            .try_into_reader_with_file_path(Some(from.to_path_buf()))
+            .expect("reader")
+            .finish()
+            .expect("read csv");
+        let to = dir.path().join(format!("{stem}.parquet"));
+        let file = std::fs::File::create(&to).expect("create");
+        ParquetWriter::new(file)
+            .finish(&mut df)
+            .expect("write parquet");
+        to
+    };
+    let parquet = TablePaths {
+        accounts: to_parquet(&csv.accounts, "accounts"),
+        history: to_parquet(&csv.history, "payment_history"),
+        outcomes: to_parquet(&csv.outcomes, "outcomes"),
+    };
+    let from_csv = load(&csv).expect("csv");
+    let from_parquet = load(&parquet).expect("parquet");
+    assert_eq!(from_csv, from_parquet);
+}
