@@ -93,6 +93,85 @@ base_features! {
     Hardship = "hardship": "Declared financial hardship",
 }
 
+/// A reason code: a group of related features whose contributions are reported together, so
+/// that correlated inputs (say, days past due, its 30/60/90 indicators and the worst recent days
+/// past due) explain a score as one readable reason instead of several that pull in opposite
+/// directions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReasonGroup {
+    /// Stable code, for example `delinquency`.
+    pub code: &'static str,
+    /// Readable description.
+    pub description: &'static str,
+    /// The feature whose value is shown with the reason.
+    pub primary: BaseFeature,
+}
+
+impl BaseFeature {
+    /// The reason code this feature reports under.
+    pub const fn reason_group(self) -> ReasonGroup {
+        use BaseFeature as F;
+        let (code, description, primary) = match self {
+            F::DpdCurrent
+            | F::Dpd30Current
+            | F::Dpd60Current
+            | F::Dpd90Current
+            | F::DpdTrend3
+            | F::DpdMax3
+            | F::DpdMax6
+            | F::DpdMax12
+            | F::DelinquentCycles6
+            | F::DelinquentCycles12 => (
+                "delinquency",
+                "Days past due, now and over the last 12 statements",
+                F::DpdCurrent,
+            ),
+            F::MissedPayments12
+            | F::ShortPayments12
+            | F::FullPayments12
+            | F::PayRatioLast
+            | F::PayRatioMean3
+            | F::PayRatioMean12
+            | F::CyclesSinceFullPayment
+            | F::LogPaidLast
+            | F::LogPaidTotal3
+            | F::PaidToLimit3 => (
+                "payments",
+                "Payments against the amounts due (share paid over the last 3 cycles)",
+                F::PayRatioMean3,
+            ),
+            F::Utilisation | F::UtilisationMax12 | F::BalanceTrend3 | F::LogBalance => (
+                "utilisation",
+                "Balance as a share of the credit limit",
+                F::Utilisation,
+            ),
+            F::LogCreditLimit => ("credit_limit", "Credit limit (log)", F::LogCreditLimit),
+            F::ZeroBalanceCycles12 | F::HistoryCycles | F::DaysSinceLastStatement => (
+                "account_activity",
+                "Statements with nothing due over the last 12",
+                F::ZeroBalanceCycles12,
+            ),
+            F::LogMonthsOnBook => ("tenure", "Months on book (log)", F::LogMonthsOnBook),
+            F::OpenCreditLines => ("credit_lines", "Open credit lines", F::OpenCreditLines),
+            F::PriorDelinquencies => (
+                "prior_delinquencies",
+                "Delinquency episodes before the history window",
+                F::PriorDelinquencies,
+            ),
+            F::BureauScore | F::BureauScoreMissing => {
+                ("bureau_score", "Credit bureau score", F::BureauScore)
+            }
+            F::LogIncome | F::IncomeMissing => ("income", "Annual income (log)", F::LogIncome),
+            F::Hardship => ("hardship", "Declared financial hardship", F::Hardship),
+        };
+        ReasonGroup {
+            code,
+            description,
+            primary,
+        }
+    }
+}
+
 /// Number of base features.
 pub const N_BASE: usize = BaseFeature::ALL.len();
 
@@ -317,10 +396,26 @@ pub enum FeatureSpecError {
     Duplicate(String),
 }
 
-/// The ordered inputs of a model: which base features and attributes, in which order.
+/// The ordered inputs of a model: which base features and attributes, in which order, and the
+/// reason code each reports under.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeatureSpec {
     sources: Vec<FeatureSource>,
+    /// Reason index of each input.
+    reason_of: Vec<usize>,
+    /// The reasons, in order of first appearance.
+    reasons: Vec<Reason>,
+}
+
+/// One reason code of a model: a group of its inputs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reason {
+    /// Code, for example `delinquency` or `attr.region_risk`.
+    pub code: String,
+    /// Readable description.
+    pub description: String,
+    /// Index of the input whose value is shown with the reason.
+    pub primary: usize,
 }
 
 impl FeatureSpec {
@@ -361,7 +456,48 @@ impl FeatureSpec {
             }
             sources.push(source);
         }
-        Ok(FeatureSpec { sources })
+        let mut reasons: Vec<Reason> = Vec::new();
+        let mut reason_of = Vec::with_capacity(sources.len());
+        for (j, source) in sources.iter().enumerate() {
+            let (code, description, primary) = match source {
+                FeatureSource::Base(b) => {
+                    let g = b.reason_group();
+                    let primary = sources
+                        .iter()
+                        .position(|s| *s == FeatureSource::Base(g.primary))
+                        .unwrap_or(j);
+                    (g.code.to_owned(), g.description.to_owned(), primary)
+                }
+                FeatureSource::Attribute(_) => (source.name(), source.description(), j),
+            };
+            let r = match reasons.iter().position(|r| r.code == code) {
+                Some(r) => r,
+                None => {
+                    reasons.push(Reason {
+                        code,
+                        description,
+                        primary,
+                    });
+                    reasons.len() - 1
+                }
+            };
+            reason_of.push(r);
+        }
+        Ok(FeatureSpec {
+            sources,
+            reason_of,
+            reasons,
+        })
+    }
+
+    /// The model's reason codes.
+    pub fn reasons(&self) -> &[Reason] {
+        &self.reasons
+    }
+
+    /// The reason index of each input.
+    pub fn reason_of(&self) -> &[usize] {
+        &self.reason_of
     }
 
     /// Number of model inputs.
@@ -460,6 +596,22 @@ mod tests {
         }
         let spec = FeatureSpec::with_attributes::<&str>(&[]).expect("base spec");
         assert_eq!(spec.len(), N_BASE);
+    }
+
+    #[test]
+    fn every_reason_group_contains_its_primary_feature() {
+        for f in BaseFeature::ALL {
+            let g = f.reason_group();
+            assert_eq!(g.primary.reason_group(), g, "{}", f.name());
+        }
+        let spec = FeatureSpec::with_attributes(&["region_risk"]).expect("spec");
+        let codes: Vec<&str> = spec.reasons().iter().map(|r| r.code.as_str()).collect();
+        assert_eq!(codes.first(), Some(&"delinquency"));
+        assert_eq!(codes.last(), Some(&"attr.region_risk"));
+        for (j, &r) in spec.reason_of().iter().enumerate() {
+            let primary = spec.reasons()[r].primary;
+            assert_eq!(spec.reason_of()[primary], r, "input {j}");
+        }
     }
 
     #[test]

@@ -235,7 +235,7 @@ impl Policy {
             .iter()
             .rev()
             .find(|s| dpd >= s.min_days_past_due)
-            .unwrap_or(&self.ladder[0]);
+            .unwrap_or(&UNREACHABLE_STAGE);
         let (treatment, rationale, action) = if account.profile.hardship {
             (Treatment::Soft, Rationale::Hardship, &self.hardship)
         } else if account.profile.prior_delinquencies >= self.treatment.firm_min_prior_delinquencies
@@ -257,6 +257,21 @@ impl Policy {
         }
     }
 }
+
+/// Stands in for a ladder stage only if a policy that skipped validation has none; a validated
+/// policy always has a stage from 0 days past due. Keeps `decide` free of panics.
+static UNREACHABLE_STAGE: Stage = Stage {
+    stage: String::new(),
+    min_days_past_due: 0,
+    soft: Action {
+        action: String::new(),
+        channel: String::new(),
+    },
+    firm: Action {
+        action: String::new(),
+        channel: String::new(),
+    },
+};
 
 fn check_action(a: &Action, at: &str) -> Result<(), LoadError> {
     if a.action.trim().is_empty() || a.channel.trim().is_empty() {

@@ -5,7 +5,6 @@
 //! account.
 
 use crate::domain::Account;
-use crate::features::FeatureSource;
 use crate::model::Model;
 use crate::policy::{Decision, Policy};
 
@@ -26,6 +25,7 @@ pub struct Engine {
 pub struct Scratch {
     inputs: Vec<f64>,
     contributions: Vec<f64>,
+    reason_sums: Vec<f64>,
     reasons: Vec<Reason>,
 }
 
@@ -36,14 +36,14 @@ impl Scratch {
     }
 }
 
-/// One reason code: an input's signed contribution to the log-odds of repayment.
+/// One reason code: the summed contribution of a group of inputs to the log-odds of repayment.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Reason {
-    /// Index into the model's feature list.
-    pub feature: usize,
+    /// Index into the model's reason codes ([`crate::features::FeatureSpec::reasons`]).
+    pub reason: usize,
     /// Contribution to the log-odds; negative lowers the repayment probability.
     pub contribution: f64,
-    /// The input's value (NaN when missing).
+    /// The value of the reason's primary input (NaN when missing).
     pub value: f64,
 }
 
@@ -80,6 +80,7 @@ impl Engine {
         Scratch {
             inputs: vec![0.0; n],
             contributions: vec![0.0; n],
+            reason_sums: vec![0.0; self.model.spec().reasons().len()],
             reasons: Vec::with_capacity(MAX_REASONS),
         }
     }
@@ -92,22 +93,38 @@ impl Engine {
         max_reasons: usize,
         scratch: &mut Scratch,
     ) -> Scored<'e> {
-        let n = self.model.spec().len();
+        let spec = self.model.spec();
+        let n = spec.len();
         scratch.inputs.resize(n, 0.0);
         scratch.contributions.resize(n, 0.0);
-        self.model.spec().derive(account, &mut scratch.inputs);
+        scratch.reason_sums.resize(spec.reasons().len(), 0.0);
+        spec.derive(account, &mut scratch.inputs);
+        scratch.reasons.clear();
         let margin = if max_reasons == 0 {
             self.model.margin(&scratch.inputs)
         } else {
-            self.model
-                .contributions(&scratch.inputs, &mut scratch.contributions)
+            let margin = self
+                .model
+                .contributions(&scratch.inputs, &mut scratch.contributions);
+            scratch.reason_sums.fill(0.0);
+            for (&r, &c) in spec.reason_of().iter().zip(&scratch.contributions) {
+                scratch.reason_sums[r] += c;
+            }
+            top_reasons(
+                &scratch.reason_sums,
+                max_reasons.min(MAX_REASONS),
+                &mut scratch.reasons,
+            );
+            for r in &mut scratch.reasons {
+                r.value = spec
+                    .reasons()
+                    .get(r.reason)
+                    .and_then(|g| scratch.inputs.get(g.primary))
+                    .copied()
+                    .unwrap_or(f64::NAN);
+            }
+            margin
         };
-        top_reasons(
-            &scratch.inputs,
-            &scratch.contributions,
-            max_reasons.min(MAX_REASONS),
-            &mut scratch.reasons,
-        );
         let probability = crate::model::logistic::sigmoid(margin);
         Scored {
             probability,
@@ -116,33 +133,47 @@ impl Engine {
         }
     }
 
+    /// The code of a reason, for example `delinquency`.
+    pub fn reason_code(&self, reason: &Reason) -> &str {
+        self.model
+            .spec()
+            .reasons()
+            .get(reason.reason)
+            .map_or("", |g| g.code.as_str())
+    }
+
     /// Readable text of a reason code.
     pub fn reason_text(&self, reason: &Reason) -> String {
-        let source = self.model.spec().sources().get(reason.feature);
-        let what = source.map_or_else(|| "unknown feature".to_owned(), FeatureSource::description);
+        let what = self
+            .model
+            .spec()
+            .reasons()
+            .get(reason.reason)
+            .map_or("unknown reason", |g| g.description.as_str());
         let direction = if reason.contribution < 0.0 {
             "lowers"
         } else {
             "raises"
         };
         if reason.value.is_nan() {
-            format!("{what} (missing) {direction} the repayment likelihood")
+            format!("{what}: missing; {direction} the repayment likelihood")
         } else {
             format!(
-                "{what} ({}) {direction} the repayment likelihood",
+                "{what}: {}; {direction} the repayment likelihood",
                 trim_number(reason.value)
             )
         }
     }
 }
 
-/// Keeps the `k` largest |contribution| inputs in `out`, largest first (ties: lower index first).
-fn top_reasons(inputs: &[f64], contributions: &[f64], k: usize, out: &mut Vec<Reason>) {
+/// Keeps the `k` largest |contribution| reasons in `out`, largest first (ties: lower index
+/// first); values are filled in by the caller.
+fn top_reasons(contributions: &[f64], k: usize, out: &mut Vec<Reason>) {
     out.clear();
     if k == 0 {
         return;
     }
-    for (feature, (&contribution, &value)) in contributions.iter().zip(inputs).enumerate() {
+    for (reason, &contribution) in contributions.iter().enumerate() {
         if contribution == 0.0 {
             continue;
         }
@@ -160,9 +191,9 @@ fn top_reasons(inputs: &[f64], contributions: &[f64], k: usize, out: &mut Vec<Re
         out.insert(
             at,
             Reason {
-                feature,
+                reason,
                 contribution,
-                value,
+                value: f64::NAN,
             },
         );
     }
@@ -179,20 +210,79 @@ fn trim_number(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{Account, CreditProfile, PaymentCycle};
+    use chrono::NaiveDate;
+
+    fn shipped_engine() -> Engine {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let model = Model::load(&root.join(crate::server::DEFAULT_MODEL)).expect("model");
+        let policy = Policy::load(&root.join(crate::server::DEFAULT_POLICY)).expect("policy");
+        Engine::new(model, policy)
+    }
+
+    fn delinquent_account() -> Account {
+        let d = |m| NaiveDate::from_ymd_opt(2025, m, 28).unwrap_or_default();
+        Account {
+            account_id: "x".into(),
+            as_of: d(7),
+            profile: CreditProfile {
+                credit_limit: 10_000.0,
+                current_balance: 9_000.0,
+                months_on_book: 6,
+                open_credit_lines: 1,
+                ..CreditProfile::default()
+            },
+            history: (1..=6)
+                .map(|m| PaymentCycle {
+                    statement_date: d(m),
+                    amount_due: 8_000.0 + 100.0 * f64::from(m),
+                    minimum_due: 800.0,
+                    amount_paid: 0.0,
+                    days_past_due: 30 * (m.saturating_sub(2)),
+                })
+                .collect(),
+            attributes: Default::default(),
+        }
+    }
+
+    #[test]
+    fn grouped_reasons_add_up_to_the_margin() {
+        let engine = shipped_engine();
+        let mut scratch = engine.scratch();
+        let account = delinquent_account();
+        let all = engine.model().spec().reasons().len();
+        let scored = engine.score(&account, MAX_REASONS, &mut scratch);
+        assert!(scratch.reasons().len() <= all);
+        let sum: f64 = scratch.reasons().iter().map(|r| r.contribution).sum();
+        let intercept = match &engine.model().artifact().model {
+            crate::model::ModelParams::Logistic { intercept, .. } => *intercept,
+        };
+        assert!((scored.margin - intercept - sum).abs() < 1e-9);
+        // 120 days past due: the current delinquency is the main reason, and it lowers the score.
+        let top = scratch.reasons()[0];
+        assert_eq!(engine.reason_code(&top), "delinquency");
+        assert!(top.contribution < 0.0);
+        assert_eq!(top.value, 120.0);
+        assert!(engine
+            .reason_text(&top)
+            .ends_with(": 120; lowers the repayment likelihood"));
+        // Without reasons the probability is the same.
+        let plain = engine.score(&account, 0, &mut scratch);
+        assert_eq!(plain.probability, scored.probability);
+        assert!(scratch.reasons().is_empty());
+    }
 
     #[test]
     fn top_reasons_are_sorted_by_magnitude_and_bounded() {
-        let inputs = [1.0, 2.0, 3.0, 4.0, 5.0];
         let contributions = [0.1, -0.9, 0.5, 0.0, -0.3];
-        let mut out = Vec::new();
-        top_reasons(&inputs, &contributions, 3, &mut out);
-        let got: Vec<usize> = out.iter().map(|r| r.feature).collect();
+        let mut out = Vec::with_capacity(MAX_REASONS);
+        top_reasons(&contributions, 3, &mut out);
+        let got: Vec<usize> = out.iter().map(|r| r.reason).collect();
         assert_eq!(got, vec![1, 2, 4]);
         assert_eq!(out[0].contribution, -0.9);
-        assert_eq!(out[0].value, 2.0);
-        top_reasons(&inputs, &contributions, 10, &mut out);
+        top_reasons(&contributions, 10, &mut out);
         assert_eq!(out.len(), 4, "zero contributions are not reasons");
-        top_reasons(&inputs, &contributions, 0, &mut out);
+        top_reasons(&contributions, 0, &mut out);
         assert!(out.is_empty());
     }
 }

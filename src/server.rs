@@ -155,6 +155,8 @@ fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
     tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        // google.rpc.BadRequest, so that clients such as grpcurl can decode error details.
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
 }
 
 /// Completes on SIGINT or SIGTERM (on non-Unix systems, Ctrl-C).
@@ -180,5 +182,32 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_file_keys_override_defaults_and_unknown_keys_are_refused() {
+        let dir = std::env::temp_dir().join(format!("payrisk-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("server.toml");
+        std::fs::write(&path, "addr = \"0.0.0.0:6000\"\nshutdown_grace_secs = 3\n").expect("write");
+        let config = ServerConfig::from_file(&path).expect("valid config");
+        assert_eq!(config.addr, "0.0.0.0:6000".parse().expect("addr"));
+        assert_eq!(config.shutdown_grace_secs, 3);
+        assert_eq!(config.model, PathBuf::from(DEFAULT_MODEL));
+
+        std::fs::write(&path, "adress = \"0.0.0.0:6000\"\n").expect("write");
+        let err = ServerConfig::from_file(&path)
+            .expect_err("typo")
+            .to_string();
+        assert!(
+            err.contains("adress") && err.contains("server.toml"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -123,10 +123,14 @@ async fn bad_requests_name_the_field() {
     a.history[3].amount_paid = f64::NAN;
     cases.push((a, "account.history[3].amount_paid"));
     let mut a = good_account("inf");
-    a.profile.as_mut().map(|p| p.credit_limit = f64::INFINITY);
+    if let Some(p) = a.profile.as_mut() {
+        p.credit_limit = f64::INFINITY;
+    }
     cases.push((a, "account.profile.credit_limit"));
     let mut a = good_account("neg");
-    a.profile.as_mut().map(|p| p.current_balance = -5.0);
+    if let Some(p) = a.profile.as_mut() {
+        p.current_balance = -5.0;
+    }
     cases.push((a, "account.profile.current_balance"));
     let mut a = good_account("dpd");
     a.history[11].days_past_due = 4_000;

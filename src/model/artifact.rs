@@ -253,7 +253,8 @@ pub(crate) mod tests {
 
     #[test]
     fn rejects_broken_artifacts_with_a_reason() {
-        let cases: Vec<(Box<dyn Fn(&mut Artifact)>, &str)> = vec![
+        type Mutation = Box<dyn Fn(&mut Artifact)>;
+        let cases: Vec<(Mutation, &str)> = vec![
             (Box::new(|a| a.schema_version = 99), "schema version"),
             (Box::new(|a| a.features[0].std = 0.0), "std > 0"),
             (

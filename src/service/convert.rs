@@ -228,7 +228,6 @@ pub fn response(
     let d = &scored.decision;
     let model = engine.model().artifact();
     let policy = engine.policy();
-    let names = engine.model().spec().sources();
     pb::ScoreResponse {
         account_id,
         repayment_probability: scored.probability,
@@ -249,7 +248,7 @@ pub fn response(
             .reasons()
             .iter()
             .map(|r| pb::ReasonCode {
-                feature: names.get(r.feature).map(|s| s.name()).unwrap_or_default(),
+                code: engine.reason_code(r).to_owned(),
                 contribution: r.contribution,
                 value: r.value,
                 text: engine.reason_text(r),

@@ -106,6 +106,8 @@ pub fn convert(input: &Path, dir: &Path) -> Result<Converted, TrainError> {
         accounts: 0,
         cycles: 0,
     };
+    // Row-wise over column vectors: `i` indexes every column and the row numbers.
+    #[allow(clippy::needless_range_loop)]
     for i in 0..t.len() {
         let mut get = |name: &str| errors.need(&t, name, Kind::Float, i, values[col(name)][i]);
         let (Some(id), Some(limit), Some(label)) = (get("ID"), get("LIMIT_BAL"), get(LABEL)) else {
