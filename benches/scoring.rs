@@ -12,7 +12,8 @@ use chrono::{Days, NaiveDate};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use payrisk::domain::{Account, CreditProfile, PaymentCycle};
 use payrisk::features::{derive_base, N_BASE};
-use payrisk::model::Model;
+use payrisk::model::gbdt::Tree;
+use payrisk::model::{Model, ModelParams};
 use payrisk::policy::Policy;
 use payrisk::scoring::Engine;
 
@@ -70,9 +71,70 @@ fn accounts() -> Vec<Account> {
 fn engine() -> Engine {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let model =
-        Model::load(&root.join("models/uci-credit/1/model.json")).unwrap_or_else(|e| panic!("{e}"));
+        Model::load(&root.join(payrisk::server::LOGISTIC_MODEL)).unwrap_or_else(|e| panic!("{e}"));
     let policy = Policy::load(&root.join("models/policy.toml")).unwrap_or_else(|e| panic!("{e}"));
     Engine::new(model, policy)
+}
+
+/// A synthetic gradient-boosted model of `trees` full trees of depth `depth` over the shipped
+/// feature list, with thresholds drawn from the accounts' own feature values (so that splits
+/// branch as they would on real data).
+fn synthetic_gbdt(accounts: &[Account], trees: usize, depth: u32) -> Engine {
+    let base = engine();
+    let spec = base.model().spec().clone();
+    let p = spec.len();
+    let mut rows = Vec::with_capacity(accounts.len());
+    for a in accounts {
+        let mut x = vec![0.0; p];
+        spec.derive(a, &mut x);
+        rows.push(x);
+    }
+    let mut state: u64 = 7;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let trees: Vec<Tree> = (0..trees)
+        .map(|_| {
+            let internal = (1usize << depth) - 1;
+            let total = (1usize << (depth + 1)) - 1;
+            let mut t = Tree {
+                split_feature: vec![-1; total],
+                threshold: vec![0.0; total],
+                left: vec![0; total],
+                right: vec![0; total],
+                default_left: vec![true; total],
+                value: vec![0.0; total],
+                cover: vec![0.0; total],
+            };
+            for i in 0..total {
+                t.cover[i] = 1.0 / f64::from(1u32 << (usize::BITS - (i + 1).leading_zeros() - 1));
+                if i < internal {
+                    let f = (next() % p as u64) as usize;
+                    let row = &rows[(next() % rows.len() as u64) as usize];
+                    t.split_feature[i] = f as i32;
+                    t.threshold[i] = if row[f].is_nan() { 0.0 } else { row[f] };
+                    t.left[i] = (2 * i + 1) as u32;
+                    t.right[i] = (2 * i + 2) as u32;
+                    t.default_left[i] = next() % 2 == 0;
+                } else {
+                    t.value[i] = ((next() % 2001) as f64 - 1000.0) / 1e5;
+                }
+            }
+            t
+        })
+        .collect();
+    let mut artifact = base.model().artifact().clone();
+    artifact.model = ModelParams::Gbdt {
+        base_score: 1.2,
+        trees,
+        monotone: Vec::new(),
+        provenance: serde_json::Value::Null,
+    };
+    let model = Model::from_artifact(artifact).unwrap_or_else(|e| panic!("{e}"));
+    Engine::new(model, base.policy().clone())
 }
 
 fn bench(c: &mut Criterion) {
@@ -114,6 +176,42 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             for a in &accounts {
                 black_box(engine.score(black_box(a), 4, &mut scratch));
+            }
+        })
+    });
+    group.finish();
+
+    let gbdt = synthetic_gbdt(&accounts, 300, 6);
+    let mut group = c.benchmark_group("gbdt_300_trees_depth_6");
+    group.throughput(Throughput::Elements(ACCOUNTS as u64));
+    let mut inputs = vec![0.0; gbdt.model().spec().len()];
+    group.bench_function("features+gbdt", |b| {
+        b.iter(|| {
+            for a in &accounts {
+                gbdt.model().spec().derive(black_box(a), &mut inputs);
+                black_box(gbdt.model().probability(&inputs));
+            }
+        })
+    });
+    let mut scratch = gbdt.scratch();
+    group.bench_function("decision", |b| {
+        b.iter(|| {
+            for a in &accounts {
+                black_box(gbdt.score(black_box(a), 0, &mut scratch));
+            }
+        })
+    });
+    group.finish();
+
+    // Exact TreeSHAP for reason codes is far costlier: measure it on fewer accounts.
+    let few = &accounts[..64];
+    let mut group = c.benchmark_group("gbdt_300_trees_depth_6_treeshap");
+    group.throughput(Throughput::Elements(few.len() as u64));
+    group.sample_size(10);
+    group.bench_function("decision+4_reasons", |b| {
+        b.iter(|| {
+            for a in few {
+                black_box(gbdt.score(black_box(a), 4, &mut scratch));
             }
         })
     });

@@ -5,7 +5,7 @@
 //! account.
 
 use crate::domain::Account;
-use crate::model::Model;
+use crate::model::{Model, ModelScratch};
 use crate::policy::{Decision, Policy};
 
 /// Most reason codes a caller can ask for.
@@ -27,6 +27,7 @@ pub struct Scratch {
     contributions: Vec<f64>,
     reason_sums: Vec<f64>,
     reasons: Vec<Reason>,
+    model: ModelScratch,
 }
 
 impl Scratch {
@@ -82,6 +83,7 @@ impl Engine {
             contributions: vec![0.0; n],
             reason_sums: vec![0.0; self.model.spec().reasons().len()],
             reasons: Vec::with_capacity(MAX_REASONS),
+            model: ModelScratch::default(),
         }
     }
 
@@ -103,9 +105,11 @@ impl Engine {
         let margin = if max_reasons == 0 {
             self.model.margin(&scratch.inputs)
         } else {
-            let margin = self
-                .model
-                .contributions(&scratch.inputs, &mut scratch.contributions);
+            let margin = self.model.contributions(
+                &scratch.inputs,
+                &mut scratch.contributions,
+                &mut scratch.model,
+            );
             scratch.reason_sums.fill(0.0);
             for (&r, &c) in spec.reason_of().iter().zip(&scratch.contributions) {
                 scratch.reason_sums[r] += c;
@@ -254,10 +258,8 @@ mod tests {
         let scored = engine.score(&account, MAX_REASONS, &mut scratch);
         assert!(scratch.reasons().len() <= all);
         let sum: f64 = scratch.reasons().iter().map(|r| r.contribution).sum();
-        let intercept = match &engine.model().artifact().model {
-            crate::model::ModelParams::Logistic { intercept, .. } => *intercept,
-        };
-        assert!((scored.margin - intercept - sum).abs() < 1e-9);
+        let expected = engine.model().expected_margin();
+        assert!((scored.margin - expected - sum).abs() < 1e-9);
         // 120 days past due: the current delinquency is the main reason, and it lowers the score.
         let top = scratch.reasons()[0];
         assert_eq!(engine.reason_code(&top), "delinquency");

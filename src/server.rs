@@ -25,8 +25,12 @@ use crate::service::ScoringApi;
 
 /// Default listen address.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:50051";
-/// Default model artifact, relative to the working directory (the repository root).
-pub const DEFAULT_MODEL: &str = "models/uci-credit/1/model.json";
+/// Default model artifact, relative to the working directory (the repository root): the
+/// gradient-boosted UCI model, which beats the logistic one (`models/uci-credit/1`) on held-out
+/// AUC.
+pub const DEFAULT_MODEL: &str = "models/uci-credit/2/model.json";
+/// The shipped logistic model, still available with `--model`.
+pub const LOGISTIC_MODEL: &str = "models/uci-credit/1/model.json";
 /// Default policy file.
 pub const DEFAULT_POLICY: &str = "models/policy.toml";
 /// Default cap on a request or response message: room for 10,000 accounts with 12 cycles each.

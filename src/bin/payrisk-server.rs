@@ -21,7 +21,7 @@ struct Args {
     /// Address to listen on [default: 127.0.0.1:50051].
     #[arg(long, env = "PAYRISK_ADDR")]
     addr: Option<SocketAddr>,
-    /// Model artifact [default: models/uci-credit/1/model.json].
+    /// Model artifact [default: models/uci-credit/2/model.json].
     #[arg(long, env = "PAYRISK_MODEL")]
     model: Option<PathBuf>,
     /// Treatment policy [default: models/policy.toml].

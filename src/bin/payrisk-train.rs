@@ -8,7 +8,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use payrisk::train::fit::{fit_logistic, FitConfig};
+use payrisk::train::config::{ModelKind, TrainConfig};
+use payrisk::train::fit::{fit_gbdt, fit_logistic, Design, FitConfig};
 use payrisk::train::split::Split;
 use payrisk::train::tables::{self, TablePaths};
 use payrisk::train::{uci, TrainError};
@@ -33,38 +34,33 @@ enum Command {
         #[arg(long, default_value = "data/uci")]
         out: PathBuf,
     },
-    /// Fit a logistic model, evaluate it on the held-out split, and write its artifact to
-    /// MODELS_DIR/NAME/VERSION/model.json.
+    /// Fit a model (logistic regression or gradient-boosted trees), evaluate it on the held-out
+    /// split, and write its artifact to MODELS_DIR/NAME/VERSION/model.json.
     Fit {
-        /// Directory holding accounts.csv, payment_history.csv and outcomes.csv (or .parquet);
-        /// the --accounts/--history/--outcomes flags override single tables.
-        #[arg(long, default_value = "data/uci")]
-        tables: PathBuf,
-        /// Accounts table (CSV or Parquet).
+        #[command(flatten)]
+        tables: TableArgs,
+        /// Training config file (TOML: model, name, version, split, [logistic], [gbdt]).
         #[arg(long)]
-        accounts: Option<PathBuf>,
-        /// Payment-history table (CSV or Parquet).
-        #[arg(long)]
-        history: Option<PathBuf>,
-        /// Outcomes table (CSV or Parquet).
-        #[arg(long)]
-        outcomes: Option<PathBuf>,
+        config: Option<PathBuf>,
+        /// Model kind [default: the config's, else logistic].
+        #[arg(long, value_enum)]
+        model: Option<ModelKind>,
         /// Held-out split: `mod:M[:R]` (integer ids, test = id % M == R) or
-        /// `hash:FRACTION[:SEED]`.
-        #[arg(long, default_value = "mod:5")]
-        split: Split,
-        /// Model name.
-        #[arg(long, default_value = "uci-credit")]
-        name: String,
-        /// Model version.
-        #[arg(long, default_value = "1")]
-        version: String,
-        /// L2 penalty.
-        #[arg(long, default_value_t = 1.0)]
-        l2: f64,
-        /// Optimiser iteration cap.
-        #[arg(long, default_value_t = 500)]
-        max_iterations: u64,
+        /// `hash:FRACTION[:SEED]` [default: the config's, else mod:5].
+        #[arg(long)]
+        split: Option<Split>,
+        /// Model name [default: the config's, else uci-credit].
+        #[arg(long)]
+        name: Option<String>,
+        /// Model version [default: the config's, else 1].
+        #[arg(long)]
+        version: Option<String>,
+        /// Logistic L2 penalty [default: the config's, else 1.0].
+        #[arg(long)]
+        l2: Option<f64>,
+        /// Logistic optimiser iteration cap [default: the config's, else 500].
+        #[arg(long)]
+        max_iterations: Option<u64>,
         /// Where model directories go.
         #[arg(long, default_value = "models")]
         models_dir: PathBuf,
@@ -72,6 +68,46 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Validate the tables, derive every account's features with the serving feature engine and
+    /// write them as CSV (account_id, split, repaid, one column per feature; empty = missing).
+    Features {
+        #[command(flatten)]
+        tables: TableArgs,
+        /// Held-out split, as for `fit`.
+        #[arg(long, default_value = "mod:5")]
+        split: Split,
+        /// Output CSV.
+        #[arg(long, default_value = "data/uci/features.csv")]
+        out: PathBuf,
+    },
+}
+
+/// Where the canonical tables are.
+#[derive(Debug, clap::Args)]
+struct TableArgs {
+    /// Directory holding accounts, payment_history and outcomes as .csv or .parquet; the
+    /// --accounts/--history/--outcomes flags override single tables.
+    #[arg(long = "tables", default_value = "data/uci")]
+    dir: PathBuf,
+    /// Accounts table (CSV or Parquet).
+    #[arg(long)]
+    accounts: Option<PathBuf>,
+    /// Payment-history table (CSV or Parquet).
+    #[arg(long)]
+    history: Option<PathBuf>,
+    /// Outcomes table (CSV or Parquet).
+    #[arg(long)]
+    outcomes: Option<PathBuf>,
+}
+
+impl TableArgs {
+    fn paths(self) -> TablePaths {
+        TablePaths {
+            accounts: table(&self.dir, self.accounts, "accounts"),
+            history: table(&self.dir, self.history, "payment_history"),
+            outcomes: table(&self.dir, self.outcomes, "outcomes"),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -119,11 +155,22 @@ fn run(args: Args) -> anyhow::Result<()> {
                 out.display()
             );
         }
+        Command::Features { tables, split, out } => {
+            let paths = tables.paths();
+            let set = tables::load(&paths)?;
+            let design = Design::build(&set, &split)?;
+            design.write_csv(&set, &out)?;
+            println!(
+                "wrote {} rows x {} features to {}",
+                set.rows.len(),
+                design.p,
+                out.display()
+            );
+        }
         Command::Fit {
-            tables: dir,
-            accounts,
-            history,
-            outcomes,
+            tables,
+            config,
+            model,
             split,
             name,
             version,
@@ -132,12 +179,32 @@ fn run(args: Args) -> anyhow::Result<()> {
             models_dir,
             force,
         } => {
-            let paths = TablePaths {
-                accounts: table(&dir, accounts, "accounts"),
-                history: table(&dir, history, "payment_history"),
-                outcomes: table(&dir, outcomes, "outcomes"),
+            let file = match &config {
+                Some(path) => TrainConfig::load(path)?,
+                None => TrainConfig::default(),
             };
-            let target = models_dir.join(&name).join(&version).join("model.json");
+            let split = match (split, &file.split) {
+                (Some(s), _) => s,
+                (None, Some(s)) => s.parse().map_err(anyhow::Error::msg)?,
+                (None, None) => "mod:5".parse().map_err(anyhow::Error::msg)?,
+            };
+            let kind = model.or(file.model).unwrap_or(ModelKind::Logistic);
+            let fit_config = FitConfig {
+                name: name
+                    .or(file.name.clone())
+                    .unwrap_or_else(|| "uci-credit".into()),
+                version: version
+                    .or(file.version.clone())
+                    .unwrap_or_else(|| "1".into()),
+                split,
+                l2_penalty: l2.unwrap_or(file.logistic.l2),
+                max_iterations: max_iterations.unwrap_or(file.logistic.max_iterations),
+            };
+            let paths = tables.paths();
+            let target = models_dir
+                .join(&fit_config.name)
+                .join(&fit_config.version)
+                .join("model.json");
             if target.exists() && !force {
                 anyhow::bail!(
                     "{} exists; pass --force to replace it or choose another --version",
@@ -147,14 +214,10 @@ fn run(args: Args) -> anyhow::Result<()> {
             let started = std::time::Instant::now();
             let set = tables::load(&paths)?;
             tracing::info!(accounts = set.rows.len(), "tables loaded and validated");
-            let config = FitConfig {
-                name,
-                version,
-                split,
-                l2_penalty: l2,
-                max_iterations,
+            let fitted = match kind {
+                ModelKind::Logistic => fit_logistic(&set, &paths, &fit_config)?,
+                ModelKind::Gbdt => fit_gbdt(&set, &paths, &fit_config, &file.gbdt)?,
             };
-            let fitted = fit_logistic(&set, &paths, &config)?;
             let a = &fitted.artifact;
             if let Some(dir) = target.parent() {
                 std::fs::create_dir_all(dir)

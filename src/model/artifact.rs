@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::LoadError;
 use crate::evaluation::Metrics;
 use crate::features::FeatureSpec;
+use crate::model::gbdt::Tree;
 
 /// The artifact schema version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -68,6 +69,21 @@ pub enum ModelParams {
         /// L2 penalty used in fitting.
         l2_penalty: f64,
     },
+    /// Gradient-boosted trees: the log-odds of repayment are `base_score` plus one leaf value
+    /// per tree (see [`crate::model::gbdt`]).
+    Gbdt {
+        /// Initial log-odds.
+        base_score: f64,
+        /// The trees kept (up to early stopping's best iteration).
+        trees: Vec<Tree>,
+        /// Per-feature monotone constraint used in training: +1 the probability never falls as
+        /// the feature rises, -1 never rises, 0 none; empty when unknown (imported models).
+        #[serde(default)]
+        monotone: Vec<i8>,
+        /// Training parameters, or where the model was imported from.
+        #[serde(default)]
+        provenance: serde_json::Value,
+    },
 }
 
 impl ModelParams {
@@ -75,6 +91,7 @@ impl ModelParams {
     pub fn kind(&self) -> &'static str {
         match self {
             ModelParams::Logistic { .. } => "logistic",
+            ModelParams::Gbdt { .. } => "gbdt",
         }
     }
 }
@@ -187,6 +204,28 @@ impl Artifact {
                     return fail("intercept and l2_penalty must be finite, l2_penalty >= 0".into());
                 }
             }
+            ModelParams::Gbdt {
+                base_score,
+                trees,
+                monotone,
+                ..
+            } => {
+                if !base_score.is_finite() {
+                    return fail("base_score must be finite".into());
+                }
+                if trees.is_empty() {
+                    return fail("a gbdt model needs at least one tree".into());
+                }
+                for (t, tree) in trees.iter().enumerate() {
+                    tree.validate(self.features.len())
+                        .map_err(|e| LoadError::invalid(format!("tree {t}: {e}")))?;
+                }
+                if !(monotone.is_empty() || monotone.len() == self.features.len())
+                    || monotone.iter().any(|m| !(-1..=1).contains(m))
+                {
+                    return fail("monotone must be empty or one of -1, 0, 1 per feature".into());
+                }
+            }
         }
         Ok(())
     }
@@ -292,6 +331,19 @@ pub(crate) mod tests {
             let err = a.validate().expect_err(expected).to_string();
             assert!(err.contains(expected), "{err} should mention {expected}");
         }
+    }
+
+    #[test]
+    fn floats_survive_the_round_trip_exactly() {
+        let mut a = sample();
+        a.features[0].mean = 0.10429166666666667;
+        a.features[0].std = 22.736914567581554;
+        let back = Artifact::from_json(&a.to_json()).expect("valid");
+        assert_eq!(
+            back.features[0].mean.to_bits(),
+            a.features[0].mean.to_bits()
+        );
+        assert_eq!(back.features[0].std.to_bits(), a.features[0].std.to_bits());
     }
 
     #[test]

@@ -4,11 +4,14 @@
 //! resolved [`FeatureSpec`], and the kind's fast scorer. Call sites never branch on the kind.
 
 pub mod artifact;
+pub mod gbdt;
+pub mod import;
 pub mod logistic;
 
 use std::path::Path;
 
 pub use artifact::{Artifact, FeatureStats, ModelParams, SplitMetrics, TrainingInfo};
+use gbdt::GbdtModel;
 use logistic::LogisticModel;
 
 use crate::error::LoadError;
@@ -25,6 +28,13 @@ pub struct Model {
 #[derive(Debug, Clone)]
 enum Kind {
     Logistic(LogisticModel),
+    Gbdt(GbdtModel),
+}
+
+/// Reusable buffers for [`Model::contributions`].
+#[derive(Debug, Clone, Default)]
+pub struct ModelScratch {
+    shap: gbdt::shap::ShapScratch,
 }
 
 impl Model {
@@ -42,6 +52,9 @@ impl Model {
                 let stds: Vec<f64> = artifact.features.iter().map(|f| f.std).collect();
                 Kind::Logistic(LogisticModel::new(*intercept, coefficients, &means, &stds))
             }
+            ModelParams::Gbdt {
+                base_score, trees, ..
+            } => Kind::Gbdt(GbdtModel::new(*base_score, trees)),
         };
         Ok(Model {
             artifact,
@@ -71,15 +84,30 @@ impl Model {
     pub fn margin(&self, x: &[f64]) -> f64 {
         match &self.kind {
             Kind::Logistic(m) => m.margin(x),
+            Kind::Gbdt(m) => m.margin(x),
         }
     }
 
-    /// Per-input contributions to the log-odds (against the average training account) written
-    /// into `out`; returns the log-odds.
+    /// Per-input contributions to the log-odds written into `out`, measured from
+    /// [`Self::expected_margin`] (logistic: exact linear terms against the training means;
+    /// gbdt: exact TreeSHAP values); returns the log-odds, equal to [`Self::margin`].
     #[inline]
-    pub fn contributions(&self, x: &[f64], out: &mut [f64]) -> f64 {
+    pub fn contributions(&self, x: &[f64], out: &mut [f64], scratch: &mut ModelScratch) -> f64 {
         match &self.kind {
             Kind::Logistic(m) => m.contributions(x, out),
+            Kind::Gbdt(m) => {
+                m.shap(x, out, &mut scratch.shap);
+                m.margin(x)
+            }
+        }
+    }
+
+    /// The log-odds the contributions are measured from: the logistic intercept (the average
+    /// training account), or the trees' cover-weighted expected output.
+    pub fn expected_margin(&self) -> f64 {
+        match &self.kind {
+            Kind::Logistic(m) => m.intercept(),
+            Kind::Gbdt(m) => m.expected_margin(),
         }
     }
 

@@ -1,10 +1,10 @@
 //! Fitting and honest evaluation.
 //!
-//! Features come from [`FeatureSpec::derive`], the same function the server calls. Inputs are
-//! standardised with training-row statistics (missing values imputed at the mean), the logistic
-//! regression is fitted with linfa on the training rows only, and both splits are then scored
-//! through the serving [`Model`] built from the finished artifact, so the reported metrics are
-//! those of the model that will serve.
+//! Features come from [`FeatureSpec::derive`], the same function the server calls. The logistic
+//! regression standardises inputs with training-row statistics (missing values imputed at the
+//! mean) and is fitted with linfa; gradient-boosted trees come from [`super::gbdt`]. Both see the
+//! training rows only, and both splits are then scored through the serving [`Model`] built from
+//! the finished artifact, so the reported metrics are those of the model that will serve.
 
 use std::io::Read;
 use std::path::Path;
@@ -15,6 +15,7 @@ use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2};
 use sha2::{Digest, Sha256};
 
+use super::gbdt::{boost, GbdtConfig};
 use super::split::Split;
 use super::tables::{TablePaths, TrainingSet};
 use super::TrainError;
@@ -56,43 +57,24 @@ pub fn fit_logistic(
     paths: &TablePaths,
     config: &FitConfig,
 ) -> Result<Fitted, TrainError> {
-    let spec = FeatureSpec::with_attributes(&set.attributes)
-        .map_err(|e| TrainError::Config(e.to_string()))?;
-    let p = spec.len();
-    let n = set.rows.len();
+    let design = Design::build(set, &config.split)?;
+    let Design {
+        spec,
+        values: matrix,
+        p,
+        train,
+        ..
+    } = &design;
+    let p = *p;
 
-    // One feature row per account, from the shared feature engine.
-    let mut matrix = vec![0.0; n * p];
-    for (row, labeled) in matrix.chunks_exact_mut(p).zip(&set.rows) {
-        spec.derive(&labeled.account, row);
-    }
-    let mut is_test = Vec::with_capacity(n);
-    for labeled in &set.rows {
-        is_test.push(
-            config
-                .split
-                .is_test(&labeled.account.account_id)
-                .map_err(TrainError::Config)?,
-        );
-    }
-    let train: Vec<usize> = (0..n).filter(|&i| !is_test[i]).collect();
-    let test: Vec<usize> = (0..n).filter(|&i| is_test[i]).collect();
-    if train.is_empty() || test.is_empty() {
-        return Err(TrainError::Config(format!(
-            "the split leaves {} training and {} test rows; both must be non-empty",
-            train.len(),
-            test.len()
-        )));
-    }
-
-    let stats = feature_stats(&spec, &matrix, &train);
+    let stats = feature_stats(spec, matrix, train);
     let active: Vec<usize> = (0..p).filter(|&j| stats[j].1).collect();
     let features: Vec<FeatureStats> = stats.into_iter().map(|(s, _)| s).collect();
 
     // Standardised design matrix of the active features (missing → 0, the mean).
     let mut x = Array2::<f64>::zeros((train.len(), active.len()));
     for (r, &i) in train.iter().enumerate() {
-        let row = &matrix[i * p..(i + 1) * p];
+        let row = design.row(i);
         for (c, &j) in active.iter().enumerate() {
             let v = row[j];
             x[[r, c]] = if v.is_nan() {
@@ -102,7 +84,7 @@ pub fn fit_logistic(
             };
         }
     }
-    let y: Array1<bool> = train.iter().map(|&i| set.rows[i].repaid).collect();
+    let y: Array1<bool> = train.iter().map(|&i| design.labels[i]).collect();
     let fitted = LogisticRegression::default()
         .alpha(config.l2_penalty)
         .max_iterations(config.max_iterations)
@@ -117,6 +99,64 @@ pub fn fit_logistic(
     }
     let intercept = sign * fitted.intercept();
 
+    let params = ModelParams::Logistic {
+        intercept,
+        coefficients,
+        l2_penalty: config.l2_penalty,
+    };
+    finish(set, paths, config, &design, features, params)
+}
+
+/// Fits gradient-boosted trees on `set` (early stopping on a share of the training rows) and
+/// evaluates them on the held-out split.
+pub fn fit_gbdt(
+    set: &TrainingSet,
+    paths: &TablePaths,
+    config: &FitConfig,
+    gbdt: &GbdtConfig,
+) -> Result<Fitted, TrainError> {
+    let design = Design::build(set, &config.split)?;
+    let stats = feature_stats(&design.spec, &design.values, &design.train);
+    let features: Vec<FeatureStats> = stats.into_iter().map(|(s, _)| s).collect();
+    let boosted = boost(
+        &design.values,
+        design.p,
+        &design.labels,
+        &design.train,
+        &design.spec,
+        gbdt,
+    )?;
+    tracing::info!(
+        rounds = boosted.rounds,
+        best_iteration = boosted.best_iteration,
+        "boosting finished"
+    );
+    let provenance = serde_json::json!({
+        "trainer": "payrisk",
+        "rounds_run": boosted.rounds,
+        "best_iteration": boosted.best_iteration,
+        "best_validation_log_loss": boosted.validation_loss.get(boosted.best_iteration.saturating_sub(1)),
+        "config": gbdt,
+    });
+    let params = ModelParams::Gbdt {
+        base_score: boosted.base_score,
+        trees: boosted.trees,
+        monotone: boosted.monotone,
+        provenance,
+    };
+    finish(set, paths, config, &design, features, params)
+}
+
+/// Builds the artifact, scores both splits through the serving [`Model`] and records the
+/// metrics.
+fn finish(
+    set: &TrainingSet,
+    paths: &TablePaths,
+    config: &FitConfig,
+    design: &Design,
+    features: Vec<FeatureStats>,
+    params: ModelParams,
+) -> Result<Fitted, TrainError> {
     let placeholder = Metrics {
         rows: 0,
         repayment_rate: 0.0,
@@ -132,11 +172,7 @@ pub fn fit_logistic(
         version: config.version.clone(),
         created_at: Utc::now(),
         features,
-        model: ModelParams::Logistic {
-            intercept,
-            coefficients,
-            l2_penalty: config.l2_penalty,
-        },
+        model: params,
         metrics: SplitMetrics {
             train: placeholder,
             test: placeholder,
@@ -148,32 +184,27 @@ pub fn fit_logistic(
                 .map(|p| p.display().to_string())
                 .collect(),
             split: config.split.to_string(),
-            train_rows: train.len() as u64,
-            test_rows: test.len() as u64,
+            train_rows: design.train.len() as u64,
+            test_rows: design.test.len() as u64,
             payrisk_version: env!("CARGO_PKG_VERSION").to_owned(),
         },
     };
 
-    // Evaluate through the serving model.
     let model = Model::from_artifact(artifact.clone())?;
     let predict = |rows: &[usize]| -> (Vec<bool>, Vec<f64>) {
         rows.iter()
-            .map(|&i| {
-                (
-                    set.rows[i].repaid,
-                    model.probability(&matrix[i * p..(i + 1) * p]),
-                )
-            })
+            .map(|&i| (design.labels[i], model.probability(design.row(i))))
             .unzip()
     };
-    let (train_labels, train_scores) = predict(&train);
-    let (test_labels, test_scores) = predict(&test);
+    let (train_labels, train_scores) = predict(&design.train);
+    let (test_labels, test_scores) = predict(&design.test);
     artifact.metrics = SplitMetrics {
         train: evaluate(&train_labels, &train_scores)?,
         test: evaluate(&test_labels, &test_scores)?,
     };
     artifact.validate()?;
-    let test_predictions = test
+    let test_predictions = design
+        .test
         .iter()
         .zip(test_scores)
         .map(|(&i, s)| {
@@ -188,6 +219,109 @@ pub fn fit_logistic(
         artifact,
         test_predictions,
     })
+}
+
+/// The feature matrix of a training set: one row per account from [`FeatureSpec::derive`], the
+/// labels, and the split.
+#[derive(Debug, Clone)]
+pub struct Design {
+    /// The inputs: every base feature, then the set's attributes.
+    pub spec: FeatureSpec,
+    /// Row-major values, `rows x p`; `NaN` is missing.
+    pub values: Vec<f64>,
+    /// Inputs per row.
+    pub p: usize,
+    /// True when the account repaid, per row.
+    pub labels: Vec<bool>,
+    /// Rows fitted on.
+    pub train: Vec<usize>,
+    /// Rows held out.
+    pub test: Vec<usize>,
+}
+
+impl Design {
+    /// Derives every row's features (the shared feature engine) and splits the rows.
+    pub fn build(set: &TrainingSet, split: &Split) -> Result<Design, TrainError> {
+        let spec = FeatureSpec::with_attributes(&set.attributes)
+            .map_err(|e| TrainError::Config(e.to_string()))?;
+        let p = spec.len();
+        let n = set.rows.len();
+        let mut values = vec![0.0; n * p];
+        for (row, labeled) in values.chunks_exact_mut(p).zip(&set.rows) {
+            spec.derive(&labeled.account, row);
+        }
+        let (mut train, mut test) = (Vec::new(), Vec::new());
+        for (i, labeled) in set.rows.iter().enumerate() {
+            if split
+                .is_test(&labeled.account.account_id)
+                .map_err(TrainError::Config)?
+            {
+                test.push(i);
+            } else {
+                train.push(i);
+            }
+        }
+        if train.is_empty() || test.is_empty() {
+            return Err(TrainError::Config(format!(
+                "the split leaves {} training and {} test rows; both must be non-empty",
+                train.len(),
+                test.len()
+            )));
+        }
+        Ok(Design {
+            spec,
+            values,
+            p,
+            labels: set.rows.iter().map(|r| r.repaid).collect(),
+            train,
+            test,
+        })
+    }
+
+    /// The inputs of row `i`.
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.values[i * self.p..(i + 1) * self.p]
+    }
+
+    /// Writes the matrix as CSV: `account_id, split, repaid`, then one column per input (empty
+    /// when missing). For exploring features or comparing with other libraries.
+    pub fn write_csv(&self, set: &TrainingSet, path: &Path) -> Result<(), TrainError> {
+        use std::io::Write;
+        let io = |source| TrainError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+        let mut header = String::from("account_id,split,repaid");
+        for name in self.spec.names() {
+            header.push(',');
+            header.push_str(&name);
+        }
+        writeln!(out, "{header}").map_err(io)?;
+        let mut split = vec!["train"; set.rows.len()];
+        for &i in &self.test {
+            split[i] = "test";
+        }
+        for (i, labeled) in set.rows.iter().enumerate() {
+            write!(
+                out,
+                "{},{},{}",
+                labeled.account.account_id,
+                split[i],
+                u8::from(labeled.repaid)
+            )
+            .map_err(io)?;
+            for v in self.row(i) {
+                if v.is_nan() {
+                    write!(out, ",").map_err(io)?;
+                } else {
+                    write!(out, ",{v}").map_err(io)?;
+                }
+            }
+            writeln!(out).map_err(io)?;
+        }
+        out.flush().map_err(io)
+    }
 }
 
 /// Mean, standard deviation and missing rate of each feature over the training rows, and

@@ -5,9 +5,13 @@
 //! - [`tables`]: read and validate accounts, payment history and outcomes.
 //! - [`uci`]: convert the UCI credit-default data into the canonical tables.
 //! - [`split`]: which accounts are held out.
-//! - [`fit`]: fit, evaluate, and build the artifact.
+//! - [`gbdt`]: payrisk's gradient-boosting trainer.
+//! - [`config`]: the training config file.
+//! - [`fit`]: fit either kind, evaluate, and build the artifact.
 
+pub mod config;
 pub mod fit;
+pub mod gbdt;
 pub mod split;
 pub mod tables;
 pub mod uci;

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Creates .venv with the Python packages used to compare payrisk with its peers and to make
+# the import fixtures (LightGBM, XGBoost, scikit-learn, pandas). CI does not need it.
+# Usage: scripts/python-env.sh   then   .venv/bin/python benches/peers/<script>.py
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/pip install --quiet \
+  "lightgbm==4.7.0" "xgboost==3.2.0" "scikit-learn==1.9.1" "pandas" "numpy"
+.venv/bin/python -c "import lightgbm, xgboost, sklearn; print('lightgbm', lightgbm.__version__, 'xgboost', xgboost.__version__, 'scikit-learn', sklearn.__version__)"

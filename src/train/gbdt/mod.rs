@@ -1,0 +1,329 @@
+//! payrisk's histogram gradient-boosting trainer (binary log-loss).
+//!
+//! - [`binning`]: quantile bins per feature, with a bin for missing values.
+//! - [`grow`]: one tree from gradient statistics: histograms with subtraction, learned missing
+//!   direction, leaf-wise growth, monotone constraints.
+//!
+//! The boosting loop here draws the row and column samples (seeded, deterministic), holds out an
+//! early-stopping set carved from the training rows (never the test rows), and keeps the trees up
+//! to the best validation log loss. Histograms are built in parallel over features with rayon;
+//! each feature's sums run in a fixed order, so the model is the same for any thread count.
+
+pub mod binning;
+pub mod grow;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::TrainError;
+use crate::features::FeatureSpec;
+use crate::model::gbdt::Tree;
+use binning::Bins;
+use grow::{grow, predict_binned, GrowNode, GrowParams, TreeData};
+
+/// Gradient-boosting settings (the `[gbdt]` table of a training config).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GbdtConfig {
+    /// Most boosting rounds.
+    pub trees: usize,
+    /// Shrinkage applied to every leaf value.
+    pub learning_rate: f64,
+    /// Most leaves per tree.
+    pub max_leaves: usize,
+    /// Deepest leaf (root = 0).
+    pub max_depth: usize,
+    /// L2 penalty on leaf values.
+    pub l2: f64,
+    /// Fewest training rows in a leaf.
+    pub min_child_samples: u32,
+    /// Smallest hessian sum in a leaf.
+    pub min_child_hessian: f64,
+    /// Smallest gain worth a split.
+    pub min_split_gain: f64,
+    /// Share of rows drawn for each tree (without replacement).
+    pub row_subsample: f64,
+    /// Share of features drawn for each tree.
+    pub col_subsample: f64,
+    /// Most bins per feature, the missing bin included (at most 255).
+    pub max_bins: usize,
+    /// Seed of every random draw.
+    pub seed: u64,
+    /// Stop after this many rounds without a better validation log loss (0: never stop early).
+    pub early_stopping_rounds: usize,
+    /// Share of the training rows held out for early stopping.
+    pub validation_fraction: f64,
+    /// Worker threads (0: all cores).
+    pub threads: usize,
+    /// Monotone constraints by feature name: 1 = the repayment probability never falls as the
+    /// feature rises, -1 = never rises.
+    pub monotone: BTreeMap<String, i8>,
+}
+
+impl Default for GbdtConfig {
+    fn default() -> Self {
+        GbdtConfig {
+            trees: 2000,
+            learning_rate: 0.03,
+            max_leaves: 15,
+            max_depth: 6,
+            l2: 1.0,
+            min_child_samples: 20,
+            min_child_hessian: 1e-3,
+            min_split_gain: 0.0,
+            row_subsample: 0.8,
+            col_subsample: 0.8,
+            max_bins: 255,
+            seed: 42,
+            early_stopping_rounds: 100,
+            validation_fraction: 0.1,
+            threads: 0,
+            monotone: BTreeMap::new(),
+        }
+    }
+}
+
+impl GbdtConfig {
+    /// Checks the settings against the model's features.
+    pub fn validate(&self, spec: &FeatureSpec) -> Result<Vec<i8>, TrainError> {
+        let bad = |m: &str| Err(TrainError::Config(format!("gbdt: {m}")));
+        if self.trees == 0 || self.max_leaves < 2 || self.max_depth == 0 {
+            return bad("trees >= 1, max_leaves >= 2 and max_depth >= 1 are required");
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
+            return bad("learning_rate must be in (0, 1]");
+        }
+        let share = |x: f64| x > 0.0 && x <= 1.0;
+        if !(share(self.row_subsample) && share(self.col_subsample)) {
+            return bad("row_subsample and col_subsample must be in (0, 1]");
+        }
+        if !(self.validation_fraction >= 0.0 && self.validation_fraction < 0.5) {
+            return bad("validation_fraction must be in [0, 0.5)");
+        }
+        if !(self.l2 >= 0.0 && self.min_child_hessian >= 0.0 && self.min_split_gain >= 0.0) {
+            return bad("l2, min_child_hessian and min_split_gain must be >= 0");
+        }
+        if self.early_stopping_rounds > 0 && self.validation_fraction == 0.0 {
+            return bad("early stopping needs validation_fraction > 0");
+        }
+        let names = spec.names();
+        let mut monotone = vec![0i8; names.len()];
+        for (name, &c) in &self.monotone {
+            let Some(j) = names.iter().position(|n| n == name) else {
+                return Err(TrainError::Config(format!(
+                    "gbdt.monotone: `{name}` is not a feature of this model"
+                )));
+            };
+            if !(-1..=1).contains(&c) {
+                return bad("monotone constraints are -1, 0 or 1");
+            }
+            monotone[j] = c;
+        }
+        Ok(monotone)
+    }
+}
+
+/// A fitted ensemble.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Boosted {
+    /// Initial log-odds (of the training rows' repayment rate).
+    pub base_score: f64,
+    /// Trees up to the best iteration, learning rate applied.
+    pub trees: Vec<Tree>,
+    /// Rounds kept.
+    pub best_iteration: usize,
+    /// Rounds run.
+    pub rounds: usize,
+    /// Validation log loss after each round (empty without early stopping).
+    pub validation_loss: Vec<f64>,
+    /// Monotone constraint per feature.
+    pub monotone: Vec<i8>,
+}
+
+/// SplitMix64: a small, seeded, portable generator for the samples.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn uniform(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// `k` distinct indices of `0..n`, ascending (partial Fisher-Yates).
+    fn choose(&mut self, n: usize, k: usize) -> Vec<usize> {
+        let mut all: Vec<usize> = (0..n).collect();
+        for i in 0..k.min(n) {
+            let j = i + (self.next() % (n - i) as u64) as usize;
+            all.swap(i, j);
+        }
+        let mut chosen = all[..k.min(n)].to_vec();
+        chosen.sort_unstable();
+        chosen
+    }
+}
+
+fn sigmoid(z: f64) -> f64 {
+    crate::model::logistic::sigmoid(z)
+}
+
+fn log_loss(margins: &[f64], labels: &[f64]) -> f64 {
+    let mut sum = 0.0;
+    for (&f, &y) in margins.iter().zip(labels) {
+        // log(1 + e^f) - y f, computed stably.
+        let softplus = if f > 0.0 {
+            f + (-f).exp().ln_1p()
+        } else {
+            f.exp().ln_1p()
+        };
+        sum += softplus - y * f;
+    }
+    sum / margins.len().max(1) as f64
+}
+
+/// Fits gradient-boosted trees on `rows` of the row-major matrix `values` (`p` columns).
+pub fn boost(
+    values: &[f64],
+    p: usize,
+    labels: &[bool],
+    rows: &[usize],
+    spec: &FeatureSpec,
+    config: &GbdtConfig,
+) -> Result<Boosted, TrainError> {
+    let monotone = config.validate(spec)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(config.threads)
+        .build()
+        .map_err(|e| TrainError::Config(format!("gbdt: thread pool: {e}")))?;
+    pool.install(|| boost_in_pool(values, p, labels, rows, monotone, config))
+}
+
+fn boost_in_pool(
+    values: &[f64],
+    p: usize,
+    labels: &[bool],
+    rows: &[usize],
+    monotone: Vec<i8>,
+    config: &GbdtConfig,
+) -> Result<Boosted, TrainError> {
+    let mut rng = Rng(config.seed);
+    // Early-stopping rows: a seeded draw from the training rows.
+    let (mut fit_rows, mut valid_rows) = (Vec::new(), Vec::new());
+    for &i in rows {
+        if config.early_stopping_rounds > 0 && rng.uniform() < config.validation_fraction {
+            valid_rows.push(i);
+        } else {
+            fit_rows.push(i);
+        }
+    }
+    if fit_rows.is_empty() {
+        return Err(TrainError::Config("gbdt: no rows to fit".into()));
+    }
+    let bins = Bins::fit(values, p, &fit_rows, config.max_bins);
+    let binned = bins.apply(values, p, &fit_rows);
+    let valid_binned = bins.apply(values, p, &valid_rows);
+    let y: Vec<f64> = fit_rows
+        .iter()
+        .map(|&i| f64::from(u8::from(labels[i])))
+        .collect();
+    let y_valid: Vec<f64> = valid_rows
+        .iter()
+        .map(|&i| f64::from(u8::from(labels[i])))
+        .collect();
+
+    let rate = y.iter().sum::<f64>() / y.len() as f64;
+    let base_score = if rate > 0.0 && rate < 1.0 {
+        (rate / (1.0 - rate)).ln()
+    } else {
+        0.0
+    };
+    let mut margin = vec![base_score; fit_rows.len()];
+    let mut valid_margin = vec![base_score; valid_rows.len()];
+    let mut grad = vec![0.0; fit_rows.len()];
+    let mut hess = vec![0.0; fit_rows.len()];
+    let params = GrowParams {
+        max_leaves: config.max_leaves,
+        max_depth: config.max_depth,
+        l2: config.l2,
+        min_child_samples: config.min_child_samples,
+        min_child_hessian: config.min_child_hessian,
+        min_split_gain: config.min_split_gain,
+    };
+    let n_cols = ((p as f64 * config.col_subsample).ceil() as usize).clamp(1, p);
+
+    let mut trees: Vec<Vec<GrowNode>> = Vec::new();
+    let mut validation_loss = Vec::new();
+    let (mut best_loss, mut best_iteration) = (f64::INFINITY, 0usize);
+    for round in 0..config.trees {
+        for r in 0..fit_rows.len() {
+            let prob = sigmoid(margin[r]);
+            grad[r] = prob - y[r];
+            hess[r] = (prob * (1.0 - prob)).max(1e-16);
+        }
+        let sample: Vec<u32> = (0..fit_rows.len() as u32)
+            .filter(|_| config.row_subsample >= 1.0 || rng.uniform() < config.row_subsample)
+            .collect();
+        let features = rng.choose(p, n_cols);
+        let data = TreeData {
+            binned: &binned,
+            bins: &bins,
+            grad: &grad,
+            hess: &hess,
+            features: &features,
+            monotone: &monotone,
+            params,
+        };
+        let mut nodes = grow(&data, sample);
+        for n in &mut nodes {
+            n.value *= config.learning_rate;
+        }
+        for (r, m) in margin.iter_mut().enumerate() {
+            *m += predict_binned(&nodes, &binned, r);
+        }
+        for (r, m) in valid_margin.iter_mut().enumerate() {
+            *m += predict_binned(&nodes, &valid_binned, r);
+        }
+        trees.push(nodes);
+        if config.early_stopping_rounds > 0 {
+            let loss = log_loss(&valid_margin, &y_valid);
+            validation_loss.push(loss);
+            if loss < best_loss {
+                best_loss = loss;
+                best_iteration = round + 1;
+            } else if round + 1 - best_iteration >= config.early_stopping_rounds {
+                break;
+            }
+        } else {
+            best_iteration = round + 1;
+        }
+    }
+    let rounds = trees.len();
+    trees.truncate(best_iteration.max(1));
+    Ok(Boosted {
+        base_score,
+        trees: trees.iter().map(|t| to_tree(t)).collect(),
+        best_iteration: best_iteration.max(1),
+        rounds,
+        validation_loss,
+        monotone,
+    })
+}
+
+fn to_tree(nodes: &[GrowNode]) -> Tree {
+    Tree {
+        split_feature: nodes.iter().map(|n| n.feature).collect(),
+        threshold: nodes.iter().map(|n| n.threshold).collect(),
+        left: nodes.iter().map(|n| n.left).collect(),
+        right: nodes.iter().map(|n| n.right).collect(),
+        default_left: nodes.iter().map(|n| n.default_left).collect(),
+        value: nodes.iter().map(|n| n.value).collect(),
+        cover: nodes.iter().map(|n| n.cover).collect(),
+    }
+}
