@@ -201,6 +201,17 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // The ScoreBatch / ScoreStream path: features for the batch, then the trees walked for
+    // several accounts at once, then the policy.
+    let refs: Vec<&Account> = accounts.iter().collect();
+    let mut out = Vec::with_capacity(refs.len());
+    group.bench_function("decision_batch", |b| {
+        b.iter(|| {
+            out.clear();
+            gbdt.score_many(black_box(&refs), &mut scratch, &mut out);
+            black_box(&out);
+        })
+    });
     group.finish();
 
     // Exact TreeSHAP for reason codes is far costlier: measure it on fewer accounts.

@@ -28,6 +28,8 @@ pub struct Scratch {
     reason_sums: Vec<f64>,
     reasons: Vec<Reason>,
     model: ModelScratch,
+    batch_inputs: Vec<f64>,
+    batch_margins: Vec<f64>,
 }
 
 impl Scratch {
@@ -84,6 +86,8 @@ impl Engine {
             reason_sums: vec![0.0; self.model.spec().reasons().len()],
             reasons: Vec::with_capacity(MAX_REASONS),
             model: ModelScratch::default(),
+            batch_inputs: Vec::new(),
+            batch_margins: Vec::new(),
         }
     }
 
@@ -144,6 +148,44 @@ impl Engine {
             .reasons()
             .get(reason.reason)
             .map_or("", |g| g.code.as_str())
+    }
+
+    /// Scores many accounts without reason codes, appending to `out` in order: the batch path of
+    /// `ScoreBatch` and `ScoreStream`. Features are derived for the whole batch, then the model
+    /// scores them together (tree ensembles walk several accounts per tree at once).
+    pub fn score_many<'e>(
+        &'e self,
+        accounts: &[&Account],
+        scratch: &mut Scratch,
+        out: &mut Vec<Scored<'e>>,
+    ) {
+        let spec = self.model.spec();
+        let p = spec.len();
+        scratch.batch_inputs.resize(accounts.len() * p, 0.0);
+        scratch.batch_margins.resize(accounts.len(), 0.0);
+        for (row, account) in scratch
+            .batch_inputs
+            .chunks_exact_mut(p.max(1))
+            .zip(accounts)
+        {
+            spec.derive(account, row);
+        }
+        self.model
+            .margins(&scratch.batch_inputs, &mut scratch.batch_margins);
+        scratch.reasons.clear();
+        out.extend(
+            accounts
+                .iter()
+                .zip(&scratch.batch_margins)
+                .map(|(account, &margin)| {
+                    let probability = crate::model::logistic::sigmoid(margin);
+                    Scored {
+                        probability,
+                        margin,
+                        decision: self.policy.decide(probability, account),
+                    }
+                }),
+        );
     }
 
     /// Readable text of a reason code.
@@ -268,10 +310,15 @@ mod tests {
         assert!(engine
             .reason_text(&top)
             .ends_with(": 120; lowers the repayment likelihood"));
-        // Without reasons the probability is the same.
+        // Without reasons the probability is the same, one by one or in a batch.
         let plain = engine.score(&account, 0, &mut scratch);
         assert_eq!(plain.probability, scored.probability);
         assert!(scratch.reasons().is_empty());
+        let mut many = Vec::new();
+        let batch: Vec<&Account> = std::iter::repeat_n(&account, 11).collect();
+        engine.score_many(&batch, &mut scratch, &mut many);
+        assert_eq!(many.len(), 11);
+        assert!(many.iter().all(|s| *s == plain));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
+use crate::domain::Account;
 use crate::proto::v1 as pb;
 use crate::proto::v1::scoring_service_server::ScoringService;
 use crate::scoring::{Engine, Scratch, DEFAULT_REASONS, MAX_REASONS};
@@ -65,12 +66,36 @@ fn score_batch(
     }
     let k = max_reasons(request.max_reasons, "max_reasons")?;
     let mut scratch: Scratch = engine.scratch();
-    let mut results = Vec::with_capacity(request.accounts.len());
-    for (index, message) in request.accounts.into_iter().enumerate() {
-        let account_id = message.account_id.clone();
-        let outcome = match convert::account(Some(message), &format!("accounts[{index}]")) {
+    let converted: Vec<(String, Result<Account, Vec<Violation>>)> = request
+        .accounts
+        .into_iter()
+        .enumerate()
+        .map(|(index, message)| {
+            let id = message.account_id.clone();
+            (
+                id,
+                convert::account(Some(message), &format!("accounts[{index}]")),
+            )
+        })
+        .collect();
+    // Without reason codes, score the valid accounts together on the batch path.
+    let mut batch_scores = Vec::new();
+    if k == 0 {
+        let valid: Vec<&Account> = converted
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok())
+            .collect();
+        engine.score_many(&valid, &mut scratch, &mut batch_scores);
+    }
+    let mut batch_scores = batch_scores.into_iter();
+    let mut results = Vec::with_capacity(converted.len());
+    for (index, (account_id, outcome)) in converted.into_iter().enumerate() {
+        let outcome = match outcome {
             Ok(account) => {
-                let scored = engine.score(&account, k, &mut scratch);
+                let scored = match batch_scores.next() {
+                    Some(scored) if k == 0 => scored,
+                    _ => engine.score(&account, k, &mut scratch),
+                };
                 pb::score_result::Outcome::Score(convert::response(
                     engine,
                     account.account_id,

@@ -35,7 +35,7 @@ impl GbdtModel {
         if scratch.path.len() < need {
             scratch.path.resize(need, PathElement::default());
         }
-        for &root in &self.roots {
+        for &(root, _) in &self.trees {
             self.recurse(
                 x,
                 out,
@@ -70,27 +70,30 @@ impl GbdtModel {
         extend(path, depth, parent_zero, parent_one, parent_feature);
 
         let n = &self.nodes[node];
-        if n.feature == LEAF {
+        if n.left as usize == node {
+            let value = self.values[node];
             for i in 1..=depth {
                 let w = unwound_sum(path, depth, i);
                 let el = path[i];
                 if let Some(p) = phi.get_mut(el.feature as usize) {
-                    *p += w * (el.one_fraction - el.zero_fraction) * n.threshold;
+                    *p += w * (el.one_fraction - el.zero_fraction) * value;
                 }
             }
             return;
         }
 
-        let v = x.get(n.feature as usize).copied().unwrap_or(f64::NAN);
+        let (split_feature, default_left) = self.split_of(node);
+        let v = x.get(split_feature as usize).copied().unwrap_or(f64::NAN);
         let goes_left = if v.is_nan() {
-            n.default_left
+            default_left
         } else {
             v <= n.threshold
         };
+        let (left, right) = (n.left as usize, n.left as usize + 1);
         let (hot, cold) = if goes_left {
-            (n.left as usize, n.right as usize)
+            (left, right)
         } else {
-            (n.right as usize, n.left as usize)
+            (right, left)
         };
         let w = self.cover[node];
         let hot_zero = self.cover[hot] / w;
@@ -98,13 +101,13 @@ impl GbdtModel {
         let (mut incoming_zero, mut incoming_one) = (1.0, 1.0);
 
         // A feature split on again: undo its earlier entry and redo it here.
-        if let Some(k) = (1..=depth).find(|&k| path[k].feature == n.feature) {
+        if let Some(k) = (1..=depth).find(|&k| path[k].feature == split_feature) {
             incoming_zero = path[k].zero_fraction;
             incoming_one = path[k].one_fraction;
             unwind(path, depth, k);
             depth -= 1;
         }
-        let feature = n.feature;
+        let feature = split_feature;
         self.recurse(
             x,
             phi,
