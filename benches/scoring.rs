@@ -100,15 +100,7 @@ fn synthetic_gbdt(accounts: &[Account], trees: usize, depth: u32) -> Engine {
         .map(|_| {
             let internal = (1usize << depth) - 1;
             let total = (1usize << (depth + 1)) - 1;
-            let mut t = Tree {
-                split_feature: vec![-1; total],
-                threshold: vec![0.0; total],
-                left: vec![0; total],
-                right: vec![0; total],
-                default_left: vec![true; total],
-                value: vec![0.0; total],
-                cover: vec![0.0; total],
-            };
+            let mut t = Tree::with_nodes(total);
             for i in 0..total {
                 t.cover[i] = 1.0 / f64::from(1u32 << (usize::BITS - (i + 1).leading_zeros() - 1));
                 if i < internal {

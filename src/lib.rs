@@ -19,6 +19,7 @@
 //! - [`service`]: the tonic service: request conversion and validation, handlers, status errors.
 //! - [`server`]: configuration and wiring (health, reflection, limits, tracing, graceful
 //!   shutdown).
+//! - `boost` (cargo feature `boost`, part of `train`): the gradient-boosting trainer.
 //! - `train` (cargo feature `train`): Polars ingest and validation of training tables, the UCI
 //!   converter, fitting and the `payrisk-train` command.
 //!
@@ -26,6 +27,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "boost")]
+pub mod boost;
 pub mod domain;
 pub mod error;
 pub mod evaluation;

@@ -177,15 +177,7 @@ fn lightgbm_tree(t: &HashMap<&str, &str>, scale: f64) -> Result<Tree, ImportErro
         .map(|(pos, &node)| (node, pos as u32))
         .collect();
     let n = order.len();
-    let mut tree = Tree {
-        split_feature: vec![-1; n],
-        threshold: vec![0.0; n],
-        left: vec![0; n],
-        right: vec![0; n],
-        default_left: vec![true; n],
-        value: vec![0.0; n],
-        cover: vec![0.0; n],
-    };
+    let mut tree = Tree::with_nodes(n);
     for (pos, &node) in order.iter().enumerate() {
         if node >= 0 {
             let i = node as usize;
@@ -320,15 +312,7 @@ fn xgboost_tree(t: &Value) -> Result<Tree, ImportError> {
         v.as_i64()
             .ok_or_else(|| ImportError("non-integer entry".into()))
     };
-    let mut tree = Tree {
-        split_feature: vec![-1; n],
-        threshold: vec![0.0; n],
-        left: vec![0; n],
-        right: vec![0; n],
-        default_left: vec![true; n],
-        value: vec![0.0; n],
-        cover: vec![0.0; n],
-    };
+    let mut tree = Tree::with_nodes(n);
     for i in 0..n {
         tree.cover[i] = num(&hess[i])?;
         let l = int(&left[i])?;

@@ -23,8 +23,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::gbdt::GbdtConfig;
 use super::TrainError;
+use crate::boost::GbdtConfig;
 
 /// Model kinds the trainer fits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]

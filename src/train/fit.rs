@@ -2,7 +2,7 @@
 //!
 //! Features come from [`FeatureSpec::derive`], the same function the server calls. The logistic
 //! regression standardises inputs with training-row statistics (missing values imputed at the
-//! mean) and is fitted with linfa; gradient-boosted trees come from [`super::gbdt`]. Both see the
+//! mean) and is fitted with linfa; gradient-boosted trees come from [`crate::boost`]. Both see the
 //! training rows only, and both splits are then scored through the serving [`Model`] built from
 //! the finished artifact, so the reported metrics are those of the model that will serve.
 
@@ -15,10 +15,10 @@ use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2};
 use sha2::{Digest, Sha256};
 
-use super::gbdt::{boost, GbdtConfig};
 use super::split::Split;
 use super::tables::{TablePaths, TrainingSet};
 use super::TrainError;
+use crate::boost::{boost, GbdtConfig};
 use crate::evaluation::{evaluate, Metrics};
 use crate::features::FeatureSpec;
 use crate::model::artifact::SCHEMA_VERSION;

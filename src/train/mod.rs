@@ -5,13 +5,11 @@
 //! - [`tables`]: read and validate accounts, payment history and outcomes.
 //! - [`uci`]: convert the UCI credit-default data into the canonical tables.
 //! - [`split`]: which accounts are held out.
-//! - [`gbdt`]: payrisk's gradient-boosting trainer.
 //! - [`config`]: the training config file.
 //! - [`fit`]: fit either kind, evaluate, and build the artifact.
 
 pub mod config;
 pub mod fit;
-pub mod gbdt;
 pub mod split;
 pub mod tables;
 pub mod uci;
@@ -100,6 +98,9 @@ pub enum TrainError {
     /// Fitting failed.
     #[error("fitting failed: {0}")]
     Fit(String),
+    /// Gradient boosting refused its configuration.
+    #[error(transparent)]
+    Boost(#[from] crate::boost::BoostError),
     /// Evaluation failed.
     #[error("evaluation failed: {0}")]
     Metrics(#[from] crate::evaluation::MetricsError),

@@ -43,17 +43,25 @@ impl Tree {
         self.split_feature.is_empty()
     }
 
+    /// A tree of `n` leaf nodes with zero values and covers, to be filled in.
+    pub fn with_nodes(n: usize) -> Tree {
+        Tree {
+            split_feature: vec![-1; n],
+            threshold: vec![0.0; n],
+            left: vec![0; n],
+            right: vec![0; n],
+            default_left: vec![true; n],
+            value: vec![0.0; n],
+            cover: vec![0.0; n],
+        }
+    }
+
     /// A single-leaf tree.
     pub fn leaf(value: f64, cover: f64) -> Tree {
-        Tree {
-            split_feature: vec![-1],
-            threshold: vec![0.0],
-            left: vec![0],
-            right: vec![0],
-            default_left: vec![true],
-            value: vec![value],
-            cover: vec![cover],
-        }
+        let mut t = Tree::with_nodes(1);
+        t.value[0] = value;
+        t.cover[0] = cover;
+        t
     }
 
     /// Checks the structure: equal array lengths, children after their parent and in range,

@@ -133,6 +133,17 @@ impl GbdtModel {
     }
 }
 
+/// `INV[k] = 1 / k`, so the path arithmetic multiplies instead of dividing.
+const INV: [f64; super::MAX_TREE_DEPTH + 4] = {
+    let mut t = [0.0; super::MAX_TREE_DEPTH + 4];
+    let mut k = 1;
+    while k < t.len() {
+        t[k] = 1.0 / k as f64;
+        k += 1;
+    }
+    t
+};
+
 fn extend(path: &mut [PathElement], depth: usize, zero: f64, one: f64, feature: u32) {
     path[depth] = PathElement {
         feature,
@@ -140,10 +151,10 @@ fn extend(path: &mut [PathElement], depth: usize, zero: f64, one: f64, feature: 
         one_fraction: one,
         weight: if depth == 0 { 1.0 } else { 0.0 },
     };
-    let d1 = (depth + 1) as f64;
+    let inv_d1 = INV[depth + 1];
     for i in (0..depth).rev() {
-        path[i + 1].weight += one * path[i].weight * (i + 1) as f64 / d1;
-        path[i].weight = zero * path[i].weight * (depth - i) as f64 / d1;
+        path[i + 1].weight += one * path[i].weight * (i + 1) as f64 * inv_d1;
+        path[i].weight = zero * path[i].weight * (depth - i) as f64 * inv_d1;
     }
 }
 
@@ -151,14 +162,19 @@ fn unwind(path: &mut [PathElement], depth: usize, index: usize) {
     let one = path[index].one_fraction;
     let zero = path[index].zero_fraction;
     let d1 = (depth + 1) as f64;
+    let inv_d1 = INV[depth + 1];
     let mut next_one = path[depth].weight;
-    for i in (0..depth).rev() {
-        if one != 0.0 {
+    if one != 0.0 {
+        let inv_one = 1.0 / one;
+        for i in (0..depth).rev() {
             let tmp = path[i].weight;
-            path[i].weight = next_one * d1 / ((i + 1) as f64 * one);
-            next_one = tmp - path[i].weight * zero * (depth - i) as f64 / d1;
-        } else {
-            path[i].weight = path[i].weight * d1 / (zero * (depth - i) as f64);
+            path[i].weight = next_one * d1 * INV[i + 1] * inv_one;
+            next_one = tmp - path[i].weight * zero * (depth - i) as f64 * inv_d1;
+        }
+    } else {
+        let inv_zero = 1.0 / zero;
+        for i in (0..depth).rev() {
+            path[i].weight = path[i].weight * d1 * inv_zero * INV[depth - i];
         }
     }
     for i in index..depth {
@@ -172,15 +188,20 @@ fn unwound_sum(path: &[PathElement], depth: usize, index: usize) -> f64 {
     let one = path[index].one_fraction;
     let zero = path[index].zero_fraction;
     let d1 = (depth + 1) as f64;
-    let mut next_one = path[depth].weight;
+    let inv_d1 = INV[depth + 1];
     let mut total = 0.0;
-    for i in (0..depth).rev() {
-        if one != 0.0 {
-            let tmp = next_one * d1 / ((i + 1) as f64 * one);
+    if one != 0.0 {
+        let inv_one = 1.0 / one;
+        let mut next_one = path[depth].weight;
+        for i in (0..depth).rev() {
+            let tmp = next_one * d1 * INV[i + 1] * inv_one;
             total += tmp;
-            next_one = path[i].weight - tmp * zero * (depth - i) as f64 / d1;
-        } else if zero != 0.0 {
-            total += path[i].weight / zero / ((depth - i) as f64 / d1);
+            next_one = path[i].weight - tmp * zero * (depth - i) as f64 * inv_d1;
+        }
+    } else if zero != 0.0 {
+        let inv_zero = 1.0 / zero;
+        for i in (0..depth).rev() {
+            total += path[i].weight * inv_zero * d1 * INV[depth - i];
         }
     }
     total

@@ -6,23 +6,7 @@
 use rayon::prelude::*;
 
 use super::binning::{BinnedMatrix, Bins};
-
-/// Tree-shape and regularisation settings.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GrowParams {
-    /// Most leaves per tree.
-    pub max_leaves: usize,
-    /// Deepest leaf (root = 0).
-    pub max_depth: usize,
-    /// L2 penalty on leaf values.
-    pub l2: f64,
-    /// Fewest rows in a child.
-    pub min_child_samples: u32,
-    /// Smallest hessian sum in a child.
-    pub min_child_hessian: f64,
-    /// Smallest gain worth a split.
-    pub min_split_gain: f64,
-}
+use super::GbdtConfig;
 
 /// A node of a tree being grown.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,6 +27,28 @@ pub struct GrowNode {
     pub value: f64,
     /// Hessian sum.
     pub cover: f64,
+}
+
+/// Partial histograms per feature for large leaves.
+const LANES: usize = 4;
+/// Leaves with at least this many rows use [`LANES`] partial histograms.
+const LANE_MIN_ROWS: usize = 1024;
+/// Histogram work (rows x features) below which threads cost more than they save.
+const PARALLEL_MIN_CELLS: usize = 64 * 1024;
+
+impl GrowNode {
+    fn leaf(value: f64, cover: f64) -> GrowNode {
+        GrowNode {
+            feature: -1,
+            bin: 0,
+            threshold: 0.0,
+            default_left: true,
+            left: 0,
+            right: 0,
+            value,
+            cover,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -104,8 +110,8 @@ pub struct TreeData<'a> {
     pub features: &'a [usize],
     /// Monotone constraint per feature.
     pub monotone: &'a [i8],
-    /// Settings.
-    pub params: GrowParams,
+    /// Tree shape and regularisation.
+    pub params: &'a GbdtConfig,
 }
 
 impl TreeData<'_> {
@@ -119,24 +125,58 @@ impl TreeData<'_> {
     }
 
     fn histograms(&self, rows: &[u32]) -> Vec<Vec<Stat>> {
-        let p = self.bins_len();
-        let mut out: Vec<Vec<Stat>> = vec![Vec::new(); p];
-        let built: Vec<(usize, Vec<Stat>)> = self
-            .features
-            .par_iter()
-            .map(|&j| {
-                let column = self.binned.column(j);
-                let mut h = vec![Stat::default(); self.bins.n_bins(j)];
-                for &r in rows {
-                    let r = r as usize;
-                    let s = &mut h[usize::from(column[r])];
-                    s.g += self.grad[r];
-                    s.h += self.hess[r];
+        // The leaf's gradients, gathered once and read contiguously for every feature.
+        let gh: Vec<(f64, f64)> = rows
+            .iter()
+            .map(|&r| (self.grad[r as usize], self.hess[r as usize]))
+            .collect();
+        // Large leaves fill LANES interleaved partial histograms, merged in a fixed order: rows
+        // that share a bin then do not wait on each other's stores.
+        let lanes = if rows.len() >= LANE_MIN_ROWS {
+            LANES
+        } else {
+            1
+        };
+        let build = |j: usize| -> (usize, Vec<Stat>) {
+            let column = self.binned.column(j);
+            let n_bins = self.bins.n_bins(j);
+            let mut parts = vec![Stat::default(); lanes * n_bins];
+            let mut k = 0;
+            while k + lanes <= rows.len() {
+                for lane in 0..lanes {
+                    let (g, h) = gh[k + lane];
+                    let s =
+                        &mut parts[lane * n_bins + usize::from(column[rows[k + lane] as usize])];
+                    s.g += g;
+                    s.h += h;
                     s.n += 1;
                 }
-                (j, h)
-            })
-            .collect();
+                k += lanes;
+            }
+            for (r, &(g, h)) in rows[k..].iter().zip(&gh[k..]) {
+                let s = &mut parts[usize::from(column[*r as usize])];
+                s.g += g;
+                s.h += h;
+                s.n += 1;
+            }
+            let mut hist = parts[..n_bins].to_vec();
+            for lane in 1..lanes {
+                for (a, b) in hist
+                    .iter_mut()
+                    .zip(&parts[lane * n_bins..(lane + 1) * n_bins])
+                {
+                    a.add(b);
+                }
+            }
+            (j, hist)
+        };
+        let built: Vec<(usize, Vec<Stat>)> =
+            if rows.len() * self.features.len() >= PARALLEL_MIN_CELLS {
+                self.features.par_iter().map(|&j| build(j)).collect()
+            } else {
+                self.features.iter().map(|&j| build(j)).collect()
+            };
+        let mut out: Vec<Vec<Stat>> = vec![Vec::new(); self.bins_len()];
         for (j, h) in built {
             out[j] = h;
         }
@@ -148,14 +188,32 @@ impl TreeData<'_> {
     }
 
     fn best_split(&self, leaf: &Leaf) -> Option<Split> {
-        let params = &self.params;
         let parent_w = self.value(&leaf.total, leaf.lower, leaf.upper);
         let parent_score = self.score(&leaf.total, parent_w);
+        let per_feature = |&j: &usize| self.best_split_of(leaf, j, parent_score);
+        let candidates: Vec<Option<Split>> =
+            if leaf.rows.len() * self.features.len() >= PARALLEL_MIN_CELLS {
+                self.features.par_iter().map(per_feature).collect()
+            } else {
+                self.features.iter().map(per_feature).collect()
+            };
+        // The largest gain; ties go to the earlier feature, as in a sequential scan.
+        candidates
+            .into_iter()
+            .flatten()
+            .fold(None, |best: Option<Split>, s| match best {
+                Some(b) if b.gain >= s.gain => Some(b),
+                _ => Some(s),
+            })
+    }
+
+    fn best_split_of(&self, leaf: &Leaf, j: usize, parent_score: f64) -> Option<Split> {
+        let params = self.params;
         let mut best: Option<Split> = None;
-        for &j in self.features {
+        {
             let hist = &leaf.hist[j];
             if hist.len() < 3 {
-                continue;
+                return None;
             }
             let missing = hist[0];
             let present = leaf.total.minus(&missing);
@@ -225,16 +283,10 @@ pub fn grow(data: &TreeData<'_>, rows: Vec<u32>) -> Vec<GrowNode> {
         s.n += 1;
         s
     });
-    let mut nodes = vec![GrowNode {
-        feature: -1,
-        bin: 0,
-        threshold: 0.0,
-        default_left: true,
-        left: 0,
-        right: 0,
-        value: data.value(&total, f64::NEG_INFINITY, f64::INFINITY),
-        cover: total.h,
-    }];
+    let mut nodes = vec![GrowNode::leaf(
+        data.value(&total, f64::NEG_INFINITY, f64::INFINITY),
+        total.h,
+    )];
     let hist = data.histograms(&rows);
     let mut root = Leaf {
         node: 0,
@@ -333,16 +385,10 @@ pub fn grow(data: &TreeData<'_>, rows: Vec<u32>) -> Vec<GrowNode> {
         node.left = left_index as u32;
         node.right = left_index as u32 + 1;
         for (total, bounds) in [(left_total, bounds_l), (right_total, bounds_r)] {
-            nodes.push(GrowNode {
-                feature: -1,
-                bin: 0,
-                threshold: 0.0,
-                default_left: true,
-                left: 0,
-                right: 0,
-                value: data.value(&total, bounds.0, bounds.1),
-                cover: total.h,
-            });
+            nodes.push(GrowNode::leaf(
+                data.value(&total, bounds.0, bounds.1),
+                total.h,
+            ));
         }
         for (offset, rows, hist, total, bounds) in [
             (0, left_rows, left_hist, left_total, bounds_l),

@@ -1,4 +1,5 @@
-//! payrisk's histogram gradient-boosting trainer (binary log-loss).
+//! payrisk's histogram gradient-boosting trainer (binary log-loss), cargo feature `boost`
+//! (enabled by `train`; it needs rayon but not Polars, so its benchmark builds without Polars).
 //!
 //! - [`binning`]: quantile bins per feature, with a bin for missing values.
 //! - [`grow`]: one tree from gradient statistics: histograms with subtraction, learned missing
@@ -16,11 +17,15 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::TrainError;
 use crate::features::FeatureSpec;
 use crate::model::gbdt::Tree;
 use binning::Bins;
-use grow::{grow, predict_binned, GrowNode, GrowParams, TreeData};
+use grow::{grow, predict_binned, GrowNode, TreeData};
+
+/// A gradient-boosting configuration or run that cannot proceed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("gbdt: {0}")]
+pub struct BoostError(pub String);
 
 /// Gradient-boosting settings (the `[gbdt]` table of a training config).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,8 +91,8 @@ impl Default for GbdtConfig {
 
 impl GbdtConfig {
     /// Checks the settings against the model's features.
-    pub fn validate(&self, spec: &FeatureSpec) -> Result<Vec<i8>, TrainError> {
-        let bad = |m: &str| Err(TrainError::Config(format!("gbdt: {m}")));
+    pub fn validate(&self, spec: &FeatureSpec) -> Result<Vec<i8>, BoostError> {
+        let bad = |m: &str| Err(BoostError(m.to_owned()));
         if self.trees == 0 || self.max_leaves < 2 || self.max_depth == 0 {
             return bad("trees >= 1, max_leaves >= 2 and max_depth >= 1 are required");
         }
@@ -111,8 +116,8 @@ impl GbdtConfig {
         let mut monotone = vec![0i8; names.len()];
         for (name, &c) in &self.monotone {
             let Some(j) = names.iter().position(|n| n == name) else {
-                return Err(TrainError::Config(format!(
-                    "gbdt.monotone: `{name}` is not a feature of this model"
+                return Err(BoostError(format!(
+                    "monotone: `{name}` is not a feature of this model"
                 )));
             };
             if !(-1..=1).contains(&c) {
@@ -196,12 +201,12 @@ pub fn boost(
     rows: &[usize],
     spec: &FeatureSpec,
     config: &GbdtConfig,
-) -> Result<Boosted, TrainError> {
+) -> Result<Boosted, BoostError> {
     let monotone = config.validate(spec)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads)
         .build()
-        .map_err(|e| TrainError::Config(format!("gbdt: thread pool: {e}")))?;
+        .map_err(|e| BoostError(format!("thread pool: {e}")))?;
     pool.install(|| boost_in_pool(values, p, labels, rows, monotone, config))
 }
 
@@ -212,7 +217,7 @@ fn boost_in_pool(
     rows: &[usize],
     monotone: Vec<i8>,
     config: &GbdtConfig,
-) -> Result<Boosted, TrainError> {
+) -> Result<Boosted, BoostError> {
     let mut rng = Rng(config.seed);
     // Early-stopping rows: a seeded draw from the training rows.
     let (mut fit_rows, mut valid_rows) = (Vec::new(), Vec::new());
@@ -224,7 +229,7 @@ fn boost_in_pool(
         }
     }
     if fit_rows.is_empty() {
-        return Err(TrainError::Config("gbdt: no rows to fit".into()));
+        return Err(BoostError("no rows to fit".into()));
     }
     let bins = Bins::fit(values, p, &fit_rows, config.max_bins);
     let binned = bins.apply(values, p, &fit_rows);
@@ -248,14 +253,6 @@ fn boost_in_pool(
     let mut valid_margin = vec![base_score; valid_rows.len()];
     let mut grad = vec![0.0; fit_rows.len()];
     let mut hess = vec![0.0; fit_rows.len()];
-    let params = GrowParams {
-        max_leaves: config.max_leaves,
-        max_depth: config.max_depth,
-        l2: config.l2,
-        min_child_samples: config.min_child_samples,
-        min_child_hessian: config.min_child_hessian,
-        min_split_gain: config.min_split_gain,
-    };
     let n_cols = ((p as f64 * config.col_subsample).ceil() as usize).clamp(1, p);
 
     let mut trees: Vec<Vec<GrowNode>> = Vec::new();
@@ -278,7 +275,7 @@ fn boost_in_pool(
             hess: &hess,
             features: &features,
             monotone: &monotone,
-            params,
+            params: config,
         };
         let mut nodes = grow(&data, sample);
         for n in &mut nodes {
