@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use payrisk::train::config::{ModelKind, TrainConfig};
-use payrisk::train::fit::{fit_gbdt, fit_logistic, Design, FitConfig};
+use payrisk::train::fit::{fit_gbdt, fit_logistic, import_gbdt, Design, FitConfig};
 use payrisk::train::split::Split;
 use payrisk::train::tables::{self, TablePaths};
 use payrisk::train::{uci, TrainError};
@@ -68,6 +68,40 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Import a LightGBM text model or an XGBoost JSON model as a payrisk artifact, evaluated on
+    /// the tables' held-out split, into MODELS_DIR/NAME/VERSION/model.json.
+    Import {
+        /// Source format.
+        #[arg(long, value_enum)]
+        format: ImportFormat,
+        /// The model file (LightGBM `model.txt`, XGBoost `model.json`).
+        #[arg(long)]
+        input: PathBuf,
+        /// Feature map: lines `source_name = payrisk_name` (names not listed are used as they
+        /// are).
+        #[arg(long)]
+        feature_map: Option<PathBuf>,
+        /// Which class the source model predicts the probability of.
+        #[arg(long, value_enum, default_value_t = PositiveClass::Repaid)]
+        positive_class: PositiveClass,
+        #[command(flatten)]
+        tables: TableArgs,
+        /// Held-out split for the evaluation, as for `fit`.
+        #[arg(long, default_value = "mod:5")]
+        split: Split,
+        /// Model name.
+        #[arg(long)]
+        name: String,
+        /// Model version.
+        #[arg(long, default_value = "1")]
+        version: String,
+        /// Where model directories go.
+        #[arg(long, default_value = "models")]
+        models_dir: PathBuf,
+        /// Replace an existing artifact of the same name and version.
+        #[arg(long)]
+        force: bool,
+    },
     /// Validate the tables, derive every account's features with the serving feature engine and
     /// write them as CSV (account_id, split, repaid, one column per feature; empty = missing).
     Features {
@@ -80,6 +114,24 @@ enum Command {
         #[arg(long, default_value = "data/uci/features.csv")]
         out: PathBuf,
     },
+}
+
+/// Model formats `import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ImportFormat {
+    /// LightGBM text model (`Booster.save_model`).
+    Lightgbm,
+    /// XGBoost JSON model (`Booster.save_model("model.json")`).
+    Xgboost,
+}
+
+/// The class an imported model's probability is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PositiveClass {
+    /// Repayment (as payrisk).
+    Repaid,
+    /// Default: payrisk flips the model.
+    Default,
 }
 
 /// Where the canonical tables are.
@@ -155,6 +207,66 @@ fn run(args: Args) -> anyhow::Result<()> {
                 out.display()
             );
         }
+        Command::Import {
+            format,
+            input,
+            feature_map,
+            positive_class,
+            tables,
+            split,
+            name,
+            version,
+            models_dir,
+            force,
+        } => {
+            let target = models_dir.join(&name).join(&version).join("model.json");
+            if target.exists() && !force {
+                anyhow::bail!(
+                    "{} exists; pass --force to replace it or choose another --version",
+                    target.display()
+                );
+            }
+            let started = std::time::Instant::now();
+            let text = std::fs::read_to_string(&input)
+                .with_context(|| format!("cannot read {}", input.display()))?;
+            let imported = match format {
+                ImportFormat::Lightgbm => payrisk::model::import::lightgbm(&text)?,
+                ImportFormat::Xgboost => payrisk::model::import::xgboost(&text)?,
+            };
+            let mut mapping = std::collections::HashMap::new();
+            if let Some(path) = &feature_map {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                for (n, line) in text.lines().enumerate() {
+                    let line = line.trim();
+                    if line.is_empty() || line.starts_with('#') {
+                        continue;
+                    }
+                    let Some((from, to)) = line.split_once('=') else {
+                        anyhow::bail!("{}:{}: expected `source = payrisk`", path.display(), n + 1);
+                    };
+                    mapping.insert(from.trim().to_owned(), to.trim().to_owned());
+                }
+            }
+            let paths = tables.paths();
+            let set = tables::load(&paths)?;
+            let config = FitConfig {
+                name,
+                version,
+                split,
+                l2_penalty: 0.0,
+                max_iterations: 0,
+            };
+            let fitted = import_gbdt(
+                &set,
+                &paths,
+                &config,
+                &imported,
+                &mapping,
+                positive_class == PositiveClass::Repaid,
+            )?;
+            write_and_report(&target, &fitted.artifact, started)?;
+        }
         Command::Features { tables, split, out } => {
             let paths = tables.paths();
             let set = tables::load(&paths)?;
@@ -218,31 +330,39 @@ fn run(args: Args) -> anyhow::Result<()> {
                 ModelKind::Logistic => fit_logistic(&set, &paths, &fit_config)?,
                 ModelKind::Gbdt => fit_gbdt(&set, &paths, &fit_config, &file.gbdt)?,
             };
-            let a = &fitted.artifact;
-            if let Some(dir) = target.parent() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create {}", dir.display()))?;
-            }
-            std::fs::write(&target, a.to_json())
-                .with_context(|| format!("cannot write {}", target.display()))?;
-            let (tr, te) = (a.metrics.train, a.metrics.test);
-            println!("wrote {}", target.display());
-            println!(
-                "split: {} ({} train / {} test rows)",
-                a.training.split, a.training.train_rows, a.training.test_rows
-            );
-            println!("            AUC     Gini    KS      Brier   LogLoss");
-            println!(
-                "train    {:.4}  {:.4}  {:.4}  {:.4}  {:.4}",
-                tr.auc, tr.gini, tr.ks, tr.brier, tr.log_loss
-            );
-            println!(
-                "test     {:.4}  {:.4}  {:.4}  {:.4}  {:.4}",
-                te.auc, te.gini, te.ks, te.brier, te.log_loss
-            );
-            println!("data fingerprint: {}", a.training.data_fingerprint);
-            println!("took {:.1}s", started.elapsed().as_secs_f64());
+            write_and_report(&target, &fitted.artifact, started)?;
         }
     }
+    Ok(())
+}
+
+/// Writes the artifact and prints its metrics.
+fn write_and_report(
+    target: &std::path::Path,
+    a: &payrisk::model::Artifact,
+    started: std::time::Instant,
+) -> anyhow::Result<()> {
+    if let Some(dir) = target.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    std::fs::write(target, a.to_json())
+        .with_context(|| format!("cannot write {}", target.display()))?;
+    let (tr, te) = (a.metrics.train, a.metrics.test);
+    println!("wrote {}", target.display());
+    println!(
+        "split: {} ({} train / {} test rows)",
+        a.training.split, a.training.train_rows, a.training.test_rows
+    );
+    println!("            AUC     Gini    KS      Brier   LogLoss");
+    println!(
+        "train    {:.4}  {:.4}  {:.4}  {:.4}  {:.4}",
+        tr.auc, tr.gini, tr.ks, tr.brier, tr.log_loss
+    );
+    println!(
+        "test     {:.4}  {:.4}  {:.4}  {:.4}  {:.4}",
+        te.auc, te.gini, te.ks, te.brier, te.log_loss
+    );
+    println!("data fingerprint: {}", a.training.data_fingerprint);
+    println!("took {:.1}s", started.elapsed().as_secs_f64());
     Ok(())
 }

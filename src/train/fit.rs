@@ -18,10 +18,13 @@ use sha2::{Digest, Sha256};
 use super::split::Split;
 use super::tables::{TablePaths, TrainingSet};
 use super::TrainError;
+use std::collections::HashMap;
+
 use crate::boost::{boost, GbdtConfig};
 use crate::evaluation::{evaluate, Metrics};
 use crate::features::FeatureSpec;
 use crate::model::artifact::SCHEMA_VERSION;
+use crate::model::import::Imported;
 use crate::model::{Artifact, FeatureStats, Model, ModelParams, SplitMetrics, TrainingInfo};
 
 /// Settings of one training run.
@@ -103,6 +106,41 @@ pub fn fit_logistic(
         intercept,
         coefficients,
         l2_penalty: config.l2_penalty,
+    };
+    finish(set, paths, config, &design, features, params)
+}
+
+/// Turns a model imported from LightGBM or XGBoost into a payrisk artifact and evaluates it on
+/// `set`'s held-out split, like a fitted model. `mapping` renames source features to payrisk
+/// feature names; `positive_is_repaid` is false when the source predicted default.
+pub fn import_gbdt(
+    set: &TrainingSet,
+    paths: &TablePaths,
+    config: &FitConfig,
+    imported: &Imported,
+    mapping: &HashMap<String, String>,
+    positive_is_repaid: bool,
+) -> Result<Fitted, TrainError> {
+    let (names, base_score, trees) = imported
+        .remap(mapping, positive_is_repaid)
+        .map_err(|e| TrainError::Config(e.to_string()))?;
+    let spec = FeatureSpec::from_names(&names).map_err(|e| {
+        TrainError::Config(format!(
+            "{e}; map the source's feature names to payrisk's with a feature map"
+        ))
+    })?;
+    let design = Design::build_with(set, &config.split, spec)?;
+    let stats = feature_stats(&design.spec, &design.values, &design.train);
+    let features: Vec<FeatureStats> = stats.into_iter().map(|(s, _)| s).collect();
+    let params = ModelParams::Gbdt {
+        base_score,
+        trees,
+        monotone: Vec::new(),
+        provenance: serde_json::json!({
+            "imported_from": imported.source,
+            "source_features": imported.feature_names,
+            "positive_class_is_repaid": positive_is_repaid,
+        }),
     };
     finish(set, paths, config, &design, features, params)
 }
@@ -244,6 +282,15 @@ impl Design {
     pub fn build(set: &TrainingSet, split: &Split) -> Result<Design, TrainError> {
         let spec = FeatureSpec::with_attributes(&set.attributes)
             .map_err(|e| TrainError::Config(e.to_string()))?;
+        Design::build_with(set, split, spec)
+    }
+
+    /// As [`Self::build`], for a given list of inputs (an imported model's).
+    pub fn build_with(
+        set: &TrainingSet,
+        split: &Split,
+        spec: FeatureSpec,
+    ) -> Result<Design, TrainError> {
         let p = spec.len();
         let n = set.rows.len();
         let mut values = vec![0.0; n * p];
