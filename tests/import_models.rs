@@ -138,6 +138,11 @@ fn unsupported_models_are_refused_clearly() {
     let e = import::xgboost(&xgb).expect_err("regression");
     assert!(e.to_string().contains("reg:squarederror"), "{e}");
     assert!(import::xgboost("{").is_err());
+    // Malformed child links are errors, not panics.
+    let broken = lgb.replacen("left_child=1 ", "left_child=99 ", 1);
+    assert!(lgb.contains("left_child=1 "), "fixture layout changed");
+    let e = import::lightgbm(&broken).expect_err("broken links");
+    assert!(e.to_string().contains("out of range"), "{e}");
 }
 
 #[test]

@@ -163,8 +163,13 @@ fn lightgbm_tree(t: &HashMap<&str, &str>, scale: f64) -> Result<Tree, ImportErro
         let node = order[k];
         if node >= 0 {
             let i = node as usize;
+            if i >= internal {
+                return err(format!("child link to internal node {i} out of range"));
+            }
             order.push(left[i]);
             order.push(right[i]);
+        } else if (-node - 1) as usize >= leaves {
+            return err(format!("child link to leaf {} out of range", -node - 1));
         }
         k += 1;
         if order.len() > 2 * leaves {
@@ -195,8 +200,11 @@ fn lightgbm_tree(t: &HashMap<&str, &str>, scale: f64) -> Result<Tree, ImportErro
                 2 => d & 2 != 0,
                 _ => return err("zero_as_missing models are not supported"),
             };
-            tree.left[pos] = position[&left[i]];
-            tree.right[pos] = position[&right[i]];
+            let (Some(&l), Some(&r)) = (position.get(&left[i]), position.get(&right[i])) else {
+                return err("the tree's child links do not form a tree");
+            };
+            tree.left[pos] = l;
+            tree.right[pos] = r;
             tree.cover[pos] = internal_count[i];
         } else {
             let j = (-node - 1) as usize;
