@@ -63,19 +63,24 @@ fn data() -> Option<&'static Data> {
     .as_ref()
 }
 
+/// Version 1 of model `name` on the UCI split, with logistic settings `l2` and `iterations`.
+fn fit_config(name: &str, l2: f64, iterations: u64) -> FitConfig {
+    FitConfig {
+        name: name.into(),
+        version: "1".into(),
+        split: "mod:5".parse().expect("split"),
+        l2_penalty: l2,
+        max_iterations: iterations,
+    }
+}
+
 /// The logistic model, trained with the documented default settings.
 fn run() -> Option<&'static Run> {
     static RUN: OnceLock<Option<Run>> = OnceLock::new();
     RUN.get_or_init(|| {
         let d = data()?;
-        let config = FitConfig {
-            name: "uci-credit".into(),
-            version: "1".into(),
-            split: "mod:5".parse().expect("split"),
-            l2_penalty: 1.0,
-            max_iterations: 500,
-        };
-        let fitted = fit_logistic(&d.set, &d.paths, &config).expect("fit");
+        let fitted =
+            fit_logistic(&d.set, &d.paths, &fit_config("uci-credit", 1.0, 500)).expect("fit");
         Some(Run {
             set: &d.set,
             fitted,
@@ -367,13 +372,7 @@ fn an_imported_lightgbm_model_becomes_an_evaluated_artifact() {
     let text =
         std::fs::read_to_string(repo("tests/fixtures/import/lightgbm.txt")).expect("fixture");
     let imported = payrisk::model::import::lightgbm(&text).expect("parse");
-    let config = FitConfig {
-        name: "imported".into(),
-        version: "1".into(),
-        split: "mod:5".parse().expect("split"),
-        l2_penalty: 0.0,
-        max_iterations: 0,
-    };
+    let config = fit_config("imported", 0.0, 0);
     let fitted = payrisk::train::fit::import_gbdt(
         &d.set,
         &d.paths,
