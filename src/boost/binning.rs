@@ -31,6 +31,39 @@ impl BinnedMatrix {
     }
 }
 
+/// Binned values of some features, row-major: row `r`'s bins are `bins[r * width..][..width]`.
+/// Histograms are built from this layout: a row's bins share a cache line and its gradient is
+/// read once for all its features.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowBinned {
+    /// Features per row.
+    pub width: usize,
+    /// Bin codes.
+    pub bins: Vec<u8>,
+}
+
+impl RowBinned {
+    /// Row `r`'s bins.
+    #[inline]
+    pub fn row(&self, r: usize) -> &[u8] {
+        &self.bins[r * self.width..(r + 1) * self.width]
+    }
+}
+
+impl BinnedMatrix {
+    /// The row-major bins of `features` (in that order).
+    pub fn row_major(&self, features: &[usize]) -> RowBinned {
+        let width = features.len();
+        let mut bins = vec![0u8; self.rows * width];
+        for (k, &j) in features.iter().enumerate() {
+            for (r, &b) in self.column(j).iter().enumerate() {
+                bins[r * width + k] = b;
+            }
+        }
+        RowBinned { width, bins }
+    }
+}
+
 impl Bins {
     /// Places the cuts from `rows` of the row-major matrix `values` with `p` columns.
     pub fn fit(values: &[f64], p: usize, rows: &[usize], max_bins: usize) -> Bins {
@@ -49,6 +82,11 @@ impl Bins {
             })
             .collect();
         Bins { cuts }
+    }
+
+    /// Number of features.
+    pub fn n_features(&self) -> usize {
+        self.cuts.len()
     }
 
     /// Number of bins of feature `j`, the missing bin included.

@@ -1,11 +1,16 @@
-//! Growing one tree on gradient/hessian statistics: per-leaf histograms (built for the smaller
-//! child, subtracted for the larger), the best split per feature with a learned direction for
-//! missing values, leaf-wise (best-first) growth, and exact monotone constraints by bounding leaf
-//! values (left subtree below the midpoint, right subtree above, or the reverse).
+//! Growing one tree on gradient/hessian statistics, the way LightGBM does it: the tree's rows sit
+//! in one index buffer that each split partitions in place (a leaf owns a contiguous range);
+//! histograms are flat buffers from a pool, built for the smaller child and turned into the
+//! larger child's by subtracting in place from the parent's; the best split per feature has a
+//! learned direction for missing values; growth is leaf-wise (best-first); and monotone
+//! constraints are exact, by bounding leaf values (left subtree below the midpoint, right subtree
+//! above, or the reverse).
 
-use rayon::prelude::*;
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
-use super::binning::{BinnedMatrix, Bins};
+use super::binning::{BinnedMatrix, Bins, RowBinned};
 use super::GbdtConfig;
 
 /// A node of a tree being grown.
@@ -29,11 +34,9 @@ pub struct GrowNode {
     pub cover: f64,
 }
 
-/// Partial histograms per feature for large leaves.
-const LANES: usize = 4;
-/// Leaves with at least this many rows use [`LANES`] partial histograms.
-const LANE_MIN_ROWS: usize = 1024;
-/// Histogram work (rows x features) below which threads cost more than they save.
+/// A feature's histogram pass, in bin scans of equal cost (see [`Grower::deal`]).
+const SEARCH_BINS_PER_PASS: usize = 400;
+/// Trees on fewer rows x features than this grow on one thread.
 const PARALLEL_MIN_CELLS: usize = 64 * 1024;
 
 impl GrowNode {
@@ -51,7 +54,10 @@ impl GrowNode {
     }
 }
 
+/// Gradient statistics of a set of rows. Aligned to 32 bytes so that no histogram update
+/// straddles two cache lines (which costs a split load and defeats store forwarding).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[repr(C, align(32))]
 struct Stat {
     g: f64,
     h: f64,
@@ -59,12 +65,14 @@ struct Stat {
 }
 
 impl Stat {
+    #[inline]
     fn add(&mut self, o: &Stat) {
         self.g += o.g;
         self.h += o.h;
         self.n += o.n;
     }
 
+    #[inline]
     fn minus(&self, o: &Stat) -> Stat {
         Stat {
             g: self.g - o.g,
@@ -80,16 +88,36 @@ struct Split {
     bin: u8,
     default_left: bool,
     gain: f64,
+    left: Stat,
+    right: Stat,
     left_value: f64,
     right_value: f64,
 }
 
+/// A leaf whose best split is being searched.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    total: Stat,
+    lower: f64,
+    upper: f64,
+    /// Loss reduction of the leaf unsplit.
+    parent_score: f64,
+}
+
+/// The better of two splits; ties keep `a` (the earlier feature).
+fn better(a: Option<Split>, b: Option<Split>) -> Option<Split> {
+    match (a, b) {
+        (Some(x), Some(y)) if y.gain > x.gain => Some(y),
+        (None, y) => y,
+        (x, _) => x,
+    }
+}
+
+/// An open leaf: its rows are `indices[rows]`, its histogram is flat (see [`Grower::offsets`]).
 struct Leaf {
     node: usize,
-    rows: Vec<u32>,
-    /// Histogram per feature (empty for features not sampled for this tree).
-    hist: Vec<Vec<Stat>>,
-    total: Stat,
+    rows: Range<usize>,
+    hist: Vec<Stat>,
     depth: usize,
     lower: f64,
     upper: f64,
@@ -98,15 +126,17 @@ struct Leaf {
 
 /// Inputs shared by every split of one tree.
 pub struct TreeData<'a> {
-    /// Training rows, binned.
+    /// Training rows, binned, feature-major (for partitions).
     pub binned: &'a BinnedMatrix,
+    /// The same bins of the usable features (see [`Grower::new`]), row-major (for histograms).
+    pub rows: &'a RowBinned,
     /// The cuts, for raw thresholds.
     pub bins: &'a Bins,
     /// Gradient per training row.
     pub grad: &'a [f64],
     /// Hessian per training row.
     pub hess: &'a [f64],
-    /// Features this tree may split on.
+    /// Features this tree may split on, ascending.
     pub features: &'a [usize],
     /// Monotone constraint per feature.
     pub monotone: &'a [i8],
@@ -124,150 +154,100 @@ impl TreeData<'_> {
         -(2.0 * s.g * w + (s.h + self.params.l2) * w * w)
     }
 
-    fn histograms(&self, rows: &[u32]) -> Vec<Vec<Stat>> {
-        // The leaf's gradients, gathered once and read contiguously for every feature.
-        let gh: Vec<(f64, f64)> = rows
-            .iter()
-            .map(|&r| (self.grad[r as usize], self.hess[r as usize]))
-            .collect();
-        // Large leaves fill LANES interleaved partial histograms, merged in a fixed order: rows
-        // that share a bin then do not wait on each other's stores.
-        let lanes = if rows.len() >= LANE_MIN_ROWS {
-            LANES
-        } else {
-            1
-        };
-        let build = |j: usize| -> (usize, Vec<Stat>) {
-            let column = self.binned.column(j);
-            let n_bins = self.bins.n_bins(j);
-            let mut parts = vec![Stat::default(); lanes * n_bins];
-            let mut k = 0;
-            while k + lanes <= rows.len() {
-                for lane in 0..lanes {
-                    let (g, h) = gh[k + lane];
-                    let s =
-                        &mut parts[lane * n_bins + usize::from(column[rows[k + lane] as usize])];
-                    s.g += g;
-                    s.h += h;
-                    s.n += 1;
-                }
-                k += lanes;
+    /// What a split search needs to know about a leaf with statistics `total` and value bounds.
+    fn candidate(&self, total: Stat, depth: usize, lower: f64, upper: f64) -> Option<Candidate> {
+        (depth < self.params.max_depth).then(|| {
+            let w = self.value(&total, lower, upper);
+            Candidate {
+                total,
+                lower,
+                upper,
+                parent_score: self.score(&total, w),
             }
-            for (r, &(g, h)) in rows[k..].iter().zip(&gh[k..]) {
-                let s = &mut parts[usize::from(column[*r as usize])];
-                s.g += g;
-                s.h += h;
-                s.n += 1;
-            }
-            let mut hist = parts[..n_bins].to_vec();
-            for lane in 1..lanes {
-                for (a, b) in hist
-                    .iter_mut()
-                    .zip(&parts[lane * n_bins..(lane + 1) * n_bins])
-                {
-                    a.add(b);
-                }
-            }
-            (j, hist)
-        };
-        let built: Vec<(usize, Vec<Stat>)> =
-            if rows.len() * self.features.len() >= PARALLEL_MIN_CELLS {
-                self.features.par_iter().map(|&j| build(j)).collect()
-            } else {
-                self.features.iter().map(|&j| build(j)).collect()
-            };
-        let mut out: Vec<Vec<Stat>> = vec![Vec::new(); self.bins_len()];
-        for (j, h) in built {
-            out[j] = h;
-        }
-        out
+        })
     }
 
-    fn bins_len(&self) -> usize {
-        self.monotone.len()
-    }
-
-    fn best_split(&self, leaf: &Leaf) -> Option<Split> {
-        let parent_w = self.value(&leaf.total, leaf.lower, leaf.upper);
-        let parent_score = self.score(&leaf.total, parent_w);
-        let per_feature = |&j: &usize| self.best_split_of(leaf, j, parent_score);
-        let candidates: Vec<Option<Split>> =
-            if leaf.rows.len() * self.features.len() >= PARALLEL_MIN_CELLS {
-                self.features.par_iter().map(per_feature).collect()
-            } else {
-                self.features.iter().map(per_feature).collect()
-            };
-        // The largest gain; ties go to the earlier feature, as in a sequential scan.
-        candidates
-            .into_iter()
-            .flatten()
-            .fold(None, |best: Option<Split>, s| match best {
-                Some(b) if b.gain >= s.gain => Some(b),
-                _ => Some(s),
-            })
-    }
-
-    fn best_split_of(&self, leaf: &Leaf, j: usize, parent_score: f64) -> Option<Split> {
+    /// The best split of feature `j` of a leaf, from the feature's histogram.
+    fn best_split_of(&self, leaf: &Candidate, j: usize, hist: &[Stat]) -> Option<Split> {
         let params = self.params;
+        if hist.len() < 3 {
+            return None;
+        }
+        let parent_score = leaf.parent_score;
+        let missing = hist[0];
+        let present = leaf.total.minus(&missing);
+        let constraint = self.monotone[j];
+        // Neither this feature nor an ancestor's split bounds the values.
+        let free =
+            constraint == 0 && leaf.lower == f64::NEG_INFINITY && leaf.upper == f64::INFINITY;
         let mut best: Option<Split> = None;
-        {
-            let hist = &leaf.hist[j];
-            if hist.len() < 3 {
-                return None;
+        let mut acc = Stat::default();
+        for (b, stat) in hist.iter().enumerate().take(hist.len() - 1).skip(1) {
+            if stat.n == 0 {
+                // An empty bin splits like the bin before it, which the search has seen.
+                continue;
             }
-            let missing = hist[0];
-            let present = leaf.total.minus(&missing);
-            let constraint = self.monotone[j];
-            let mut acc = Stat::default();
-            for (b, stat) in hist.iter().enumerate().take(hist.len() - 1).skip(1) {
-                acc.add(stat);
-                if acc.n == 0 {
+            acc.add(stat);
+            // Too few rows on a side, whichever way the missing values go.
+            if acc.n == 0 || acc.n + missing.n < params.min_child_samples {
+                continue;
+            }
+            let rest = present.minus(&acc);
+            if rest.n == 0 || rest.n + missing.n < params.min_child_samples {
+                break;
+            }
+            let directions: &[bool] = if missing.n == 0 {
+                // No missing values here: send them with the larger side.
+                if acc.h >= rest.h {
+                    &[true]
+                } else {
+                    &[false]
+                }
+            } else {
+                &[true, false]
+            };
+            for &default_left in directions {
+                let (mut l, mut r) = (acc, rest);
+                if default_left {
+                    l.add(&missing);
+                } else {
+                    r.add(&missing);
+                }
+                if l.n < params.min_child_samples
+                    || r.n < params.min_child_samples
+                    || l.h < params.min_child_hessian
+                    || r.h < params.min_child_hessian
+                {
                     continue;
                 }
-                let rest = present.minus(&acc);
-                if rest.n == 0 {
-                    break;
-                }
-                let directions: &[bool] = if missing.n == 0 {
-                    // No missing values here: send them with the larger side.
-                    if acc.h >= rest.h {
-                        &[true]
-                    } else {
-                        &[false]
-                    }
+                let (gain, wl, wr) = if free {
+                    // Unconstrained: the optimal values, whose gain is g^2 / (h + l2) a side.
+                    let (dl, dr) = (l.h + params.l2, r.h + params.l2);
+                    let gain = l.g * l.g / dl + r.g * r.g / dr - parent_score;
+                    (gain, -l.g / dl, -r.g / dr)
                 } else {
-                    &[true, false]
-                };
-                for &default_left in directions {
-                    let (mut l, mut r) = (acc, rest);
-                    if default_left {
-                        l.add(&missing);
-                    } else {
-                        r.add(&missing);
-                    }
-                    if l.n < params.min_child_samples
-                        || r.n < params.min_child_samples
-                        || l.h < params.min_child_hessian
-                        || r.h < params.min_child_hessian
-                    {
-                        continue;
-                    }
                     let wl = self.value(&l, leaf.lower, leaf.upper);
                     let wr = self.value(&r, leaf.lower, leaf.upper);
                     if (constraint > 0 && wl > wr) || (constraint < 0 && wl < wr) {
                         continue;
                     }
-                    let gain = self.score(&l, wl) + self.score(&r, wr) - parent_score;
-                    if gain > params.min_split_gain && best.is_none_or(|s| gain > s.gain) {
-                        best = Some(Split {
-                            feature: j,
-                            bin: b as u8,
-                            default_left,
-                            gain,
-                            left_value: wl,
-                            right_value: wr,
-                        });
-                    }
+                    (
+                        self.score(&l, wl) + self.score(&r, wr) - parent_score,
+                        wl,
+                        wr,
+                    )
+                };
+                if gain > params.min_split_gain && best.is_none_or(|s| gain > s.gain) {
+                    best = Some(Split {
+                        feature: j,
+                        bin: b as u8,
+                        default_left,
+                        gain,
+                        left: l,
+                        right: r,
+                        left_value: wl,
+                        right_value: wr,
+                    });
                 }
             }
         }
@@ -275,143 +255,427 @@ impl TreeData<'_> {
     }
 }
 
-/// Grows one tree on `rows` (indices into the binned training matrix).
-pub fn grow(data: &TreeData<'_>, rows: Vec<u32>) -> Vec<GrowNode> {
-    let total = rows.iter().fold(Stat::default(), |mut s, &r| {
-        s.g += data.grad[r as usize];
-        s.h += data.hess[r as usize];
-        s.n += 1;
-        s
-    });
-    let mut nodes = vec![GrowNode::leaf(
-        data.value(&total, f64::NEG_INFINITY, f64::INFINITY),
-        total.h,
-    )];
-    let hist = data.histograms(&rows);
-    let mut root = Leaf {
-        node: 0,
-        rows,
-        hist,
-        total,
-        depth: 0,
-        lower: f64::NEG_INFINITY,
-        upper: f64::INFINITY,
-        best: None,
-    };
-    root.best = if data.params.max_depth > 0 {
-        data.best_split(&root)
-    } else {
-        None
-    };
-    let mut leaves = vec![root];
-    let mut n_leaves = 1;
-    while n_leaves < data.params.max_leaves {
-        // The open leaf with the largest gain (ties: the earliest node).
-        let Some(k) = leaves
-            .iter()
-            .enumerate()
-            .filter_map(|(k, l)| l.best.map(|s| (k, s.gain)))
-            .fold(None, |acc: Option<(usize, f64)>, (k, g)| match acc {
-                Some((_, best)) if best >= g => acc,
-                _ => Some((k, g)),
-            })
-            .map(|(k, _)| k)
-        else {
-            break;
-        };
-        let parent = leaves.swap_remove(k);
-        let Some(split) = parent.best else { break };
-        let column = data.binned.column(split.feature);
-        let (left_rows, right_rows): (Vec<u32>, Vec<u32>) =
-            parent.rows.iter().copied().partition(|&r| {
-                let b = column[r as usize];
-                if b == 0 {
-                    split.default_left
-                } else {
-                    b <= split.bin
-                }
-            });
-        let sum = |rows: &[u32]| {
-            rows.iter().fold(Stat::default(), |mut s, &r| {
-                s.g += data.grad[r as usize];
-                s.h += data.hess[r as usize];
+/// The sampled features (ascending) one worker builds and searches.
+#[derive(Debug, Clone, Default)]
+struct Group {
+    /// Per feature: the feature, its position in the row-major matrix, and its bins' range in
+    /// a flat histogram.
+    features: Vec<(usize, usize, Range<usize>)>,
+}
+
+impl Group {
+    /// Builds the group's histograms of `rows` into the flat histogram `hist`.
+    fn build(&self, data: &TreeData<'_>, rows: &[u32], hist: &mut [Stat]) {
+        for (_, _, bins) in &self.features {
+            hist[bins.clone()].fill(Stat::default());
+        }
+        for &r in rows {
+            let r = r as usize;
+            let (g, h) = (data.grad[r], data.hess[r]);
+            let row = data.rows.row(r);
+            for (_, pos, bins) in &self.features {
+                let s = &mut hist[bins.start + usize::from(row[*pos])];
+                s.g += g;
+                s.h += h;
                 s.n += 1;
-                s
-            })
-        };
-        let (left_total, right_total) = (sum(&left_rows), sum(&right_rows));
-        // Build the smaller child's histograms; the larger is the parent's minus the smaller's.
-        let left_smaller = left_rows.len() <= right_rows.len();
-        let small = data.histograms(if left_smaller {
-            &left_rows
-        } else {
-            &right_rows
-        });
-        let large: Vec<Vec<Stat>> = parent
-            .hist
-            .iter()
-            .zip(&small)
-            .map(|(p, s)| p.iter().zip(s).map(|(a, b)| a.minus(b)).collect())
-            .collect();
-        let (left_hist, right_hist) = if left_smaller {
-            (small, large)
-        } else {
-            (large, small)
-        };
-
-        // Monotone bounds: the left subtree stays on one side of the midpoint, the right on the
-        // other.
-        let (mut bounds_l, mut bounds_r) =
-            ((parent.lower, parent.upper), (parent.lower, parent.upper));
-        let mid = (split.left_value + split.right_value) / 2.0;
-        match data.monotone[split.feature] {
-            c if c > 0 => {
-                bounds_l.1 = bounds_l.1.min(mid);
-                bounds_r.0 = bounds_r.0.max(mid);
             }
-            c if c < 0 => {
-                bounds_l.0 = bounds_l.0.max(mid);
-                bounds_r.1 = bounds_r.1.min(mid);
-            }
-            _ => {}
         }
-
-        let left_index = nodes.len();
-        let node = &mut nodes[parent.node];
-        node.feature = split.feature as i32;
-        node.bin = split.bin;
-        node.threshold = data.bins.threshold(split.feature, split.bin);
-        node.default_left = split.default_left;
-        node.left = left_index as u32;
-        node.right = left_index as u32 + 1;
-        for (total, bounds) in [(left_total, bounds_l), (right_total, bounds_r)] {
-            nodes.push(GrowNode::leaf(
-                data.value(&total, bounds.0, bounds.1),
-                total.h,
-            ));
-        }
-        for (offset, rows, hist, total, bounds) in [
-            (0, left_rows, left_hist, left_total, bounds_l),
-            (1, right_rows, right_hist, right_total, bounds_r),
-        ] {
-            let mut leaf = Leaf {
-                node: left_index + offset,
-                rows,
-                hist,
-                total,
-                depth: parent.depth + 1,
-                lower: bounds.0,
-                upper: bounds.1,
-                best: None,
-            };
-            if leaf.depth < data.params.max_depth {
-                leaf.best = data.best_split(&leaf);
-            }
-            leaves.push(leaf);
-        }
-        n_leaves += 1;
     }
-    nodes
+}
+
+/// Best splits of a leaf's two children (the smaller first), or of the root.
+type Found = (Option<Split>, Option<Split>);
+
+/// How the workers growing one tree meet: after each search every worker posts its best splits
+/// and waits for the others (a spinning barrier: the waits are microseconds, and a sleeping
+/// thread would take far longer to wake); then each reads all posts in worker order, so every
+/// worker takes the same decision.
+struct Exchange {
+    workers: usize,
+    arrived: AtomicUsize,
+    generation: AtomicUsize,
+    /// Set when a worker unwinds, so that the others stop waiting for it.
+    abandoned: AtomicBool,
+    /// Posts by step parity, then by worker. A worker can post for step `s + 2` only after every
+    /// worker has passed the barrier of step `s + 1`, so after all have read step `s`'s posts.
+    posts: [Vec<Mutex<Found>>; 2],
+}
+
+/// Spins before a waiting worker starts yielding its core.
+const SPINS_BEFORE_YIELD: u32 = 1 << 14;
+
+impl Exchange {
+    fn new(workers: usize) -> Exchange {
+        let posts = || (0..workers).map(|_| Mutex::new((None, None))).collect();
+        Exchange {
+            workers,
+            arrived: AtomicUsize::new(0),
+            generation: AtomicUsize::new(0),
+            abandoned: AtomicBool::new(false),
+            posts: [posts(), posts()],
+        }
+    }
+
+    fn wait(&self) {
+        let generation = self.generation.load(Ordering::Acquire);
+        if self.arrived.fetch_add(1, Ordering::AcqRel) + 1 == self.workers {
+            self.arrived.store(0, Ordering::Relaxed);
+            self.generation.fetch_add(1, Ordering::Release);
+            return;
+        }
+        let mut spins = 0u32;
+        while self.generation.load(Ordering::Acquire) == generation {
+            assert!(
+                !self.abandoned.load(Ordering::Relaxed),
+                "a tree-growing worker panicked"
+            );
+            if spins < SPINS_BEFORE_YIELD {
+                spins += 1;
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    /// Posts `found` for `step` and returns the best of all workers' posts (ties: the earlier
+    /// worker, whose features come first).
+    fn share(&self, step: usize, worker: usize, found: Found) -> Found {
+        if self.workers == 1 {
+            return found;
+        }
+        let posts = &self.posts[step % 2];
+        *posts[worker].lock().unwrap_or_else(PoisonError::into_inner) = found;
+        self.wait();
+        posts.iter().fold((None, None), |(a, b), post| {
+            let (x, y) = *post.lock().unwrap_or_else(PoisonError::into_inner);
+            (better(a, x), better(b, y))
+        })
+    }
+}
+
+/// Marks the exchange abandoned if its worker unwinds.
+struct AbandonOnPanic<'a>(&'a Exchange);
+
+impl Drop for AbandonOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.abandoned.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// One worker's state. Every worker grows the same tree: each builds and searches only its own
+/// features' histograms, and partitions its own copy of the rows, so the workers meet once per
+/// split and exchange nothing but the candidate splits.
+#[derive(Default)]
+struct Worker {
+    group: Group,
+    /// The tree's rows, partitioned by leaf.
+    indices: Vec<u32>,
+    /// Right-hand rows during a partition.
+    spill: Vec<u32>,
+    /// Histograms ready for reuse.
+    pool: Vec<Vec<Stat>>,
+    /// Final leaves of the last tree: node and row range.
+    leaves: Vec<(usize, Range<usize>)>,
+}
+
+/// Grows trees, reusing its buffers from one tree to the next.
+pub struct Grower {
+    /// Start of each feature's bins in a flat histogram (one more entry than features); features
+    /// that cannot split have no bins.
+    offsets: Vec<usize>,
+    /// Position of each feature in the row-major matrix.
+    position: Vec<usize>,
+    /// Most worker threads.
+    threads: usize,
+    workers: Vec<Worker>,
+}
+
+impl Grower {
+    /// A grower for data binned by `bins`, whose histograms cover `usable` (ascending), the
+    /// features of the row-major matrix, on at most `threads` threads.
+    pub fn new(bins: &Bins, usable: &[usize], threads: usize) -> Grower {
+        let mut offsets = vec![0];
+        for j in 0..bins.n_features() {
+            let len = if usable.contains(&j) {
+                bins.n_bins(j)
+            } else {
+                0
+            };
+            offsets.push(offsets[j] + len);
+        }
+        let mut position = vec![usize::MAX; bins.n_features()];
+        for (k, &j) in usable.iter().enumerate() {
+            position[j] = k;
+        }
+        Grower {
+            position,
+            offsets,
+            threads: threads.max(1),
+            workers: Vec::new(),
+        }
+    }
+
+    /// Each leaf of the last tree grown, with the rows (of those it was grown on) that reach it.
+    pub fn leaves(&self) -> impl Iterator<Item = (usize, &[u32])> {
+        self.workers.iter().take(1).flat_map(|w| {
+            w.leaves
+                .iter()
+                .map(|(node, rows)| (*node, &w.indices[rows.clone()]))
+        })
+    }
+
+    /// Deals `features` (ascending) out to `threads` workers in contiguous runs of about equal
+    /// work: a feature costs a histogram pass over the rows (about [`SEARCH_BINS_PER_PASS`]
+    /// bins' worth) plus a scan of its bins.
+    fn deal<'f>(&self, features: &'f [usize], threads: usize) -> Vec<&'f [usize]> {
+        let cost = |j: usize| SEARCH_BINS_PER_PASS + self.offsets[j + 1] - self.offsets[j];
+        let total: usize = features.iter().map(|&j| cost(j)).sum();
+        let mut runs = Vec::with_capacity(threads);
+        let (mut start, mut done) = (0, 0);
+        for (k, &j) in features.iter().enumerate() {
+            done += cost(j);
+            // Close the run once it reaches its share of the work (the last run takes the rest).
+            if runs.len() + 1 < threads && done * threads >= total * (runs.len() + 1) {
+                runs.push(&features[start..=k]);
+                start = k + 1;
+            }
+        }
+        if start < features.len() || runs.is_empty() {
+            runs.push(&features[start..]);
+        }
+        runs
+    }
+
+    /// Grows one tree on `rows` (indices into the binned training matrix, ascending). The
+    /// features are dealt out to workers in contiguous runs; the tree does not depend on how.
+    pub fn grow(&mut self, data: &TreeData<'_>, rows: &[u32]) -> Vec<GrowNode> {
+        let features = data.features;
+        let threads = if rows.len() * features.len() < PARALLEL_MIN_CELLS {
+            1
+        } else {
+            self.threads.min(features.len()).max(1)
+        };
+        let runs = self.deal(features, threads);
+        let n = runs.len();
+        if self.workers.len() < n {
+            self.workers.resize_with(n, Worker::default);
+        }
+        for (worker, run) in self.workers.iter_mut().zip(&runs) {
+            worker.group.features = run
+                .iter()
+                .map(|&j| (j, self.position[j], self.offsets[j]..self.offsets[j + 1]))
+                .collect();
+        }
+        let exchange = Exchange::new(n);
+        let len = self.offsets[self.offsets.len() - 1];
+        let (first, rest) = self.workers[..n].split_at_mut(1);
+        std::thread::scope(|scope| {
+            for (k, worker) in rest.iter_mut().enumerate() {
+                let exchange = &exchange;
+                scope.spawn(move || worker.grow(data, rows, k + 1, exchange, len));
+            }
+            first[0].grow(data, rows, 0, &exchange, len)
+        })
+    }
+}
+
+impl Worker {
+    /// A histogram buffer of `len` bins from the pool (its contents are stale).
+    fn take_histogram(&mut self, len: usize) -> Vec<Stat> {
+        self.pool
+            .pop()
+            .unwrap_or_else(|| vec![Stat::default(); len])
+    }
+
+    /// Partitions `indices[rows]` stably by `split`; returns where the right child starts.
+    fn partition(&mut self, data: &TreeData<'_>, rows: Range<usize>, split: &Split) -> usize {
+        let column = data.binned.column(split.feature);
+        self.spill.clear();
+        self.spill.resize(rows.len(), 0);
+        // Branch-free: each row is written to both sides and the cursor of its side advances.
+        let (mut write, mut spilled) = (rows.start, 0);
+        for read in rows.clone() {
+            let r = self.indices[read];
+            let b = column[r as usize];
+            let left = (b == 0 && split.default_left) | (b != 0 && b <= split.bin);
+            self.indices[write] = r;
+            self.spill[spilled] = r;
+            write += usize::from(left);
+            spilled += usize::from(!left);
+        }
+        self.indices[write..rows.end].copy_from_slice(&self.spill[..spilled]);
+        write
+    }
+
+    /// Grows the tree as worker `id` of `exchange`; histograms have `len` bins.
+    fn grow(
+        &mut self,
+        data: &TreeData<'_>,
+        rows: &[u32],
+        id: usize,
+        exchange: &Exchange,
+        len: usize,
+    ) -> Vec<GrowNode> {
+        let _guard = AbandonOnPanic(exchange);
+        let mut step = 0;
+        self.indices.clear();
+        self.indices.extend_from_slice(rows);
+        self.leaves.clear();
+        let all = 0..rows.len();
+        let total = rows.iter().fold(Stat::default(), |mut s, &r| {
+            s.g += data.grad[r as usize];
+            s.h += data.hess[r as usize];
+            s.n += 1;
+            s
+        });
+        let mut hist = self.take_histogram(len);
+        let root = data.candidate(total, 0, f64::NEG_INFINITY, f64::INFINITY);
+        let found = self.search(data, all.clone(), &mut hist, None, [root, None]);
+        let (best, _) = exchange.share(step, id, found);
+        step += 1;
+        let mut nodes = vec![GrowNode::leaf(
+            data.value(&total, f64::NEG_INFINITY, f64::INFINITY),
+            total.h,
+        )];
+        let mut open = vec![Leaf {
+            node: 0,
+            rows: all,
+            hist,
+            depth: 0,
+            lower: f64::NEG_INFINITY,
+            upper: f64::INFINITY,
+            best,
+        }];
+        let mut n_leaves = 1;
+        while n_leaves < data.params.max_leaves {
+            // The open leaf with the largest gain (ties: the earliest node).
+            let Some(k) = open
+                .iter()
+                .enumerate()
+                .filter_map(|(k, l)| l.best.map(|s| (k, s.gain)))
+                .fold(None, |acc: Option<(usize, f64)>, (k, g)| match acc {
+                    Some((_, best)) if best >= g => acc,
+                    _ => Some((k, g)),
+                })
+                .map(|(k, _)| k)
+            else {
+                break;
+            };
+            let parent = open.swap_remove(k);
+            let Some(split) = parent.best else { break };
+            let middle = self.partition(data, parent.rows.clone(), &split);
+            let (left_rows, right_rows) = (parent.rows.start..middle, middle..parent.rows.end);
+
+            // Monotone bounds: the left subtree stays on one side of the midpoint, the right on
+            // the other.
+            let (mut bounds_l, mut bounds_r) =
+                ((parent.lower, parent.upper), (parent.lower, parent.upper));
+            let mid = (split.left_value + split.right_value) / 2.0;
+            match data.monotone[split.feature] {
+                c if c > 0 => {
+                    bounds_l.1 = bounds_l.1.min(mid);
+                    bounds_r.0 = bounds_r.0.max(mid);
+                }
+                c if c < 0 => {
+                    bounds_l.0 = bounds_l.0.max(mid);
+                    bounds_r.1 = bounds_r.1.min(mid);
+                }
+                _ => {}
+            }
+            let depth = parent.depth + 1;
+            let left = data.candidate(split.left, depth, bounds_l.0, bounds_l.1);
+            let right = data.candidate(split.right, depth, bounds_r.0, bounds_r.1);
+
+            // Build the smaller child's histogram; the larger's is the parent's minus it.
+            let left_smaller = left_rows.len() <= right_rows.len();
+            let mut small = self.take_histogram(len);
+            let mut large = parent.hist;
+            let (small_rows, small_leaf, large_leaf) = if left_smaller {
+                (left_rows.clone(), left, right)
+            } else {
+                (right_rows.clone(), right, left)
+            };
+            let found = self.search(
+                data,
+                small_rows,
+                &mut small,
+                Some(&mut large),
+                [small_leaf, large_leaf],
+            );
+            let (small_best, large_best) = exchange.share(step, id, found);
+            step += 1;
+            let (left_hist, right_hist, left_best, right_best) = if left_smaller {
+                (small, large, small_best, large_best)
+            } else {
+                (large, small, large_best, small_best)
+            };
+
+            let left_index = nodes.len();
+            let node = &mut nodes[parent.node];
+            node.feature = split.feature as i32;
+            node.bin = split.bin;
+            node.threshold = data.bins.threshold(split.feature, split.bin);
+            node.default_left = split.default_left;
+            node.left = left_index as u32;
+            node.right = left_index as u32 + 1;
+            for (offset, rows, hist, total, bounds, best) in [
+                (0, left_rows, left_hist, split.left, bounds_l, left_best),
+                (1, right_rows, right_hist, split.right, bounds_r, right_best),
+            ] {
+                nodes.push(GrowNode::leaf(
+                    data.value(&total, bounds.0, bounds.1),
+                    total.h,
+                ));
+                open.push(Leaf {
+                    node: left_index + offset,
+                    rows,
+                    hist,
+                    depth,
+                    lower: bounds.0,
+                    upper: bounds.1,
+                    best,
+                });
+            }
+            n_leaves += 1;
+        }
+        for leaf in open {
+            self.leaves.push((leaf.node, leaf.rows));
+            self.pool.push(leaf.hist);
+        }
+        nodes
+    }
+
+    /// For this worker's features: builds `small`'s histogram from `indices[rows]`, turns
+    /// `large` (the parent's histogram, if any) into the sibling's by subtracting `small`, and
+    /// searches both leaves' best splits.
+    fn search(
+        &self,
+        data: &TreeData<'_>,
+        rows: Range<usize>,
+        small: &mut [Stat],
+        mut large: Option<&mut Vec<Stat>>,
+        leaves: [Option<Candidate>; 2],
+    ) -> Found {
+        self.group.build(data, &self.indices[rows], small);
+        let mut best = (None, None);
+        for (j, _, bins) in &self.group.features {
+            let small = &small[bins.clone()];
+            let small_best = leaves[0].and_then(|c| data.best_split_of(&c, *j, small));
+            let large_best = large.as_mut().and_then(|large| {
+                let large = &mut large[bins.clone()];
+                for (a, b) in large.iter_mut().zip(small) {
+                    *a = a.minus(b);
+                }
+                leaves[1].and_then(|c| data.best_split_of(&c, *j, large))
+            });
+            // Features ascend, so ties go to the earlier feature, as in a sequential scan.
+            best = (better(best.0, small_best), better(best.1, large_best));
+        }
+        best
+    }
 }
 
 /// The leaf value of the row `r` of a binned matrix.
@@ -426,5 +690,146 @@ pub fn predict_binned(nodes: &[GrowNode], binned: &BinnedMatrix, r: usize) -> f6
         let b = binned.column(n.feature as usize)[r];
         let left = if b == 0 { n.default_left } else { b <= n.bin };
         i = if left { n.left } else { n.right } as usize;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A seeded synthetic problem: `p` features (some with missing values, one constant),
+    /// gradients of a log loss at margin 0 for labels that depend on features 0 and 1.
+    struct Problem {
+        bins: Bins,
+        binned: BinnedMatrix,
+        usable: Vec<usize>,
+        grad: Vec<f64>,
+        hess: Vec<f64>,
+    }
+
+    fn problem(n: usize, p: usize) -> Problem {
+        let mut state = 7u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut values = vec![0.0; n * p];
+        let mut grad = vec![0.0; n];
+        for r in 0..n {
+            for j in 0..p {
+                values[r * p + j] = match j {
+                    2 => 1.0,
+                    3 if next() < 0.2 => f64::NAN,
+                    _ => (next() * 50.0).floor(),
+                };
+            }
+            let x = values[r * p] / 50.0 - values[r * p + 1] / 100.0;
+            let y = f64::from(u8::from(next() < 0.2 + 0.6 * x.clamp(0.0, 1.0)));
+            grad[r] = 0.5 - y;
+        }
+        let rows: Vec<usize> = (0..n).collect();
+        let bins = Bins::fit(&values, p, &rows, 255);
+        let binned = bins.apply(&values, p, &rows);
+        let usable = (0..p).filter(|&j| bins.n_bins(j) >= 3).collect();
+        Problem {
+            bins,
+            binned,
+            usable,
+            grad,
+            hess: vec![0.25; n],
+        }
+    }
+
+    fn grow_on(problem: &Problem, threads: usize, rows: &[u32]) -> (Vec<GrowNode>, Grower) {
+        let params = GbdtConfig {
+            max_leaves: 15,
+            min_child_samples: 5,
+            ..GbdtConfig::default()
+        };
+        let monotone = vec![0i8; problem.bins.n_features()];
+        let row_binned = problem.binned.row_major(&problem.usable);
+        let data = TreeData {
+            binned: &problem.binned,
+            rows: &row_binned,
+            bins: &problem.bins,
+            grad: &problem.grad,
+            hess: &problem.hess,
+            features: &problem.usable,
+            monotone: &monotone,
+            params: &params,
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool");
+        let mut grower = Grower::new(&problem.bins, &problem.usable, threads);
+        let nodes = pool.install(|| grower.grow(&data, rows));
+        (nodes, grower)
+    }
+
+    /// The node a binned row reaches.
+    fn leaf_of(nodes: &[GrowNode], binned: &BinnedMatrix, r: usize) -> usize {
+        let mut i = 0;
+        while nodes[i].feature >= 0 {
+            let n = &nodes[i];
+            let b = binned.column(n.feature as usize)[r];
+            let left = if b == 0 { n.default_left } else { b <= n.bin };
+            i = if left { n.left } else { n.right } as usize;
+        }
+        i
+    }
+
+    #[test]
+    fn leaf_partitions_agree_with_the_tree_and_their_statistics() {
+        let problem = problem(20_000, 6);
+        assert!(
+            !problem.usable.contains(&2),
+            "a constant feature is never split on"
+        );
+        // Every third row is left out, as row sampling does.
+        let rows: Vec<u32> = (0..20_000).filter(|r| r % 3 != 1).collect();
+        let (nodes, grower) = grow_on(&problem, 2, &rows);
+        let leaves: Vec<(usize, Vec<u32>)> =
+            grower.leaves().map(|(n, r)| (n, r.to_vec())).collect();
+        assert_eq!(leaves.len(), 15, "the tree uses its leaf budget");
+        let mut seen: Vec<u32> = leaves.iter().flat_map(|(_, r)| r.clone()).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, rows, "the leaves partition the grown rows");
+        for (node, leaf_rows) in &leaves {
+            assert_eq!(nodes[*node].feature, -1);
+            let hess: f64 = leaf_rows.iter().map(|&r| problem.hess[r as usize]).sum();
+            let grad: f64 = leaf_rows.iter().map(|&r| problem.grad[r as usize]).sum();
+            assert!(
+                (nodes[*node].cover - hess).abs() < 1e-9,
+                "leaf {node} cover"
+            );
+            let value = -grad / (hess + 1.0);
+            assert!(
+                (nodes[*node].value - value).abs() < 1e-9,
+                "leaf {node} value"
+            );
+            for &r in leaf_rows {
+                assert_eq!(leaf_of(&nodes, &problem.binned, r as usize), *node);
+                assert_eq!(
+                    predict_binned(&nodes, &problem.binned, r as usize),
+                    nodes[*node].value
+                );
+            }
+        }
+        // The first split separates on a feature the labels depend on.
+        assert!(matches!(nodes[0].feature, 0 | 1), "{:?}", nodes[0]);
+    }
+
+    #[test]
+    fn the_tree_does_not_depend_on_the_thread_count() {
+        let problem = problem(30_000, 8);
+        let rows: Vec<u32> = (0..30_000).collect();
+        let (one, _) = grow_on(&problem, 1, &rows);
+        for threads in [2, 3] {
+            let (many, _) = grow_on(&problem, threads, &rows);
+            assert_eq!(one, many, "{threads} threads");
+        }
     }
 }

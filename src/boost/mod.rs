@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 use crate::features::FeatureSpec;
 use crate::model::gbdt::Tree;
 use binning::Bins;
-use grow::{grow, predict_binned, GrowNode, TreeData};
+use grow::{predict_binned, GrowNode, Grower, TreeData};
+use rayon::prelude::*;
 
 /// A gradient-boosting configuration or run that cannot proceed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -179,6 +180,25 @@ fn sigmoid(z: f64) -> f64 {
     crate::model::logistic::sigmoid(z)
 }
 
+/// Rows per parallel task of the gradient pass.
+const GRADIENT_CHUNK: usize = 4096;
+
+/// Log-loss gradients and hessians at the current margins.
+fn gradients(margin: &[f64], y: &[f64], grad: &mut [f64], hess: &mut [f64]) {
+    margin
+        .par_chunks(GRADIENT_CHUNK)
+        .zip(y.par_chunks(GRADIENT_CHUNK))
+        .zip(grad.par_chunks_mut(GRADIENT_CHUNK))
+        .zip(hess.par_chunks_mut(GRADIENT_CHUNK))
+        .for_each(|(((m, y), g), h)| {
+            for (((&m, &y), g), h) in m.iter().zip(y).zip(g).zip(h) {
+                let prob = sigmoid(m);
+                *g = prob - y;
+                *h = (prob * (1.0 - prob)).max(1e-16);
+            }
+        });
+}
+
 fn log_loss(margins: &[f64], labels: &[f64]) -> f64 {
     let mut sum = 0.0;
     for (&f, &y) in margins.iter().zip(labels) {
@@ -253,23 +273,42 @@ fn boost_in_pool(
     let mut valid_margin = vec![base_score; valid_rows.len()];
     let mut grad = vec![0.0; fit_rows.len()];
     let mut hess = vec![0.0; fit_rows.len()];
-    let n_cols = ((p as f64 * config.col_subsample).ceil() as usize).clamp(1, p);
+    // Features with a single value bin can never split: column sampling draws from the others
+    // (as LightGBM does), so every tree gets its full share of useful features.
+    let usable: Vec<usize> = (0..p).filter(|&j| bins.n_bins(j) >= 3).collect();
+    let n_cols = ((usable.len() as f64 * config.col_subsample).ceil() as usize)
+        .clamp(usable.len().min(1), usable.len());
 
     let mut trees: Vec<Vec<GrowNode>> = Vec::new();
     let mut validation_loss = Vec::new();
     let (mut best_loss, mut best_iteration) = (f64::INFINITY, 0usize);
+    let mut grower = Grower::new(&bins, &usable, rayon::current_num_threads());
+    let row_binned = binned.row_major(&usable);
+    let (mut sample, mut out_of_bag) = (Vec::new(), Vec::new());
     for round in 0..config.trees {
-        for r in 0..fit_rows.len() {
-            let prob = sigmoid(margin[r]);
-            grad[r] = prob - y[r];
-            hess[r] = (prob * (1.0 - prob)).max(1e-16);
+        gradients(&margin, &y, &mut grad, &mut hess);
+        // Branch-free draw: each row is written to both lists and the cursor of its list
+        // advances.
+        sample.resize(fit_rows.len(), 0);
+        out_of_bag.resize(fit_rows.len(), 0);
+        let (mut kept, mut left_out) = (0, 0);
+        for r in 0..fit_rows.len() as u32 {
+            let keep = config.row_subsample >= 1.0 || rng.uniform() < config.row_subsample;
+            sample[kept] = r;
+            out_of_bag[left_out] = r;
+            kept += usize::from(keep);
+            left_out += usize::from(!keep);
         }
-        let sample: Vec<u32> = (0..fit_rows.len() as u32)
-            .filter(|_| config.row_subsample >= 1.0 || rng.uniform() < config.row_subsample)
+        sample.truncate(kept);
+        out_of_bag.truncate(left_out);
+        let features: Vec<usize> = rng
+            .choose(usable.len(), n_cols)
+            .into_iter()
+            .map(|k| usable[k])
             .collect();
-        let features = rng.choose(p, n_cols);
         let data = TreeData {
             binned: &binned,
+            rows: &row_binned,
             bins: &bins,
             grad: &grad,
             hess: &hess,
@@ -277,12 +316,20 @@ fn boost_in_pool(
             monotone: &monotone,
             params: config,
         };
-        let mut nodes = grow(&data, sample);
+        let mut nodes = grower.grow(&data, &sample);
         for n in &mut nodes {
             n.value *= config.learning_rate;
         }
-        for (r, m) in margin.iter_mut().enumerate() {
-            *m += predict_binned(&nodes, &binned, r);
+        // The sampled rows' leaves are known from the grower's partition; the others walk the
+        // tree.
+        for (node, rows) in grower.leaves() {
+            let value = nodes[node].value;
+            for &r in rows {
+                margin[r as usize] += value;
+            }
+        }
+        for &r in &out_of_bag {
+            margin[r as usize] += predict_binned(&nodes, &binned, r as usize);
         }
         for (r, m) in valid_margin.iter_mut().enumerate() {
             *m += predict_binned(&nodes, &valid_binned, r);
