@@ -1,4 +1,5 @@
-//! Evaluation metrics for binary scores: AUC, Gini, KS, Brier score and log loss.
+//! Evaluation metrics for binary scores: AUC, Gini, KS, Brier score, log loss, expected
+//! calibration error, and a decile table for collections.
 //!
 //! Labels are `true` for the positive class (repaid); scores are predicted probabilities of it.
 
@@ -22,6 +23,34 @@ pub struct Metrics {
     pub brier: f64,
     /// Mean negative log-likelihood (probabilities clipped to [1e-15, 1 - 1e-15]).
     pub log_loss: f64,
+    /// Expected calibration error: over [`CALIBRATION_BINS`] equal-width bins of predicted
+    /// probability, the row-weighted mean of |observed repayment rate - mean prediction|.
+    pub ece: f64,
+}
+
+/// Equal-width probability bins of the expected calibration error.
+pub const CALIBRATION_BINS: usize = 10;
+
+/// One row of a decile table. Deciles run from the riskiest accounts (lowest predicted
+/// repayment) to the safest, the order in which a collections team works them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Decile {
+    /// 1 = riskiest tenth.
+    pub decile: u32,
+    /// Accounts in the decile.
+    pub count: u64,
+    /// Lowest and highest predicted repayment probability in the decile.
+    pub min_predicted: f64,
+    /// See `min_predicted`.
+    pub max_predicted: f64,
+    /// Mean predicted repayment probability.
+    pub mean_predicted: f64,
+    /// Observed repayment rate.
+    pub observed_repayment: f64,
+    /// Share of all non-repaying accounts found in deciles 1..=this one.
+    pub cumulative_capture: f64,
+    /// Non-repayment rate in this decile over the overall non-repayment rate.
+    pub lift: f64,
 }
 
 /// Why metrics cannot be computed.
@@ -115,6 +144,19 @@ pub fn evaluate(labels: &[bool], scores: &[f64]) -> Result<Metrics, MetricsError
         log_loss -= if l { p.ln() } else { (1.0 - p).ln() };
     }
     let rows = labels.len() as f64;
+    let mut bins = [(0.0f64, 0.0f64, 0.0f64); CALIBRATION_BINS];
+    for (&l, &s) in labels.iter().zip(scores) {
+        let b = ((s * CALIBRATION_BINS as f64) as usize).min(CALIBRATION_BINS - 1);
+        bins[b].0 += 1.0;
+        bins[b].1 += if l { 1.0 } else { 0.0 };
+        bins[b].2 += s;
+    }
+    let ece = bins
+        .iter()
+        .filter(|b| b.0 > 0.0)
+        .map(|&(_, repaid, predicted)| (repaid - predicted).abs())
+        .sum::<f64>()
+        / rows;
     Ok(Metrics {
         rows: labels.len() as u64,
         repayment_rate: np / rows,
@@ -123,12 +165,90 @@ pub fn evaluate(labels: &[bool], scores: &[f64]) -> Result<Metrics, MetricsError
         ks,
         brier: brier / rows,
         log_loss: log_loss / rows,
+        ece,
     })
+}
+
+/// The decile table of `scores` (both classes needed): accounts sorted by predicted repayment,
+/// riskiest first, cut into ten groups of equal size (the first `rows % 10` get one more; fewer
+/// than ten rows give fewer groups); ties are kept in input order.
+pub fn deciles(labels: &[bool], scores: &[f64]) -> Result<Vec<Decile>, MetricsError> {
+    // The same checks as `evaluate`.
+    let m = evaluate(labels, scores)?;
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let n = order.len();
+    let defaults_total = labels.iter().filter(|&&l| !l).count() as f64;
+    let default_rate = 1.0 - m.repayment_rate;
+    let mut table = Vec::with_capacity(10);
+    let (mut start, mut captured) = (0, 0.0);
+    for d in 0..10 {
+        let size = n / 10 + usize::from(d < n % 10);
+        let group = &order[start..start + size];
+        start += size;
+        if group.is_empty() {
+            continue;
+        }
+        let count = group.len() as f64;
+        let repaid = group.iter().filter(|&&i| labels[i]).count() as f64;
+        captured += count - repaid;
+        table.push(Decile {
+            decile: d as u32 + 1,
+            count: group.len() as u64,
+            min_predicted: scores[group[0]],
+            max_predicted: scores[group[group.len() - 1]],
+            mean_predicted: group.iter().map(|&i| scores[i]).sum::<f64>() / count,
+            observed_repayment: repaid / count,
+            cumulative_capture: captured / defaults_total,
+            lift: ((count - repaid) / count) / default_rate,
+        });
+    }
+    Ok(table)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calibration_error_is_the_weighted_gap_per_probability_bin() {
+        // Bin [0.2, 0.3): predicted 0.25 x 4, observed 1/4 -> gap 0. Bin [0.9, 1]: predicted
+        // 0.95 x 4, observed 2/4 -> gap 0.45. Weighted: (4 x 0 + 4 x 0.45) / 8.
+        let labels = [true, false, false, false, true, true, false, false];
+        let scores = [0.25, 0.25, 0.25, 0.25, 0.95, 0.95, 0.95, 0.95];
+        let m = evaluate(&labels, &scores).expect("metrics");
+        assert!((m.ece - 0.225).abs() < 1e-12, "{}", m.ece);
+        // A probability of exactly 1 falls in the top bin.
+        let m = evaluate(&[true, false], &[1.0, 0.0]).expect("metrics");
+        assert_eq!(m.ece, 0.0);
+    }
+
+    #[test]
+    fn deciles_run_riskiest_first_and_capture_every_defaulter() {
+        // 25 accounts; the 5 lowest scores all default, the rest repay except one.
+        let scores: Vec<f64> = (0..25).map(|i| f64::from(i) / 25.0).collect();
+        let labels: Vec<bool> = (0..25).map(|i| i >= 5 && i != 17).collect();
+        let table = deciles(&labels, &scores).expect("deciles");
+        assert_eq!(table.len(), 10);
+        let counts: Vec<u64> = table.iter().map(|d| d.count).collect();
+        assert_eq!(counts, [3, 3, 3, 3, 3, 2, 2, 2, 2, 2]);
+        assert_eq!(table[0].observed_repayment, 0.0);
+        assert_eq!(table[0].min_predicted, 0.0);
+        assert!(table
+            .windows(2)
+            .all(|w| w[0].max_predicted <= w[1].min_predicted));
+        // 6 defaulters: 3 in decile 1, 2 in decile 2, 1 (i = 17) in decile 7.
+        assert!((table[0].cumulative_capture - 0.5).abs() < 1e-12);
+        assert!((table[1].cumulative_capture - 5.0 / 6.0).abs() < 1e-12);
+        assert!((table[9].cumulative_capture - 1.0).abs() < 1e-12);
+        // Lift of decile 1: default rate 1 over the overall 6/25.
+        assert!((table[0].lift - 25.0 / 6.0).abs() < 1e-12);
+        let mean: f64 = table
+            .iter()
+            .map(|d| d.mean_predicted * d.count as f64)
+            .sum::<f64>();
+        assert!((mean - scores.iter().sum::<f64>()).abs() < 1e-9);
+    }
 
     #[test]
     fn perfect_and_inverted_rankings() {

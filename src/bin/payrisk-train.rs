@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use payrisk::train::config::{ModelKind, TrainConfig};
 use payrisk::train::fit::{fit_gbdt, fit_logistic, import_gbdt, Design, FitConfig};
+use payrisk::train::report::MetricsReport;
 use payrisk::train::split::Split;
 use payrisk::train::tables::{self, TablePaths};
 use payrisk::train::{uci, TrainError};
@@ -265,7 +266,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                 &mapping,
                 positive_class == PositiveClass::Repaid,
             )?;
-            write_and_report(&target, &fitted.artifact, started)?;
+            write_and_report(&target, &fitted, started)?;
         }
         Command::Features { tables, split, out } => {
             let paths = tables.paths();
@@ -330,38 +331,39 @@ fn run(args: Args) -> anyhow::Result<()> {
                 ModelKind::Logistic => fit_logistic(&set, &paths, &fit_config)?,
                 ModelKind::Gbdt => fit_gbdt(&set, &paths, &fit_config, &file.gbdt)?,
             };
-            write_and_report(&target, &fitted.artifact, started)?;
+            write_and_report(&target, &fitted, started)?;
         }
     }
     Ok(())
 }
 
-/// Writes the artifact and prints its metrics.
+/// Writes the artifact and `metrics.json` beside it, and prints the metrics.
 fn write_and_report(
     target: &std::path::Path,
-    a: &payrisk::model::Artifact,
+    fitted: &payrisk::train::fit::Fitted,
     started: std::time::Instant,
 ) -> anyhow::Result<()> {
+    let a = &fitted.artifact;
     if let Some(dir) = target.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     std::fs::write(target, a.to_json())
         .with_context(|| format!("cannot write {}", target.display()))?;
+    let metrics_path = target.with_file_name("metrics.json");
+    MetricsReport::of(fitted)?.write(&metrics_path)?;
     let (tr, te) = (a.metrics.train, a.metrics.test);
-    println!("wrote {}", target.display());
+    println!("wrote {} and {}", target.display(), metrics_path.display());
     println!(
         "split: {} ({} train / {} test rows)",
         a.training.split, a.training.train_rows, a.training.test_rows
     );
-    println!("            AUC     Gini    KS      Brier   LogLoss");
-    println!(
-        "train    {:.4}  {:.4}  {:.4}  {:.4}  {:.4}",
-        tr.auc, tr.gini, tr.ks, tr.brier, tr.log_loss
-    );
-    println!(
-        "test     {:.4}  {:.4}  {:.4}  {:.4}  {:.4}",
-        te.auc, te.gini, te.ks, te.brier, te.log_loss
-    );
+    println!("            AUC     Gini    KS      Brier   LogLoss ECE");
+    for (name, m) in [("train", tr), ("test", te)] {
+        println!(
+            "{name:<8} {:.4}  {:.4}  {:.4}  {:.4}  {:.4}  {:.4}",
+            m.auc, m.gini, m.ks, m.brier, m.log_loss, m.ece
+        );
+    }
     println!("data fingerprint: {}", a.training.data_fingerprint);
     println!("took {:.1}s", started.elapsed().as_secs_f64());
     Ok(())

@@ -246,6 +246,7 @@ pub(crate) mod tests {
             ks: 0.5,
             brier: 0.2,
             log_loss: 0.5,
+            ece: 0.0,
         };
         Artifact {
             schema_version: SCHEMA_VERSION,

@@ -270,6 +270,7 @@ pub fn metrics(m: &crate::evaluation::Metrics) -> pb::EvaluationMetrics {
         ks: m.ks,
         brier: m.brier,
         log_loss: m.log_loss,
+        ece: m.ece,
     }
 }
 

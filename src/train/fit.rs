@@ -203,6 +203,7 @@ fn finish(
         ks: 0.0,
         brier: 0.0,
         log_loss: 0.0,
+        ece: 0.0,
     };
     let mut artifact = Artifact {
         schema_version: SCHEMA_VERSION,

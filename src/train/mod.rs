@@ -7,9 +7,11 @@
 //! - [`split`]: which accounts are held out.
 //! - [`config`]: the training config file.
 //! - [`fit`]: fit either kind, evaluate, and build the artifact.
+//! - [`report`]: `metrics.json` beside the artifact (metrics and the held-out decile table).
 
 pub mod config;
 pub mod fit;
+pub mod report;
 pub mod split;
 pub mod tables;
 pub mod uci;
