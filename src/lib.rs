@@ -11,7 +11,9 @@
 //! - [`model`]: the versioned artifact format and the serving form of each model kind.
 //! - [`policy`]: the treatment policy file and `decide()`.
 //! - [`scoring`]: the engine that runs features → model → policy → reason codes.
-//! - [`evaluation`]: AUC, Gini, KS, Brier score, log loss.
+//! - [`evaluation`]: AUC, Gini, KS, Brier score, log loss, calibration error, decile tables.
+//! - [`stability`]: training distributions (the artifact's baseline) and the population
+//!   stability index of new data against them.
 //! - [`error`]: the load layer's error type.
 //!
 //! Edges:
@@ -39,5 +41,6 @@ pub mod proto;
 pub mod scoring;
 pub mod server;
 pub mod service;
+pub mod stability;
 #[cfg(feature = "train")]
 pub mod train;

@@ -15,7 +15,7 @@ use payrisk::domain::Account;
 use payrisk::model::{Artifact, ModelParams};
 use payrisk::proto::v1 as pb;
 use payrisk::train::config::TrainConfig;
-use payrisk::train::fit::{fit_gbdt, fit_logistic, FitConfig, Fitted};
+use payrisk::train::fit::{fit_gbdt, fit_logistic, Design, FitConfig, Fitted};
 use payrisk::train::report::MetricsReport;
 use payrisk::train::tables::{self, TablePaths, TrainingSet};
 use payrisk::train::uci;
@@ -371,6 +371,42 @@ fn the_shipped_metrics_json_is_what_training_reports_and_agrees_with_the_artifac
     // Probabilities that mean what they say, before any calibration step (issue 4 asks
     // ECE <= 0.02 after calibration).
     assert!(a.metrics.test.ece < 0.02, "{}", a.metrics.test.ece);
+}
+
+#[test]
+fn the_artifact_baseline_finds_the_held_out_population_stable() {
+    let Some(run) = gbdt_run() else { return };
+    let a = &run.fitted.artifact;
+    let baseline = a
+        .baseline
+        .as_ref()
+        .expect("a trained artifact carries its baseline");
+    assert_eq!(baseline.rows, a.training.train_rows);
+    let (config, _) = gbdt_config();
+    let design = Design::build(run.set, &config.split).expect("design");
+    let rows = |ids: &[usize]| -> Vec<f64> {
+        ids.iter()
+            .flat_map(|&i| design.row(i).iter().copied())
+            .collect()
+    };
+    // The training rows against their own baseline: no drift at all.
+    let train_scores: Vec<f64> = {
+        let model = payrisk::model::Model::from_artifact(a.clone()).expect("model");
+        design
+            .train
+            .iter()
+            .map(|&i| model.probability(design.row(i)))
+            .collect()
+    };
+    let (features, score) = baseline.psi_of(&rows(&design.train), &train_scores);
+    assert!(score.abs() < 1e-12 && features.iter().all(|f| f.abs() < 1e-12));
+    // The held-out accounts come from the same population: every PSI is below the watch level.
+    let test_scores: Vec<f64> = run.fitted.test_predictions.iter().map(|t| t.2).collect();
+    let (features, score) = baseline.psi_of(&rows(&design.test), &test_scores);
+    assert!(score < payrisk::stability::PSI_WATCH, "score PSI {score}");
+    for (f, psi) in baseline.features.iter().zip(&features) {
+        assert!(*psi < payrisk::stability::PSI_WATCH, "{} PSI {psi}", f.name);
+    }
 }
 
 #[test]

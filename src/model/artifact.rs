@@ -14,6 +14,7 @@ use crate::error::LoadError;
 use crate::evaluation::Metrics;
 use crate::features::FeatureSpec;
 use crate::model::gbdt::Tree;
+use crate::stability::Baseline;
 
 /// The artifact schema version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -38,6 +39,10 @@ pub struct Artifact {
     pub metrics: SplitMetrics,
     /// Provenance of the training run.
     pub training: TrainingInfo,
+    /// Training distributions of every feature and of the score, for drift (PSI) monitoring.
+    /// Absent in artifacts made before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Baseline>,
 }
 
 /// One input's name and its statistics on the training rows.
@@ -181,6 +186,24 @@ impl Artifact {
                 ));
             }
         }
+        if let Some(b) = &self.baseline {
+            if b.features.len() != self.features.len()
+                || b.features
+                    .iter()
+                    .zip(&self.features)
+                    .any(|(x, f)| x.name != f.name)
+            {
+                return fail("baseline: its features are not the artifact's, in order".into());
+            }
+            for f in &b.features {
+                f.histogram
+                    .validate()
+                    .map_err(|e| LoadError::invalid(format!("baseline of `{}`: {e}", f.name)))?;
+            }
+            b.score
+                .validate()
+                .map_err(|e| LoadError::invalid(format!("baseline of the score: {e}")))?;
+        }
         match &self.model {
             ModelParams::Logistic {
                 intercept,
@@ -281,12 +304,25 @@ pub(crate) mod tests {
                 test_rows: 10,
                 payrisk_version: "0".into(),
             },
+            baseline: None,
         }
+    }
+
+    /// A valid baseline for `a`'s features.
+    fn baseline_of(a: &Artifact) -> Baseline {
+        let names: Vec<String> = a.features.iter().map(|f| f.name.clone()).collect();
+        let values: Vec<f64> = (0..40).map(|i| f64::from(i % 7)).collect();
+        let scores: Vec<f64> = (0..20).map(|i| f64::from(i) / 20.0).collect();
+        Baseline::fit(&names, &values, &scores)
     }
 
     #[test]
     fn round_trips_through_json() {
-        let a = sample();
+        let mut a = sample();
+        let back = Artifact::from_json(&a.to_json()).expect("valid");
+        assert_eq!(a, back);
+        assert!(!a.to_json().contains("baseline"), "absent stays absent");
+        a.baseline = Some(baseline_of(&a));
         let back = Artifact::from_json(&a.to_json()).expect("valid");
         assert_eq!(a, back);
     }
@@ -324,6 +360,31 @@ pub(crate) mod tests {
                     }
                 }),
                 "1 coefficients for 2 features",
+            ),
+            (
+                Box::new(|a| {
+                    let mut b = baseline_of(a);
+                    b.features.swap(0, 1);
+                    a.baseline = Some(b);
+                }),
+                "baseline: its features",
+            ),
+            (
+                Box::new(|a| {
+                    let mut b = baseline_of(a);
+                    b.score.shares[0] += 0.5;
+                    a.baseline = Some(b);
+                }),
+                "baseline of the score",
+            ),
+            (
+                Box::new(|a| {
+                    let mut b = baseline_of(a);
+                    b.features[1].histogram.edges = vec![2.0, 1.0];
+                    b.features[1].histogram.shares = vec![0.0, 0.5, 0.25, 0.25];
+                    a.baseline = Some(b);
+                }),
+                "ascending",
             ),
         ];
         for (mutate, expected) in cases {

@@ -26,6 +26,7 @@ use crate::features::FeatureSpec;
 use crate::model::artifact::SCHEMA_VERSION;
 use crate::model::import::Imported;
 use crate::model::{Artifact, FeatureStats, Model, ModelParams, SplitMetrics, TrainingInfo};
+use crate::stability::Baseline;
 
 /// Settings of one training run.
 #[derive(Debug, Clone, PartialEq)]
@@ -227,6 +228,7 @@ fn finish(
             test_rows: design.test.len() as u64,
             payrisk_version: env!("CARGO_PKG_VERSION").to_owned(),
         },
+        baseline: None,
     };
 
     let model = Model::from_artifact(artifact.clone())?;
@@ -241,6 +243,13 @@ fn finish(
         train: evaluate(&train_labels, &train_scores)?,
         test: evaluate(&test_labels, &test_scores)?,
     };
+    let names: Vec<String> = artifact.features.iter().map(|f| f.name.clone()).collect();
+    let train_matrix: Vec<f64> = design
+        .train
+        .iter()
+        .flat_map(|&i| design.row(i).iter().copied())
+        .collect();
+    artifact.baseline = Some(Baseline::fit(&names, &train_matrix, &train_scores));
     artifact.validate()?;
     let test_predictions = design
         .test
