@@ -46,8 +46,9 @@ enum Command {
         /// Model kind [default: the config's, else logistic].
         #[arg(long, value_enum)]
         model: Option<ModelKind>,
-        /// Held-out split: `mod:M[:R]` (integer ids, test = id % M == R) or
-        /// `hash:FRACTION[:SEED]` [default: the config's, else mod:5].
+        /// Held-out split: `mod:M[:R]` (integer ids, test = id % M == R),
+        /// `hash:FRACTION[:SEED]`, or `time:YYYY-MM-DD` (out of time: test = snapshots with
+        /// as_of after the date) [default: the config's, else mod:5].
         #[arg(long)]
         split: Option<Split>,
         /// Model name [default: the config's, else uci-credit].

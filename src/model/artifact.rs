@@ -127,6 +127,35 @@ pub struct TrainingInfo {
     pub test_rows: u64,
     /// The payrisk version that trained it.
     pub payrisk_version: String,
+    /// First and last `as_of` date of the training rows (absent in older artifacts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_period: Option<Period>,
+    /// First and last `as_of` date of the held-out rows (absent in older artifacts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_period: Option<Period>,
+}
+
+/// A span of snapshot dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Period {
+    /// Earliest date.
+    pub first: chrono::NaiveDate,
+    /// Latest date.
+    pub last: chrono::NaiveDate,
+}
+
+impl Period {
+    /// The span of `dates`, or `None` when there are none.
+    pub fn of(dates: impl IntoIterator<Item = chrono::NaiveDate>) -> Option<Period> {
+        dates.into_iter().fold(None, |p, d| match p {
+            None => Some(Period { first: d, last: d }),
+            Some(p) => Some(Period {
+                first: p.first.min(d),
+                last: p.last.max(d),
+            }),
+        })
+    }
 }
 
 impl Artifact {
@@ -303,6 +332,8 @@ pub(crate) mod tests {
                 train_rows: 10,
                 test_rows: 10,
                 payrisk_version: "0".into(),
+                train_period: None,
+                test_period: None,
             },
             baseline: None,
         }

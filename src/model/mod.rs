@@ -10,7 +10,7 @@ pub mod logistic;
 
 use std::path::Path;
 
-pub use artifact::{Artifact, FeatureStats, ModelParams, SplitMetrics, TrainingInfo};
+pub use artifact::{Artifact, FeatureStats, ModelParams, Period, SplitMetrics, TrainingInfo};
 use gbdt::GbdtModel;
 use logistic::LogisticModel;
 

@@ -25,7 +25,9 @@ use crate::evaluation::{evaluate, Metrics};
 use crate::features::FeatureSpec;
 use crate::model::artifact::SCHEMA_VERSION;
 use crate::model::import::Imported;
-use crate::model::{Artifact, FeatureStats, Model, ModelParams, SplitMetrics, TrainingInfo};
+use crate::model::{
+    Artifact, FeatureStats, Model, ModelParams, Period, SplitMetrics, TrainingInfo,
+};
 use crate::stability::Baseline;
 
 /// Settings of one training run.
@@ -227,6 +229,8 @@ fn finish(
             train_rows: design.train.len() as u64,
             test_rows: design.test.len() as u64,
             payrisk_version: env!("CARGO_PKG_VERSION").to_owned(),
+            train_period: Period::of(design.train.iter().map(|&i| set.rows[i].account.as_of)),
+            test_period: Period::of(design.test.iter().map(|&i| set.rows[i].account.as_of)),
         },
         baseline: None,
     };
@@ -310,7 +314,7 @@ impl Design {
         let (mut train, mut test) = (Vec::new(), Vec::new());
         for (i, labeled) in set.rows.iter().enumerate() {
             if split
-                .is_test(&labeled.account.account_id)
+                .is_test(&labeled.account.account_id, labeled.account.as_of)
                 .map_err(TrainError::Config)?
             {
                 test.push(i);

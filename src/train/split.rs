@@ -1,9 +1,13 @@
-//! Which accounts are held out for evaluation.
+//! Which accounts are held out for evaluation: by key (`mod:`), by hash (`hash:`), or out of
+//! time (`time:`: train on the older snapshots, test on the newer, the honest check of a model
+//! that will score next month's accounts).
 
 use std::fmt;
 use std::str::FromStr;
 
-/// A deterministic train/test split by account id.
+use chrono::NaiveDate;
+
+/// A deterministic train/test split.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Split {
     /// Accounts whose (integer) id modulo `modulus` equals `remainder` are held out;
@@ -22,12 +26,19 @@ pub enum Split {
         /// Seed mixed into the hash.
         seed: u64,
     },
+    /// Out-of-time: snapshots taken after `cutoff` (`as_of > cutoff`) are held out.
+    OutOfTime {
+        /// The last `as_of` date used for training.
+        cutoff: NaiveDate,
+    },
 }
 
 impl Split {
-    /// True when the account is held out. Errors for a non-integer id under `KeyModulo`.
-    pub fn is_test(&self, account_id: &str) -> Result<bool, String> {
+    /// True when the account snapshot (`account_id` as of `as_of`) is held out. Errors for a
+    /// non-integer id under `KeyModulo`.
+    pub fn is_test(&self, account_id: &str, as_of: NaiveDate) -> Result<bool, String> {
         match *self {
+            Split::OutOfTime { cutoff } => Ok(as_of > cutoff),
             Split::KeyModulo { modulus, remainder } => account_id
                 .trim()
                 .parse::<u64>()
@@ -59,11 +70,18 @@ impl Split {
 impl FromStr for Split {
     type Err = String;
 
-    /// `mod:M[:R]` or `hash:FRACTION[:SEED]`.
+    /// `mod:M[:R]`, `hash:FRACTION[:SEED]` or `time:YYYY-MM-DD`.
     fn from_str(s: &str) -> Result<Split, String> {
         let parts: Vec<&str> = s.split(':').collect();
-        let bad = || format!("split `{s}`: expected `mod:M[:R]` or `hash:FRACTION[:SEED]`");
+        let bad = || {
+            format!(
+                "split `{s}`: expected `mod:M[:R]`, `hash:FRACTION[:SEED]` or `time:YYYY-MM-DD`"
+            )
+        };
         match parts.as_slice() {
+            ["time", date] => NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                .map(|cutoff| Split::OutOfTime { cutoff })
+                .map_err(|_| format!("split `{s}`: `{date}` is not a date (YYYY-MM-DD)")),
             ["mod", m, rest @ ..] if rest.len() <= 1 => {
                 let modulus: u64 = m.parse().map_err(|_| bad())?;
                 let remainder: u64 = rest
@@ -107,6 +125,12 @@ impl fmt::Display for Split {
                 f,
                 "test = hash(seed {seed}, account_id) < {test_fraction} (FNV-1a + splitmix64)"
             ),
+            Split::OutOfTime { cutoff } => {
+                write!(
+                    f,
+                    "out of time: train = as_of <= {cutoff}, test = as_of > {cutoff}"
+                )
+            }
         }
     }
 }
@@ -115,12 +139,17 @@ impl fmt::Display for Split {
 mod tests {
     use super::*;
 
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+    }
+
     #[test]
     fn modulo_split_matches_the_uci_rule() {
         let s: Split = "mod:5".parse().expect("split");
-        assert_eq!(s.is_test("10"), Ok(true));
-        assert_eq!(s.is_test("11"), Ok(false));
-        assert!(s.is_test("abc").is_err());
+        let d = day("2024-01-31");
+        assert_eq!(s.is_test("10", d), Ok(true));
+        assert_eq!(s.is_test("11", d), Ok(false));
+        assert!(s.is_test("abc", d).is_err());
         assert_eq!(s.to_string(), "test = account_id % 5 == 0");
     }
 
@@ -128,15 +157,33 @@ mod tests {
     fn hash_split_is_stable_and_close_to_the_fraction() {
         let s: Split = "hash:0.2:7".parse().expect("split");
         let held = (0..10_000)
-            .filter(|i| s.is_test(&format!("acct-{i}")) == Ok(true))
+            .filter(|i| s.is_test(&format!("acct-{i}"), day("2024-01-31")) == Ok(true))
             .count();
         assert!((1_800..2_200).contains(&held), "{held}");
-        assert_eq!(s.is_test("acct-1"), s.is_test("acct-1"));
+    }
+
+    #[test]
+    fn out_of_time_split_holds_out_the_newer_snapshots() {
+        let s: Split = "time:2024-06-30".parse().expect("split");
+        assert_eq!(
+            s.is_test("a", day("2024-06-30")),
+            Ok(false),
+            "the cutoff trains"
+        );
+        assert_eq!(s.is_test("a", day("2024-07-01")), Ok(true));
+        assert_eq!(s.is_test("a", day("2023-12-31")), Ok(false));
+        assert_eq!(
+            s.to_string(),
+            "out of time: train = as_of <= 2024-06-30, test = as_of > 2024-06-30"
+        );
+        assert!("time:2024-13-01".parse::<Split>().is_err());
     }
 
     #[test]
     fn bad_specs_are_refused() {
-        for bad in ["mod:1", "mod:5:5", "hash:1.5", "nope", "mod:x"] {
+        for bad in [
+            "mod:1", "mod:5:5", "hash:1.5", "nope", "mod:x", "time:", "time:x",
+        ] {
             assert!(bad.parse::<Split>().is_err(), "{bad}");
         }
     }
