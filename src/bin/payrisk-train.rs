@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use payrisk::train::config::{ModelKind, TrainConfig};
 use payrisk::train::fit::{fit_gbdt, fit_logistic, import_gbdt, Design, FitConfig};
-use payrisk::train::report::MetricsReport;
+use payrisk::train::report::{write_json, Comparison, Evaluation, MetricsReport};
 use payrisk::train::split::Split;
 use payrisk::train::tables::{self, TablePaths};
 use payrisk::train::{uci, TrainError};
@@ -103,6 +103,33 @@ enum Command {
         /// Replace an existing artifact of the same name and version.
         #[arg(long)]
         force: bool,
+    },
+    /// Score an existing model on labelled tables (every row): metrics, decile table and drift
+    /// against the model's training baseline; prints them and writes JSON to --out.
+    Evaluate {
+        /// The model artifact.
+        #[arg(long, default_value = "models/uci-credit/2/model.json")]
+        model: PathBuf,
+        #[command(flatten)]
+        tables: TableArgs,
+        /// Where to write the evaluation JSON.
+        #[arg(long, default_value = "evaluation.json")]
+        out: PathBuf,
+    },
+    /// Champion against challenger on the same labelled tables, side by side; writes both
+    /// evaluations and the differences as JSON to --out.
+    Compare {
+        /// The model in production.
+        #[arg(long)]
+        champion: PathBuf,
+        /// The candidate.
+        #[arg(long)]
+        challenger: PathBuf,
+        #[command(flatten)]
+        tables: TableArgs,
+        /// Where to write the comparison JSON.
+        #[arg(long, default_value = "comparison.json")]
+        out: PathBuf,
     },
     /// Validate the tables, derive every account's features with the serving feature engine and
     /// write them as CSV (account_id, split, repaid, one column per feature; empty = missing).
@@ -269,6 +296,36 @@ fn run(args: Args) -> anyhow::Result<()> {
             )?;
             write_and_report(&target, &fitted, started)?;
         }
+        Command::Evaluate { model, tables, out } => {
+            let paths = tables.paths();
+            let model = load_model(&model)?;
+            let set = tables::load(&paths)?;
+            let e = Evaluation::of(&model, &set, &paths)?;
+            print_evaluations(&[&e]);
+            write_json(&e, &out)?;
+            println!("wrote {}", out.display());
+        }
+        Command::Compare {
+            champion,
+            challenger,
+            tables,
+            out,
+        } => {
+            let paths = tables.paths();
+            let (champion, challenger) = (load_model(&champion)?, load_model(&challenger)?);
+            let set = tables::load(&paths)?;
+            let c = Comparison::of(
+                Evaluation::of(&champion, &set, &paths)?,
+                Evaluation::of(&challenger, &set, &paths)?,
+            )?;
+            print_evaluations(&[&c.champion, &c.challenger]);
+            println!(
+                "challenger - champion: AUC {:+.4}  KS {:+.4}  Brier {:+.4}  ECE {:+.4}",
+                c.auc_delta, c.ks_delta, c.brier_delta, c.ece_delta
+            );
+            write_json(&c, &out)?;
+            println!("wrote {}", out.display());
+        }
         Command::Features { tables, split, out } => {
             let paths = tables.paths();
             let set = tables::load(&paths)?;
@@ -336,6 +393,64 @@ fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Loads and validates a model artifact.
+fn load_model(path: &std::path::Path) -> anyhow::Result<payrisk::model::Model> {
+    let artifact = payrisk::model::Artifact::load(path)?;
+    Ok(payrisk::model::Model::from_artifact(artifact)?)
+}
+
+/// Prints evaluations side by side: metrics, then the riskiest deciles, then the largest drift.
+fn print_evaluations(all: &[&Evaluation]) {
+    println!(
+        "model                  rows    AUC     Gini    KS      Brier   LogLoss ECE     score PSI"
+    );
+    for e in all {
+        let m = e.metrics;
+        let psi = e
+            .drift
+            .as_ref()
+            .map_or_else(|| "-".to_string(), |d| format!("{:.4}", d.score_psi));
+        println!(
+            "{:<26} {:>6}  {:.4}  {:.4}  {:.4}  {:.4}  {:.4}  {:.4}  {psi}",
+            format!("{}/{} ({})", e.name, e.version, e.kind),
+            m.rows,
+            m.auc,
+            m.gini,
+            m.ks,
+            m.brier,
+            m.log_loss,
+            m.ece
+        );
+    }
+    for e in all {
+        println!(
+            "{}/{}: decile  count  predicted  observed  capture  lift",
+            e.name, e.version
+        );
+        for d in &e.deciles {
+            println!(
+                "        {:>6}  {:>5}  {:>9.3}  {:>8.3}  {:>7.3}  {:>4.2}",
+                d.decile,
+                d.count,
+                d.mean_predicted,
+                d.observed_repayment,
+                d.cumulative_capture,
+                d.lift
+            );
+        }
+        if let Some(d) = &e.drift {
+            let mut worst: Vec<_> = d.feature_psi.iter().collect();
+            worst.sort_by(|a, b| b.psi.total_cmp(&a.psi));
+            let top: Vec<String> = worst
+                .iter()
+                .take(3)
+                .map(|f| format!("{} {:.3}", f.name, f.psi))
+                .collect();
+            println!("        largest feature PSI: {}", top.join(", "));
+        }
+    }
 }
 
 /// Writes the artifact and `metrics.json` beside it, and prints the metrics.

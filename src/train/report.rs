@@ -1,5 +1,7 @@
-//! `metrics.json`, written beside every artifact `payrisk-train` makes: the artifact's metrics
-//! plus the held-out decile table, for machines (dashboards, champion/challenger checks).
+//! Reports for machines: `metrics.json`, written beside every artifact `payrisk-train` makes
+//! (the artifact's metrics plus the held-out decile table); an [`Evaluation`] of an existing
+//! model on new labelled data, with drift against its training baseline; and a champion /
+//! challenger [`Comparison`].
 
 use std::path::Path;
 
@@ -53,11 +55,138 @@ impl MetricsReport {
 
     /// Writes the report as pretty JSON to `path`.
     pub fn write(&self, path: &Path) -> Result<(), TrainError> {
-        let json = serde_json::to_string_pretty(self)
-            .map_err(|e| TrainError::Fit(format!("cannot encode the metrics report: {e}")))?;
-        std::fs::write(path, json + "\n").map_err(|source| TrainError::Io {
-            path: path.to_path_buf(),
-            source,
+        write_json(self, path)
+    }
+}
+
+/// How far new data's distributions moved from the artifact's training baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Drift {
+    /// PSI of the predicted repayment probability.
+    pub score_psi: f64,
+    /// PSI per feature, in the artifact's feature order.
+    pub feature_psi: Vec<FeaturePsi>,
+}
+
+/// One feature's PSI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeaturePsi {
+    /// Feature name.
+    pub name: String,
+    /// Population stability index against the training baseline.
+    pub psi: f64,
+}
+
+/// An existing model scored on labelled data (`payrisk-train evaluate`, and each side of
+/// `payrisk-train compare`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Model name.
+    pub name: String,
+    /// Model version.
+    pub version: String,
+    /// `logistic` or `gbdt`.
+    pub kind: String,
+    /// Fingerprint of the tables evaluated on.
+    pub data_fingerprint: String,
+    /// Metrics on every row of the tables.
+    pub metrics: Metrics,
+    /// Decile table, riskiest tenth first.
+    pub deciles: Vec<Decile>,
+    /// Drift against the artifact's baseline (absent when the artifact has none).
+    pub drift: Option<Drift>,
+}
+
+impl Evaluation {
+    /// Scores every account of `set` (read from `paths`) with `model`, through the same
+    /// feature engine and model code as serving.
+    pub fn of(
+        model: &crate::model::Model,
+        set: &super::tables::TrainingSet,
+        paths: &super::tables::TablePaths,
+    ) -> Result<Evaluation, TrainError> {
+        let spec = model.spec();
+        let p = spec.len();
+        let mut values = vec![0.0; set.rows.len() * p];
+        for (row, labeled) in values.chunks_exact_mut(p.max(1)).zip(&set.rows) {
+            spec.derive(&labeled.account, &mut row[..p]);
+        }
+        let scores: Vec<f64> = values
+            .chunks_exact(p.max(1))
+            .map(|row| model.probability(&row[..p]))
+            .collect();
+        let labels: Vec<bool> = set.rows.iter().map(|r| r.repaid).collect();
+        let a = model.artifact();
+        let drift = a.baseline.as_ref().map(|b| {
+            let (features, score_psi) = b.psi_of(&values, &scores);
+            Drift {
+                score_psi,
+                feature_psi: b
+                    .features
+                    .iter()
+                    .zip(features)
+                    .map(|(f, psi)| FeaturePsi {
+                        name: f.name.clone(),
+                        psi,
+                    })
+                    .collect(),
+            }
+        });
+        Ok(Evaluation {
+            name: a.name.clone(),
+            version: a.version.clone(),
+            kind: a.model.kind().to_owned(),
+            data_fingerprint: super::fit::fingerprint(paths)?,
+            metrics: crate::evaluation::evaluate(&labels, &scores)?,
+            deciles: deciles(&labels, &scores)?,
+            drift,
         })
     }
+}
+
+/// Champion and challenger on the same data (`payrisk-train compare`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// The model in production.
+    pub champion: Evaluation,
+    /// The candidate.
+    pub challenger: Evaluation,
+    /// Challenger minus champion: AUC.
+    pub auc_delta: f64,
+    /// Challenger minus champion: KS.
+    pub ks_delta: f64,
+    /// Challenger minus champion: Brier score (negative is better).
+    pub brier_delta: f64,
+    /// Challenger minus champion: expected calibration error (negative is better).
+    pub ece_delta: f64,
+}
+
+impl Comparison {
+    /// Compares two evaluations made on the same tables.
+    pub fn of(champion: Evaluation, challenger: Evaluation) -> Result<Comparison, TrainError> {
+        if champion.data_fingerprint != challenger.data_fingerprint {
+            return Err(TrainError::Config(
+                "champion and challenger were evaluated on different data".into(),
+            ));
+        }
+        let (a, b) = (champion.metrics, challenger.metrics);
+        Ok(Comparison {
+            auc_delta: b.auc - a.auc,
+            ks_delta: b.ks - a.ks,
+            brier_delta: b.brier - a.brier,
+            ece_delta: b.ece - a.ece,
+            champion,
+            challenger,
+        })
+    }
+}
+
+/// Writes any report as pretty JSON to `path`.
+pub fn write_json<T: Serialize>(value: &T, path: &Path) -> Result<(), TrainError> {
+    let json = serde_json::to_string_pretty(value)
+        .map_err(|e| TrainError::Fit(format!("cannot encode a report: {e}")))?;
+    std::fs::write(path, json + "\n").map_err(|source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
