@@ -133,7 +133,7 @@ impl Engine {
             }
             margin
         };
-        let probability = crate::model::logistic::sigmoid(margin);
+        let probability = self.model.probability_of_margin(margin);
         Scored {
             probability,
             margin,
@@ -178,7 +178,7 @@ impl Engine {
                 .iter()
                 .zip(&scratch.batch_margins)
                 .map(|(account, &margin)| {
-                    let probability = crate::model::logistic::sigmoid(margin);
+                    let probability = self.model.probability_of_margin(margin);
                     Scored {
                         probability,
                         margin,

@@ -77,6 +77,7 @@ fn out_of_time_fit_trains_on_older_snapshots_and_records_the_periods() {
         split: "time:2024-10-31".parse().expect("split"),
         l2_penalty: 1.0,
         max_iterations: 200,
+        calibration: None,
     };
     let fitted = fit_logistic(&set, &paths, &config).expect("fit");
     let t = &fitted.artifact.training;
@@ -125,6 +126,7 @@ fn evaluate_scores_new_data_and_flags_drift_and_compare_takes_differences() {
         split: "time:2024-10-31".parse().expect("split"),
         l2_penalty: 1.0,
         max_iterations: 200,
+        calibration: None,
     };
     let fitted = fit_logistic(&set, &paths, &config).expect("fit");
     let model = Model::from_artifact(fitted.artifact.clone()).expect("model");

@@ -72,6 +72,7 @@ fn fit_config(name: &str, l2: f64, iterations: u64) -> FitConfig {
         split: "mod:5".parse().expect("split"),
         l2_penalty: l2,
         max_iterations: iterations,
+        calibration: None,
     }
 }
 
@@ -104,6 +105,7 @@ fn gbdt_config() -> (FitConfig, TrainConfig) {
             .expect("split"),
         l2_penalty: file.logistic.l2,
         max_iterations: file.logistic.max_iterations,
+        calibration: None,
     };
     (config, file)
 }
@@ -248,8 +250,13 @@ fn to_proto(a: &Account) -> pb::Account {
 /// Scores a sample of held-out accounts through a real server on `model` and checks each
 /// probability equals the one training evaluated.
 async fn assert_served_like_trained(run: &Run, model: &str) {
+    assert_served_from(run, repo(model)).await;
+}
+
+/// As [`assert_served_like_trained`], for a model file anywhere.
+async fn assert_served_from(run: &Run, model: PathBuf) {
     let config = payrisk::server::ServerConfig {
-        model: repo(model),
+        model,
         ..common::default_config()
     };
     let server = TestServer::start_with(config).await;
@@ -290,12 +297,55 @@ async fn assert_served_like_trained(run: &Run, model: &str) {
     server.stop().await;
 }
 
-#[tokio::test]
+// Multi-threaded: if this test is the first to load the tables, Polars needs that runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_scores_real_accounts_exactly_as_training_evaluated_them() {
     let Some(run) = run() else { return };
     assert_served_like_trained(run, payrisk::server::LOGISTIC_MODEL).await;
     let Some(run) = gbdt_run() else { return };
     assert_served_like_trained(run, payrisk::server::DEFAULT_MODEL).await;
+}
+
+/// Calibration of the logistic model, isotonic, on 20 % of the training rows. (Polars, which
+/// loads the tables, needs the multi-threaded runtime.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calibrated_probabilities_mean_what_they_say_and_are_served_as_trained() {
+    let (Some(d), Some(plain)) = (data(), run()) else {
+        return;
+    };
+    let config = FitConfig {
+        calibration: Some(payrisk::model::calibration::CalibrationMethod::Isotonic),
+        ..fit_config("calibrated", 1.0, 500)
+    };
+    let fitted = fit_logistic(&d.set, &d.paths, &config).expect("fit");
+    let a = &fitted.artifact;
+    let Some(payrisk::model::calibration::Calibration::Isotonic { rows, .. }) = &a.calibration
+    else {
+        panic!("an isotonic calibration: {:?}", a.calibration);
+    };
+    // The calibration rows come out of the training rows, never the test rows.
+    assert_eq!(
+        *rows + a.training.train_rows,
+        plain.fitted.artifact.training.train_rows
+    );
+    assert_eq!(a.training.test_rows, 6_000);
+    let (before, after) = (plain.fitted.artifact.metrics.test.ece, a.metrics.test.ece);
+    assert!(after <= 0.02, "calibrated held-out ECE {after}");
+    assert!(
+        after < before,
+        "calibration should help: {before} -> {after}"
+    );
+    // Ranking barely moves (fewer rows to fit on, and ties from the step map).
+    assert!(a.metrics.test.auc > plain.fitted.artifact.metrics.test.auc - 0.01);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("model.json");
+    std::fs::write(&path, a.to_json()).expect("write");
+    let run = Run {
+        set: &d.set,
+        fitted,
+    };
+    assert_served_from(&run, path).await;
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use payrisk::model::calibration::CalibrationMethod;
 use payrisk::train::config::{ModelKind, TrainConfig};
 use payrisk::train::fit::{fit_gbdt, fit_logistic, import_gbdt, Design, FitConfig};
 use payrisk::train::report::{write_json, Comparison, Evaluation, MetricsReport};
@@ -63,6 +64,10 @@ enum Command {
         /// Logistic optimiser iteration cap [default: the config's, else 500].
         #[arg(long)]
         max_iterations: Option<u64>,
+        /// Calibrate probabilities on 20 % of the training rows, held out of the fit
+        /// [default: the config's, else none].
+        #[arg(long, value_enum)]
+        calibration: Option<CalibrationArg>,
         /// Where model directories go.
         #[arg(long, default_value = "models")]
         models_dir: PathBuf,
@@ -143,6 +148,17 @@ enum Command {
         #[arg(long, default_value = "data/uci/features.csv")]
         out: PathBuf,
     },
+}
+
+/// Probability calibration of `fit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum CalibrationArg {
+    /// The model's own probabilities.
+    None,
+    /// Platt scaling of the log-odds.
+    Platt,
+    /// Isotonic regression of the probability.
+    Isotonic,
 }
 
 /// Model formats `import` reads.
@@ -285,6 +301,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                 split,
                 l2_penalty: 0.0,
                 max_iterations: 0,
+                calibration: None,
             };
             let fitted = import_gbdt(
                 &set,
@@ -347,6 +364,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             version,
             l2,
             max_iterations,
+            calibration,
             models_dir,
             force,
         } => {
@@ -370,6 +388,12 @@ fn run(args: Args) -> anyhow::Result<()> {
                 split,
                 l2_penalty: l2.unwrap_or(file.logistic.l2),
                 max_iterations: max_iterations.unwrap_or(file.logistic.max_iterations),
+                calibration: match calibration {
+                    Some(CalibrationArg::None) => None,
+                    Some(CalibrationArg::Platt) => Some(CalibrationMethod::Platt),
+                    Some(CalibrationArg::Isotonic) => Some(CalibrationMethod::Isotonic),
+                    None => file.calibration,
+                },
             };
             let paths = tables.paths();
             let target = models_dir

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::LoadError;
 use crate::evaluation::Metrics;
 use crate::features::FeatureSpec;
+use crate::model::calibration::Calibration;
 use crate::model::gbdt::Tree;
 use crate::stability::Baseline;
 
@@ -43,6 +44,10 @@ pub struct Artifact {
     /// Absent in artifacts made before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Baseline>,
+    /// Map from the model's log-odds to calibrated probabilities (absent: the logistic
+    /// function).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
 }
 
 /// One input's name and its statistics on the training rows.
@@ -215,6 +220,10 @@ impl Artifact {
                 ));
             }
         }
+        if let Some(c) = &self.calibration {
+            c.validate()
+                .map_err(|e| LoadError::invalid(format!("calibration: {e}")))?;
+        }
         if let Some(b) = &self.baseline {
             if b.features.len() != self.features.len()
                 || b.features
@@ -336,6 +345,7 @@ pub(crate) mod tests {
                 test_period: None,
             },
             baseline: None,
+            calibration: None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! resolved [`FeatureSpec`], and the kind's fast scorer. Call sites never branch on the kind.
 
 pub mod artifact;
+pub mod calibration;
 pub mod gbdt;
 pub mod import;
 pub mod logistic;
@@ -128,6 +129,16 @@ impl Model {
     /// Repayment probability for the input vector `x`.
     #[inline]
     pub fn probability(&self, x: &[f64]) -> f64 {
-        logistic::sigmoid(self.margin(x))
+        self.probability_of_margin(self.margin(x))
+    }
+
+    /// The repayment probability of a model log-odds: the artifact's calibration map if it has
+    /// one, else the logistic function. Contributions and reason codes stay on the log-odds.
+    #[inline]
+    pub fn probability_of_margin(&self, margin: f64) -> f64 {
+        match &self.artifact.calibration {
+            Some(c) => c.probability(margin),
+            None => logistic::sigmoid(margin),
+        }
     }
 }

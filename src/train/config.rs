@@ -65,8 +65,10 @@ pub struct TrainConfig {
     pub name: Option<String>,
     /// Model version.
     pub version: Option<String>,
-    /// Held-out split (`mod:M[:R]` or `hash:FRACTION[:SEED]`).
+    /// Held-out split (`mod:M[:R]`, `hash:FRACTION[:SEED]` or `time:YYYY-MM-DD`).
     pub split: Option<String>,
+    /// Probability calibration (`platt` or `isotonic`; absent: none).
+    pub calibration: Option<crate::model::calibration::CalibrationMethod>,
     /// Logistic settings.
     pub logistic: LogisticConfig,
     /// Gradient-boosting settings.

@@ -24,6 +24,7 @@ use crate::boost::{boost, GbdtConfig};
 use crate::evaluation::{evaluate, Metrics};
 use crate::features::FeatureSpec;
 use crate::model::artifact::SCHEMA_VERSION;
+use crate::model::calibration::{Calibration, CalibrationMethod};
 use crate::model::import::Imported;
 use crate::model::{
     Artifact, FeatureStats, Model, ModelParams, Period, SplitMetrics, TrainingInfo,
@@ -43,7 +44,15 @@ pub struct FitConfig {
     pub l2_penalty: f64,
     /// Optimiser iteration cap.
     pub max_iterations: u64,
+    /// Calibrate probabilities on [`CALIBRATION_FRACTION`] of the training rows (held out from
+    /// the fit), or not at all.
+    pub calibration: Option<CalibrationMethod>,
 }
+
+/// Share of the training rows held out of the fit to calibrate on (when calibrating).
+pub const CALIBRATION_FRACTION: f64 = 0.2;
+/// Seed of the hash that picks the calibration rows (by account id, so the choice is stable).
+const CALIBRATION_SEED: u64 = 0xCA11;
 
 /// A fitted model and its held-out predictions.
 #[derive(Debug, Clone)]
@@ -63,7 +72,10 @@ pub fn fit_logistic(
     paths: &TablePaths,
     config: &FitConfig,
 ) -> Result<Fitted, TrainError> {
-    let design = Design::build(set, &config.split)?;
+    let mut design = Design::build(set, &config.split)?;
+    if config.calibration.is_some() {
+        design.hold_out_calibration(set)?;
+    }
     let Design {
         spec,
         values: matrix,
@@ -132,7 +144,10 @@ pub fn import_gbdt(
             "{e}; map the source's feature names to payrisk's with a feature map"
         ))
     })?;
-    let design = Design::build_with(set, &config.split, spec)?;
+    let mut design = Design::build_with(set, &config.split, spec)?;
+    if config.calibration.is_some() {
+        design.hold_out_calibration(set)?;
+    }
     let stats = feature_stats(&design.spec, &design.values, &design.train);
     let features: Vec<FeatureStats> = stats.into_iter().map(|(s, _)| s).collect();
     let params = ModelParams::Gbdt {
@@ -156,7 +171,10 @@ pub fn fit_gbdt(
     config: &FitConfig,
     gbdt: &GbdtConfig,
 ) -> Result<Fitted, TrainError> {
-    let design = Design::build(set, &config.split)?;
+    let mut design = Design::build(set, &config.split)?;
+    if config.calibration.is_some() {
+        design.hold_out_calibration(set)?;
+    }
     let stats = feature_stats(&design.spec, &design.values, &design.train);
     let features: Vec<FeatureStats> = stats.into_iter().map(|(s, _)| s).collect();
     let boosted = boost(
@@ -233,9 +251,20 @@ fn finish(
             test_period: Period::of(design.test.iter().map(|&i| set.rows[i].account.as_of)),
         },
         baseline: None,
+        calibration: None,
     };
 
-    let model = Model::from_artifact(artifact.clone())?;
+    let mut model = Model::from_artifact(artifact.clone())?;
+    if let Some(method) = config.calibration {
+        let (margins, labels): (Vec<f64>, Vec<bool>) = design
+            .calibration
+            .iter()
+            .map(|&i| (model.margin(design.row(i)), design.labels[i]))
+            .unzip();
+        artifact.calibration =
+            Some(Calibration::fit(method, &margins, &labels).map_err(TrainError::Fit)?);
+        model = Model::from_artifact(artifact.clone())?;
+    }
     let predict = |rows: &[usize]| -> (Vec<bool>, Vec<f64>) {
         rows.iter()
             .map(|&i| (design.labels[i], model.probability(design.row(i))))
@@ -289,6 +318,8 @@ pub struct Design {
     pub train: Vec<usize>,
     /// Rows held out.
     pub test: Vec<usize>,
+    /// Training rows held out of the fit to calibrate on (empty without calibration).
+    pub calibration: Vec<usize>,
 }
 
 impl Design {
@@ -297,6 +328,37 @@ impl Design {
         let spec = FeatureSpec::with_attributes(&set.attributes)
             .map_err(|e| TrainError::Config(e.to_string()))?;
         Design::build_with(set, split, spec)
+    }
+
+    /// Moves about [`CALIBRATION_FRACTION`] of the training rows (a stable hash of the account
+    /// id) to [`Self::calibration`].
+    pub fn hold_out_calibration(&mut self, set: &TrainingSet) -> Result<(), TrainError> {
+        let pick = Split::Hash {
+            test_fraction: CALIBRATION_FRACTION,
+            seed: CALIBRATION_SEED,
+        };
+        let (mut fit, mut calibration) = (Vec::new(), Vec::new());
+        for &i in &self.train {
+            let a = &set.rows[i].account;
+            if pick
+                .is_test(&a.account_id, a.as_of)
+                .map_err(TrainError::Config)?
+            {
+                calibration.push(i);
+            } else {
+                fit.push(i);
+            }
+        }
+        if fit.is_empty() || calibration.is_empty() {
+            return Err(TrainError::Config(format!(
+                "calibration leaves {} rows to fit and {} to calibrate on; both must be non-empty",
+                fit.len(),
+                calibration.len()
+            )));
+        }
+        self.train = fit;
+        self.calibration = calibration;
+        Ok(())
     }
 
     /// As [`Self::build`], for a given list of inputs (an imported model's).
@@ -330,6 +392,7 @@ impl Design {
             )));
         }
         Ok(Design {
+            calibration: Vec::new(),
             spec,
             values,
             p,
