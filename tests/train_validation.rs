@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use payrisk::train::tables::{load, TablePaths};
+use payrisk::train::tables::{load, load_with, TablePaths};
 use payrisk::train::TrainError;
 
 const ACCOUNTS: &str = "\
@@ -212,4 +212,60 @@ fn parquet_tables_load_like_csv() {
     let from_csv = load(&csv).expect("csv");
     let from_parquet = load(&parquet).expect("parquet");
     assert_eq!(from_csv, from_parquet);
+}
+
+#[test]
+fn lenient_loading_rejects_whole_accounts_and_lists_every_row_it_leaves_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A3 has a negative payment; A2 appears twice; Z9's history and an id-less outcome belong
+    // to no account.
+    let accounts = format!("{ACCOUNTS}A2,2025-03-31,2000,0,12,1,1,,,1,\n");
+    let history = format!("{HISTORY}A3,2024-12-31,100,10,-5,0\nZ9,2025-03-31,1,1,1,0\n");
+    let outcomes = format!("{OUTCOMES},1\n");
+    let paths = write(dir.path(), &accounts, &history, &outcomes);
+
+    // Strict: the same tables stop the load.
+    assert!(matches!(load(&paths), Err(TrainError::Data { .. })));
+
+    let loaded = load_with(&paths, true).expect("lenient load");
+    let ids: Vec<&str> = loaded
+        .set
+        .rows
+        .iter()
+        .map(|r| r.account.account_id.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        ["A1"],
+        "only the clean account is kept, with all its rows"
+    );
+    assert_eq!(loaded.set.rows[0].account.history.len(), 3);
+    assert_eq!(loaded.rejected_accounts, 3, "A2, A3 and the unknown Z9");
+    let line = |needle: &str| {
+        loaded
+            .rejects
+            .iter()
+            .find(|e| e.to_string().contains(needle))
+            .unwrap_or_else(|| panic!("no reject mentions {needle}: {:#?}", loaded.rejects))
+    };
+    let paid = line("must be a finite, non-negative amount, got -5");
+    assert_eq!((paid.row, paid.column.as_str()), (7, "amount_paid"));
+    assert_eq!(paid.account_id.as_deref(), Some("A3"));
+    assert_eq!(line("duplicate account `A2`").row, 4);
+    assert_eq!(line("history for account `Z9`").row, 8);
+    assert!(line("outcomes.csv: row 4, column `account_id`")
+        .account_id
+        .is_none());
+    // The accounts that went, with the rows that went with them.
+    assert_eq!(
+        line("account `A3` rejected").message,
+        "account `A3` rejected with its 2 history row(s) and its outcome"
+    );
+    line("account `A2` rejected");
+
+    // A protected attribute is a problem with the whole column: lenient or not, it stops.
+    let protected = ACCOUNTS.replace("attr_region_risk", "attr_ethnicity");
+    let paths = write(dir.path(), &protected, HISTORY, OUTCOMES);
+    let err = load_with(&paths, true).expect_err("protected column");
+    assert!(err.to_string().contains("protected attribute"), "{err}");
 }

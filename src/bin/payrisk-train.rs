@@ -64,6 +64,10 @@ enum Command {
         /// Logistic optimiser iteration cap [default: the config's, else 500].
         #[arg(long)]
         max_iterations: Option<u64>,
+        /// Reject invalid accounts (all their rows) instead of stopping; every rejected row is
+        /// written with its reason to rejects.csv beside the artifact.
+        #[arg(long)]
+        lenient: bool,
         /// Calibrate probabilities on 20 % of the training rows, held out of the fit
         /// [default: the config's, else none].
         #[arg(long, value_enum)]
@@ -364,6 +368,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             version,
             l2,
             max_iterations,
+            lenient,
             calibration,
             models_dir,
             force,
@@ -407,7 +412,20 @@ fn run(args: Args) -> anyhow::Result<()> {
                 );
             }
             let started = std::time::Instant::now();
-            let set = tables::load(&paths)?;
+            let set = if lenient {
+                let loaded = tables::load_with(&paths, true)?;
+                let rejects = target.with_file_name("rejects.csv");
+                write_rejects(&rejects, &loaded.rejects)?;
+                println!(
+                    "lenient: {} account(s) rejected, {} line(s) in {}",
+                    loaded.rejected_accounts,
+                    loaded.rejects.len(),
+                    rejects.display()
+                );
+                loaded.set
+            } else {
+                tables::load(&paths)?
+            };
             tracing::info!(accounts = set.rows.len(), "tables loaded and validated");
             let fitted = match kind {
                 ModelKind::Logistic => fit_logistic(&set, &paths, &fit_config)?,
@@ -417,6 +435,29 @@ fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Writes rejected rows as CSV: file, row, column, account_id, reason.
+fn write_rejects(
+    path: &std::path::Path,
+    rejects: &[payrisk::train::RowError],
+) -> anyhow::Result<()> {
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut out = String::from("file,row,column,account_id,reason\n");
+    for e in rejects {
+        out.push_str(&format!(
+            "{},{},{},{},{}\n",
+            quote(&e.file),
+            e.row,
+            quote(&e.column),
+            quote(e.account_id.as_deref().unwrap_or("")),
+            quote(&e.message)
+        ));
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Loads and validates a model artifact.

@@ -33,6 +33,8 @@ pub struct RowError {
     pub column: String,
     /// What is wrong.
     pub message: String,
+    /// The account the row belongs to, when its id could be read.
+    pub account_id: Option<String>,
 }
 
 impl RowError {
@@ -43,6 +45,7 @@ impl RowError {
             row,
             column: column.to_owned(),
             message: message.into(),
+            account_id: None,
         }
     }
 }

@@ -275,12 +275,21 @@ fn u64_column(df: &DataFrame, name: &str) -> Result<Vec<u64>, TrainError> {
         .collect())
 }
 
-/// Collects row errors while building values.
-pub(super) struct Errors(pub(super) Vec<RowError>);
+/// Collects row errors while building values, tagged with the account of the row being read.
+#[derive(Default)]
+pub(super) struct Errors(pub(super) Vec<RowError>, Option<String>);
 
 impl Errors {
-    fn push(&mut self, e: RowError) {
+    fn push(&mut self, mut e: RowError) {
+        if e.row > 0 {
+            e.account_id = self.1.clone();
+        }
         self.0.push(e);
+    }
+
+    /// The account whose row is being read (`None`: its id is missing).
+    fn at(&mut self, account_id: Option<&str>) {
+        self.1 = account_id.map(str::to_owned);
     }
 
     /// The value, or records why there is none.
@@ -355,8 +364,31 @@ impl Errors {
     }
 }
 
-/// Reads and validates the three tables and joins them into labelled accounts.
+/// Reads and validates the three tables and joins them into labelled accounts; any problem
+/// stops the load with row-level errors.
 pub fn load(paths: &TablePaths) -> Result<TrainingSet, TrainError> {
+    load_with(paths, false).map(|loaded| loaded.set)
+}
+
+/// A lenient load: the valid accounts, and every row left out with the reason.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The accounts that passed every rule, with all their rows.
+    pub set: TrainingSet,
+    /// Rows left out: each problem found, then one line per rejected account saying which of
+    /// its rows in the other tables went with it.
+    pub rejects: Vec<RowError>,
+    /// Accounts left out.
+    pub rejected_accounts: usize,
+}
+
+/// Reads and validates the three tables. Strict (`lenient = false`): as [`load`]. Lenient: a
+/// problem in any row rejects that row's whole account (its account row, all its history rows
+/// and its outcome), so no account is trained on with part of its data; rows whose account id
+/// cannot be read are rejected on their own. Problems with a whole column (a protected
+/// attribute, a missing column) still stop the load. Nothing is dropped without a line in
+/// [`Loaded::rejects`].
+pub fn load_with(paths: &TablePaths, lenient: bool) -> Result<Loaded, TrainError> {
     use Kind::*;
     let accounts = Table::read(
         &paths.accounts,
@@ -393,38 +425,73 @@ pub fn load(paths: &TablePaths) -> Result<TrainingSet, TrainError> {
         |_| None,
     )?;
 
-    let mut errors = Errors(Vec::new());
+    let mut errors = Errors::default();
     let attributes = attribute_columns(&accounts, &mut errors);
     let mut set = build_accounts(&accounts, &attributes, &mut errors)?;
     attach_history(&history, &mut set, &mut errors)?;
     let labels = read_outcomes(&outcomes, &set.index, set.accounts.len(), &mut errors)?;
 
-    if !errors.0.is_empty() {
+    if !errors.0.is_empty() && !lenient {
         return Err(TrainError::data(errors.0));
     }
-    let mut rows = Vec::with_capacity(set.accounts.len());
-    for (i, account) in set.accounts.into_iter().enumerate() {
-        match labels[i] {
-            Some(repaid) => rows.push(Labeled { account, repaid }),
-            None => errors.push(RowError::new(
+    for (i, account) in set.accounts.iter().enumerate() {
+        if labels[i].is_none() {
+            errors.at(Some(&account.account_id));
+            errors.push(RowError::new(
                 &accounts.file,
-                accounts.rows[i],
+                set.rows[i],
                 "account_id",
                 format!(
                     "account `{}` has no row in {}",
                     account.account_id, outcomes.file
                 ),
-            )),
+            ));
         }
     }
-    if !errors.0.is_empty() {
-        return Err(TrainError::data(errors.0));
+    if !errors.0.is_empty() && (!lenient || errors.0.iter().any(|e| e.row == 0)) {
+        return Err(TrainError::data(
+            errors
+                .0
+                .into_iter()
+                .filter(|e| !lenient || e.row == 0)
+                .collect(),
+        ));
+    }
+    let rejected: HashSet<String> = errors
+        .0
+        .iter()
+        .filter_map(|e| e.account_id.clone())
+        .collect();
+    let mut rejects = errors.0;
+    let mut rows = Vec::with_capacity(set.accounts.len());
+    for (i, account) in set.accounts.into_iter().enumerate() {
+        if rejected.contains(&account.account_id) {
+            rejects.push(RowError {
+                account_id: Some(account.account_id.clone()),
+                ..RowError::new(
+                    &accounts.file,
+                    set.rows[i],
+                    "account_id",
+                    format!(
+                        "account `{}` rejected with its {} history row(s) and its outcome",
+                        account.account_id,
+                        account.history.len()
+                    ),
+                )
+            });
+        } else if let Some(repaid) = labels[i] {
+            rows.push(Labeled { account, repaid });
+        }
     }
     let mut names: Vec<String> = attributes.into_iter().map(|(_, a)| a).collect();
     names.sort();
-    Ok(TrainingSet {
-        rows,
-        attributes: names,
+    Ok(Loaded {
+        set: TrainingSet {
+            rows,
+            attributes: names,
+        },
+        rejected_accounts: rejected.len(),
+        rejects,
     })
 }
 
@@ -451,6 +518,8 @@ fn attribute_columns(accounts: &Table, errors: &mut Errors) -> Vec<(String, Stri
 
 struct AccountSet {
     accounts: Vec<Account>,
+    /// The accounts table's data row of each account.
+    rows: Vec<u64>,
     index: HashMap<String, usize>,
 }
 
@@ -482,9 +551,11 @@ fn build_accounts(
         .collect::<Result<_, _>>()?;
 
     let mut accounts = Vec::with_capacity(t.len());
+    let mut rows = Vec::with_capacity(t.len());
     let mut index = HashMap::with_capacity(t.len());
     for i in 0..t.len() {
         let row = t.rows[i];
+        errors.at(ids[i].as_deref());
         let id = errors.need(t, "account_id", Kind::Text, i, ids[i].clone());
         if let Some(id) = &id {
             if id.len() > MAX_ACCOUNT_ID_BYTES {
@@ -568,6 +639,7 @@ fn build_accounts(
             hardship,
         ) {
             index.insert(account_id.clone(), accounts.len());
+            rows.push(row);
             accounts.push(Account {
                 account_id,
                 as_of,
@@ -586,7 +658,11 @@ fn build_accounts(
             });
         }
     }
-    Ok(AccountSet { accounts, index })
+    Ok(AccountSet {
+        accounts,
+        rows,
+        index,
+    })
 }
 
 fn attach_history(t: &Table, set: &mut AccountSet, errors: &mut Errors) -> Result<(), TrainError> {
@@ -600,6 +676,7 @@ fn attach_history(t: &Table, set: &mut AccountSet, errors: &mut Errors) -> Resul
     let mut first_row: HashMap<usize, u64> = HashMap::new();
     for i in 0..t.len() {
         let row = t.rows[i];
+        errors.at(ids[i].as_deref());
         let Some(id) = errors.need(t, "account_id", Kind::Text, i, ids[i].as_deref()) else {
             continue;
         };
@@ -688,6 +765,7 @@ fn read_outcomes(
     let mut labels = vec![None; n];
     for i in 0..t.len() {
         let row = t.rows[i];
+        errors.at(ids[i].as_deref());
         let Some(id) = errors.need(t, "account_id", Kind::Text, i, ids[i].as_deref()) else {
             continue;
         };

@@ -101,7 +101,7 @@ pub fn convert(input: &Path, dir: &Path) -> Result<Converted, TrainError> {
     ))?;
     outcomes.line(format_args!("account_id,repaid"))?;
 
-    let mut errors = Errors(Vec::new());
+    let mut errors = Errors::default();
     let mut written = Converted {
         accounts: 0,
         cycles: 0,
