@@ -248,7 +248,7 @@ fn table(dir: &std::path::Path, flag: Option<PathBuf>, stem: &str) -> PathBuf {
 fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::ConvertUci { input, out } => {
-            let c = uci::convert(&input, &out)?;
+            let c = stage("converting the UCI data", || uci::convert(&input, &out))?;
             println!(
                 "wrote {} accounts and {} payment cycles to {}",
                 c.accounts,
@@ -298,7 +298,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                 }
             }
             let paths = tables.paths();
-            let set = tables::load(&paths)?;
+            let set = stage("reading and validating the tables", || tables::load(&paths))?;
             let config = FitConfig {
                 name,
                 version,
@@ -320,8 +320,8 @@ fn run(args: Args) -> anyhow::Result<()> {
         Command::Evaluate { model, tables, out } => {
             let paths = tables.paths();
             let model = load_model(&model)?;
-            let set = tables::load(&paths)?;
-            let e = Evaluation::of(&model, &set, &paths)?;
+            let set = stage("reading and validating the tables", || tables::load(&paths))?;
+            let e = stage("scoring", || Evaluation::of(&model, &set, &paths))?;
             print_evaluations(&[&e]);
             write_json(&e, &out)?;
             println!("wrote {}", out.display());
@@ -334,10 +334,14 @@ fn run(args: Args) -> anyhow::Result<()> {
         } => {
             let paths = tables.paths();
             let (champion, challenger) = (load_model(&champion)?, load_model(&challenger)?);
-            let set = tables::load(&paths)?;
+            let set = stage("reading and validating the tables", || tables::load(&paths))?;
             let c = Comparison::of(
-                Evaluation::of(&champion, &set, &paths)?,
-                Evaluation::of(&challenger, &set, &paths)?,
+                stage("scoring the champion", || {
+                    Evaluation::of(&champion, &set, &paths)
+                })?,
+                stage("scoring the challenger", || {
+                    Evaluation::of(&challenger, &set, &paths)
+                })?,
             )?;
             print_evaluations(&[&c.champion, &c.challenger]);
             println!(
@@ -349,7 +353,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         }
         Command::Features { tables, split, out } => {
             let paths = tables.paths();
-            let set = tables::load(&paths)?;
+            let set = stage("reading and validating the tables", || tables::load(&paths))?;
             let design = Design::build(&set, &split)?;
             design.write_csv(&set, &out)?;
             println!(
@@ -413,7 +417,9 @@ fn run(args: Args) -> anyhow::Result<()> {
             }
             let started = std::time::Instant::now();
             let set = if lenient {
-                let loaded = tables::load_with(&paths, true)?;
+                let loaded = stage("reading and validating the tables (lenient)", || {
+                    tables::load_with(&paths, true)
+                })?;
                 let rejects = target.with_file_name("rejects.csv");
                 write_rejects(&rejects, &loaded.rejects)?;
                 println!(
@@ -424,17 +430,42 @@ fn run(args: Args) -> anyhow::Result<()> {
                 );
                 loaded.set
             } else {
-                tables::load(&paths)?
+                stage("reading and validating the tables", || tables::load(&paths))?
             };
             tracing::info!(accounts = set.rows.len(), "tables loaded and validated");
             let fitted = match kind {
-                ModelKind::Logistic => fit_logistic(&set, &paths, &fit_config)?,
-                ModelKind::Gbdt => fit_gbdt(&set, &paths, &fit_config, &file.gbdt)?,
+                ModelKind::Logistic => stage("fitting logistic regression", || {
+                    fit_logistic(&set, &paths, &fit_config)
+                })?,
+                ModelKind::Gbdt => stage("fitting gradient-boosted trees", || {
+                    fit_gbdt(&set, &paths, &fit_config, &file.gbdt)
+                })?,
             };
             write_and_report(&target, &fitted, started)?;
         }
     }
     Ok(())
+}
+
+/// Runs one long step under a spinner with its elapsed time (drawn on stderr only when it is a
+/// terminal, so scripts and CI logs stay clean) and logs how long it took.
+fn stage<T, E>(label: &str, step: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+    let bar = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+        bar.set_style(style);
+    }
+    bar.set_message(label.to_owned());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let started = std::time::Instant::now();
+    let result = step();
+    bar.finish_and_clear();
+    tracing::info!(
+        step = label,
+        seconds = started.elapsed().as_secs_f64(),
+        ok = result.is_ok(),
+        "step finished"
+    );
+    result
 }
 
 /// Writes rejected rows as CSV: file, row, column, account_id, reason.
