@@ -36,6 +36,17 @@ enum Command {
         #[arg(long, default_value = "data/uci")]
         out: PathBuf,
     },
+    /// Convert the long-format monthly status history into the canonical tables, scored as of
+    /// month -7 with a forward-looking label (30+ days past due in months -6..0); see
+    /// src/train/monthly.rs for every mapping choice.
+    ConvertMonthly {
+        /// The monthly status CSV (ID, MONTHS_BALANCE, STATUS).
+        #[arg(long, default_value = "../shared/data/monthly_credit_status.csv")]
+        input: PathBuf,
+        /// Output directory for accounts.csv, payment_history.csv and outcomes.csv.
+        #[arg(long, default_value = "data/monthly")]
+        out: PathBuf,
+    },
     /// Fit a model (logistic regression or gradient-boosted trees), evaluate it on the held-out
     /// split, and write its artifact to MODELS_DIR/NAME/VERSION/model.json.
     Fit {
@@ -316,6 +327,21 @@ fn run(args: Args) -> anyhow::Result<()> {
                 positive_class == PositiveClass::Repaid,
             )?;
             write_and_report(&target, &fitted, started)?;
+        }
+        Command::ConvertMonthly { input, out } => {
+            let c = stage("converting the monthly status history", || {
+                payrisk::train::monthly::convert(&input, &out)
+            })?;
+            println!(
+                "wrote {} accounts ({} defaulted, {:.1} %) and {} history rows to {}; {} accounts skipped (under {} months of history or no outcome window)",
+                c.accounts,
+                c.defaulted,
+                100.0 * c.defaulted as f64 / c.accounts.max(1) as f64,
+                c.cycles,
+                out.display(),
+                c.skipped,
+                payrisk::train::monthly::MIN_HISTORY_MONTHS
+            );
         }
         Command::Evaluate { model, tables, out } => {
             let paths = tables.paths();

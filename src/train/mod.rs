@@ -11,6 +11,7 @@
 
 pub mod config;
 pub mod fit;
+pub mod monthly;
 pub mod report;
 pub mod split;
 pub mod tables;

@@ -212,7 +212,7 @@ impl Table {
             .collect())
     }
 
-    fn ints(&self, name: &str) -> Result<Vec<Option<i64>>, TrainError> {
+    pub(super) fn ints(&self, name: &str) -> Result<Vec<Option<i64>>, TrainError> {
         Ok(self
             .column(name)?
             .i64()
@@ -232,7 +232,7 @@ impl Table {
             .collect())
     }
 
-    fn texts(&self, name: &str) -> Result<Vec<Option<String>>, TrainError> {
+    pub(super) fn texts(&self, name: &str) -> Result<Vec<Option<String>>, TrainError> {
         Ok(self
             .column(name)?
             .str()

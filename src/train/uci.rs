@@ -159,13 +159,13 @@ pub fn convert(input: &Path, dir: &Path) -> Result<Converted, TrainError> {
     Ok(written)
 }
 
-struct Writer {
+pub(super) struct Writer {
     path: std::path::PathBuf,
     out: BufWriter<File>,
 }
 
 impl Writer {
-    fn create(path: &Path) -> Result<Writer, TrainError> {
+    pub(super) fn create(path: &Path) -> Result<Writer, TrainError> {
         let file = File::create(path).map_err(|source| TrainError::Io {
             path: path.to_path_buf(),
             source,
@@ -176,7 +176,7 @@ impl Writer {
         })
     }
 
-    fn line(&mut self, args: std::fmt::Arguments<'_>) -> Result<(), TrainError> {
+    pub(super) fn line(&mut self, args: std::fmt::Arguments<'_>) -> Result<(), TrainError> {
         self.out
             .write_fmt(args)
             .and_then(|()| self.out.write_all(b"\n"))
@@ -186,7 +186,7 @@ impl Writer {
             })
     }
 
-    fn finish(mut self) -> Result<(), TrainError> {
+    pub(super) fn finish(mut self) -> Result<(), TrainError> {
         self.out.flush().map_err(|source| TrainError::Io {
             path: self.path.clone(),
             source,
