@@ -8,7 +8,7 @@ use chrono::{Datelike, NaiveDate};
 use payrisk::model::Model;
 use payrisk::stability::PSI_ACT;
 use payrisk::train::fit::{fit_logistic, FitConfig};
-use payrisk::train::report::{Comparison, Evaluation};
+use payrisk::train::report::{Comparison, Evaluation, MetricsReport};
 use payrisk::train::tables::{load, TablePaths};
 
 /// Month-end snapshots, 150 accounts each, with six monthly cycles; accounts that are further
@@ -159,4 +159,77 @@ fn evaluate_scores_new_data_and_flags_drift_and_compare_takes_differences() {
         (0.0, 0.0, 0.0, 0.0)
     );
     assert!(Comparison::of(same, worse).is_err());
+}
+
+#[test]
+fn the_html_report_is_self_contained_and_shows_the_metrics_json_figures() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let paths = write_tables(dir.path());
+    let set = load(&paths).expect("valid tables");
+    let config = FitConfig {
+        name: "oot".into(),
+        version: "1".into(),
+        split: "time:2024-10-31".parse().expect("split"),
+        l2_penalty: 1.0,
+        max_iterations: 200,
+        calibration: None,
+    };
+    let fitted = fit_logistic(&set, &paths, &config).expect("fit");
+    let report = MetricsReport::of(&fitted).expect("report");
+    let html = payrisk::train::html::render(&fitted, &report);
+
+    // Offline: no scripts, no links, no external resources.
+    for banned in ["<script", "src=", "href=", "@import", "url("] {
+        assert!(!html.contains(banned), "the report contains {banned}");
+    }
+    // The six charts, each an inline SVG with a caption.
+    for id in [
+        "roc",
+        "ks",
+        "calibration",
+        "distributions",
+        "lift",
+        "importance",
+    ] {
+        let at = html
+            .find(&format!("<figure id=\"{id}\"><svg"))
+            .unwrap_or_else(|| panic!("no {id} chart"));
+        assert!(html[at..].contains("</svg><figcaption>"), "{id}");
+    }
+    assert_eq!(html.matches("<svg").count(), 6);
+    assert!(
+        html.matches("<polyline").count() >= 5,
+        "ROC, KS x2, calibration, distributions x2"
+    );
+    // The numbers are metrics.json's.
+    for (name, m) in [("train", &report.train), ("test", &report.test)] {
+        let row_at = html
+            .find(&format!("<tr id=\"metrics-{name}\">"))
+            .expect("metrics row");
+        let row = &html[row_at..row_at + html[row_at..].find("</tr>").expect("row end")];
+        assert!(
+            row.contains(&format!("data-metric=\"auc\">{:.4}<", m.auc)),
+            "{row}"
+        );
+        assert!(
+            row.contains(&format!("data-metric=\"ks\">{:.4}<", m.ks)),
+            "{row}"
+        );
+        assert!(
+            row.contains(&format!("data-metric=\"ece\">{:.4}<", m.ece)),
+            "{row}"
+        );
+    }
+    assert!(html.contains(&format!("ROC curve (AUC {:.4})", report.test.auc)));
+    let deciles_at = html.find("<table id=\"deciles\">").expect("deciles");
+    let deciles = &html[deciles_at..deciles_at + html[deciles_at..].find("</table>").expect("end")];
+    assert_eq!(
+        deciles.matches("<tr>").count(),
+        1 + report.test_deciles.len()
+    );
+    // Importance shares add up to one and name the model's features.
+    let importance = payrisk::train::html::importance(&fitted);
+    assert_eq!(importance.len(), fitted.artifact.features.len());
+    assert!((importance.iter().map(|i| i.1).sum::<f64>() - 1.0).abs() < 1e-9);
+    assert!(html.contains(&format!(">{}<", importance[0].0)));
 }

@@ -588,9 +588,18 @@ fn write_and_report(
     std::fs::write(target, a.to_json())
         .with_context(|| format!("cannot write {}", target.display()))?;
     let metrics_path = target.with_file_name("metrics.json");
-    MetricsReport::of(fitted)?.write(&metrics_path)?;
+    let report = MetricsReport::of(fitted)?;
+    report.write(&metrics_path)?;
+    let html_path = target.with_file_name("report.html");
+    std::fs::write(&html_path, payrisk::train::html::render(fitted, &report))
+        .with_context(|| format!("cannot write {}", html_path.display()))?;
     let (tr, te) = (a.metrics.train, a.metrics.test);
-    println!("wrote {} and {}", target.display(), metrics_path.display());
+    println!(
+        "wrote {}, {} and {}",
+        target.display(),
+        metrics_path.display(),
+        html_path.display()
+    );
     println!(
         "split: {} ({} train / {} test rows)",
         a.training.split, a.training.train_rows, a.training.test_rows

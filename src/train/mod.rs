@@ -7,10 +7,12 @@
 //! - [`split`]: which accounts are held out.
 //! - [`config`]: the training config file.
 //! - [`fit`]: fit either kind, evaluate, and build the artifact.
+//! - [`html`]: `report.html`, the self-contained report with charts.
 //! - [`report`]: `metrics.json` beside the artifact (metrics and the held-out decile table).
 
 pub mod config;
 pub mod fit;
+pub mod html;
 pub mod monthly;
 pub mod report;
 pub mod split;
