@@ -212,8 +212,13 @@ pub fn render(fitted: &Fitted, report: &MetricsReport) -> String {
         } else {
             fp += 1.0;
         }
-        let last = k + 1 == scored.len() || scored[k + 1].0 != p;
-        if last {
+        let end_of_tie = k + 1 == scored.len() || scored[k + 1].0 != p;
+        // About 500 points a curve are plenty on screen: keep a point when the curve has moved
+        // 1/500 since the last one kept, and always the end.
+        let moved = roc.last().is_none_or(|&(x, y): &(f64, f64)| {
+            (fp / defaulters - x).abs().max((tp / payers - y).abs()) >= 0.002
+        });
+        if end_of_tie && (moved || k + 1 == scored.len()) {
             roc.push((fp / defaulters, tp / payers));
             // KS as cumulative shares below a score: ascending, so read from the other end.
             ks_payers.push((1.0 - p, tp / payers));
