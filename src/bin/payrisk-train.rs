@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use payrisk::model::calibration::CalibrationMethod;
 use payrisk::train::config::{ModelKind, TrainConfig};
-use payrisk::train::fit::{fit_gbdt, fit_logistic, import_gbdt, Design, FitConfig};
+use payrisk::train::fit::{fit_gbdt_observed, fit_logistic, import_gbdt, Design, FitConfig};
 use payrisk::train::report::{write_json, Comparison, Evaluation, MetricsReport};
 use payrisk::train::split::Split;
 use payrisk::train::tables::{self, TablePaths};
@@ -463,9 +463,26 @@ fn run(args: Args) -> anyhow::Result<()> {
                 ModelKind::Logistic => stage("fitting logistic regression", || {
                     fit_logistic(&set, &paths, &fit_config)
                 })?,
-                ModelKind::Gbdt => stage("fitting gradient-boosted trees", || {
-                    fit_gbdt(&set, &paths, &fit_config, &file.gbdt)
-                })?,
+                ModelKind::Gbdt => {
+                    // A bar over the round budget (early stopping may end it sooner).
+                    let bar = indicatif::ProgressBar::new(file.gbdt.trees as u64);
+                    if let Ok(style) = indicatif::ProgressStyle::with_template(
+                        "fitting gradient-boosted trees [{bar:30}] {pos}/{len} rounds ({elapsed})",
+                    ) {
+                        bar.set_style(style);
+                    }
+                    let started = std::time::Instant::now();
+                    let fitted = fit_gbdt_observed(&set, &paths, &fit_config, &file.gbdt, &|r| {
+                        bar.set_position(r as u64)
+                    });
+                    bar.finish_and_clear();
+                    tracing::info!(
+                        step = "fitting gradient-boosted trees",
+                        seconds = started.elapsed().as_secs_f64(),
+                        "step finished"
+                    );
+                    fitted?
+                }
             };
             write_and_report(&target, &fitted, started)?;
         }

@@ -222,12 +222,26 @@ pub fn boost(
     spec: &FeatureSpec,
     config: &GbdtConfig,
 ) -> Result<Boosted, BoostError> {
+    boost_observed(values, p, labels, rows, spec, config, &|_| {})
+}
+
+/// As [`boost`], calling `on_round` with the number of rounds run after each one (for progress
+/// displays; it does not affect the model).
+pub fn boost_observed(
+    values: &[f64],
+    p: usize,
+    labels: &[bool],
+    rows: &[usize],
+    spec: &FeatureSpec,
+    config: &GbdtConfig,
+    on_round: &(dyn Fn(usize) + Sync),
+) -> Result<Boosted, BoostError> {
     let monotone = config.validate(spec)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads)
         .build()
         .map_err(|e| BoostError(format!("thread pool: {e}")))?;
-    pool.install(|| boost_in_pool(values, p, labels, rows, monotone, config))
+    pool.install(|| boost_in_pool(values, p, labels, rows, monotone, config, on_round))
 }
 
 fn boost_in_pool(
@@ -237,6 +251,7 @@ fn boost_in_pool(
     rows: &[usize],
     monotone: Vec<i8>,
     config: &GbdtConfig,
+    on_round: &(dyn Fn(usize) + Sync),
 ) -> Result<Boosted, BoostError> {
     let mut rng = Rng(config.seed);
     // Early-stopping rows: a seeded draw from the training rows.
@@ -335,6 +350,7 @@ fn boost_in_pool(
             *m += predict_binned(&nodes, &valid_binned, r);
         }
         trees.push(nodes);
+        on_round(round + 1);
         if config.early_stopping_rounds > 0 {
             let loss = log_loss(&valid_margin, &y_valid);
             validation_loss.push(loss);
@@ -369,5 +385,48 @@ fn to_tree(nodes: &[GrowNode]) -> Tree {
         default_left: nodes.iter().map(|n| n.default_left).collect(),
         value: nodes.iter().map(|n| n.value).collect(),
         cover: nodes.iter().map(|n| n.cover).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    #[test]
+    fn progress_is_reported_every_round_and_does_not_change_the_model() {
+        let spec = FeatureSpec::with_attributes(&[] as &[String]).expect("spec");
+        let p = spec.len();
+        let n = 400;
+        let mut state = 9u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let values: Vec<f64> = (0..n * p).map(|_| (next() * 20.0).floor()).collect();
+        let labels: Vec<bool> = (0..n)
+            .map(|r| values[r * p] + 5.0 * next() > 12.0)
+            .collect();
+        let rows: Vec<usize> = (0..n).collect();
+        let config = GbdtConfig {
+            trees: 7,
+            early_stopping_rounds: 0,
+            validation_fraction: 0.0,
+            min_child_samples: 5,
+            threads: 1,
+            ..GbdtConfig::default()
+        };
+        let seen = Mutex::new(Vec::new());
+        let observed = boost_observed(&values, p, &labels, &rows, &spec, &config, &|r| {
+            seen.lock().expect("lock").push(r)
+        })
+        .expect("boost");
+        assert_eq!(*seen.lock().expect("lock"), (1..=7).collect::<Vec<_>>());
+        let plain = boost(&values, p, &labels, &rows, &spec, &config).expect("boost");
+        assert_eq!(observed, plain);
+        assert_eq!(plain.trees.len(), 7);
     }
 }

@@ -20,7 +20,7 @@ use super::tables::{TablePaths, TrainingSet};
 use super::TrainError;
 use std::collections::HashMap;
 
-use crate::boost::{boost, GbdtConfig};
+use crate::boost::{boost_observed, GbdtConfig};
 use crate::evaluation::{evaluate, Metrics};
 use crate::features::FeatureSpec;
 use crate::model::artifact::SCHEMA_VERSION;
@@ -171,19 +171,31 @@ pub fn fit_gbdt(
     config: &FitConfig,
     gbdt: &GbdtConfig,
 ) -> Result<Fitted, TrainError> {
+    fit_gbdt_observed(set, paths, config, gbdt, &|_| {})
+}
+
+/// As [`fit_gbdt`], calling `on_round` with the rounds run so far after each boosting round.
+pub fn fit_gbdt_observed(
+    set: &TrainingSet,
+    paths: &TablePaths,
+    config: &FitConfig,
+    gbdt: &GbdtConfig,
+    on_round: &(dyn Fn(usize) + Sync),
+) -> Result<Fitted, TrainError> {
     let mut design = Design::build(set, &config.split)?;
     if config.calibration.is_some() {
         design.hold_out_calibration(set)?;
     }
     let stats = feature_stats(&design.spec, &design.values, &design.train);
     let features: Vec<FeatureStats> = stats.into_iter().map(|(s, _)| s).collect();
-    let boosted = boost(
+    let boosted = boost_observed(
         &design.values,
         design.p,
         &design.labels,
         &design.train,
         &design.spec,
         gbdt,
+        on_round,
     )?;
     tracing::info!(
         rounds = boosted.rounds,
