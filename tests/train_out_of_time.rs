@@ -66,19 +66,24 @@ fn write_tables_with(dir: &std::path::Path, dpd_choices: &[u32]) -> TablePaths {
     paths
 }
 
-#[test]
-fn out_of_time_fit_trains_on_older_snapshots_and_records_the_periods() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let paths = write_tables(dir.path());
-    let set = load(&paths).expect("valid tables");
-    let config = FitConfig {
+/// Logistic, trained on the snapshots up to 2024-10-31 and tested on the later ones.
+fn oot_config() -> FitConfig {
+    FitConfig {
         name: "oot".into(),
         version: "1".into(),
         split: "time:2024-10-31".parse().expect("split"),
         l2_penalty: 1.0,
         max_iterations: 200,
         calibration: None,
-    };
+    }
+}
+
+#[test]
+fn out_of_time_fit_trains_on_older_snapshots_and_records_the_periods() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let paths = write_tables(dir.path());
+    let set = load(&paths).expect("valid tables");
+    let config = oot_config();
     let fitted = fit_logistic(&set, &paths, &config).expect("fit");
     let t = &fitted.artifact.training;
     assert_eq!(
@@ -120,14 +125,7 @@ fn evaluate_scores_new_data_and_flags_drift_and_compare_takes_differences() {
     let dir = tempfile::tempdir().expect("tempdir");
     let paths = write_tables(dir.path());
     let set = load(&paths).expect("valid tables");
-    let config = FitConfig {
-        name: "oot".into(),
-        version: "1".into(),
-        split: "time:2024-10-31".parse().expect("split"),
-        l2_penalty: 1.0,
-        max_iterations: 200,
-        calibration: None,
-    };
+    let config = oot_config();
     let fitted = fit_logistic(&set, &paths, &config).expect("fit");
     let model = Model::from_artifact(fitted.artifact.clone()).expect("model");
 
@@ -166,14 +164,7 @@ fn the_html_report_is_self_contained_and_shows_the_metrics_json_figures() {
     let dir = tempfile::tempdir().expect("tempdir");
     let paths = write_tables(dir.path());
     let set = load(&paths).expect("valid tables");
-    let config = FitConfig {
-        name: "oot".into(),
-        version: "1".into(),
-        split: "time:2024-10-31".parse().expect("split"),
-        l2_penalty: 1.0,
-        max_iterations: 200,
-        calibration: None,
-    };
+    let config = oot_config();
     let fitted = fit_logistic(&set, &paths, &config).expect("fit");
     let report = MetricsReport::of(&fitted).expect("report");
     let html = payrisk::train::html::render(&fitted, &report);

@@ -24,8 +24,8 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 
-use super::tables::{Errors, Kind, Table, TablePaths};
-use super::uci::{table_paths, Writer};
+use super::tables::{Errors, Kind, Table};
+use super::uci::create_tables;
 use super::{RowError, TrainError};
 
 /// The month end taken as month 0.
@@ -133,21 +133,7 @@ pub fn convert(input: &Path, dir: &Path) -> Result<ConvertedMonthly, TrainError>
         return Err(TrainError::data(errors.0));
     }
 
-    std::fs::create_dir_all(dir).map_err(|source| TrainError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let paths: TablePaths = table_paths(dir);
-    let mut accounts = Writer::create(&paths.accounts)?;
-    let mut history = Writer::create(&paths.history)?;
-    let mut outcomes = Writer::create(&paths.outcomes)?;
-    accounts.line(format_args!(
-        "account_id,as_of,credit_limit,current_balance,months_on_book,open_credit_lines,prior_delinquencies,bureau_score,annual_income,hardship"
-    ))?;
-    history.line(format_args!(
-        "account_id,statement_date,amount_due,minimum_due,amount_paid,days_past_due"
-    ))?;
-    outcomes.line(format_args!("account_id,repaid"))?;
+    let (mut accounts, mut history, mut outcomes) = create_tables(dir)?;
     let as_of = month_end(AS_OF_MONTH);
     let mut written = ConvertedMonthly {
         accounts: 0,

@@ -85,21 +85,7 @@ pub fn convert(input: &Path, dir: &Path) -> Result<Converted, TrainError> {
         .collect::<Result<_, _>>()?;
     let col = |name: &str| columns.iter().position(|(c, _)| *c == name).unwrap_or(0);
 
-    std::fs::create_dir_all(dir).map_err(|source| TrainError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let paths = table_paths(dir);
-    let mut accounts = Writer::create(&paths.accounts)?;
-    let mut history = Writer::create(&paths.history)?;
-    let mut outcomes = Writer::create(&paths.outcomes)?;
-    accounts.line(format_args!(
-        "account_id,as_of,credit_limit,current_balance,months_on_book,open_credit_lines,prior_delinquencies,bureau_score,annual_income,hardship"
-    ))?;
-    history.line(format_args!(
-        "account_id,statement_date,amount_due,minimum_due,amount_paid,days_past_due"
-    ))?;
-    outcomes.line(format_args!("account_id,repaid"))?;
+    let (mut accounts, mut history, mut outcomes) = create_tables(dir)?;
 
     let mut errors = Errors::default();
     let mut written = Converted {
@@ -159,6 +145,28 @@ pub fn convert(input: &Path, dir: &Path) -> Result<Converted, TrainError> {
     Ok(written)
 }
 
+/// Creates `dir` and the three canonical CSV tables in it, headers written: (accounts,
+/// payment history, outcomes). Both converters write through this.
+pub(super) fn create_tables(dir: &Path) -> Result<(Writer, Writer, Writer), TrainError> {
+    std::fs::create_dir_all(dir).map_err(|source| TrainError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let paths = table_paths(dir);
+    let mut accounts = Writer::create(&paths.accounts)?;
+    let mut history = Writer::create(&paths.history)?;
+    let mut outcomes = Writer::create(&paths.outcomes)?;
+    accounts.line(format_args!(
+        "account_id,as_of,credit_limit,current_balance,months_on_book,open_credit_lines,prior_delinquencies,bureau_score,annual_income,hardship"
+    ))?;
+    history.line(format_args!(
+        "account_id,statement_date,amount_due,minimum_due,amount_paid,days_past_due"
+    ))?;
+    outcomes.line(format_args!("account_id,repaid"))?;
+    Ok((accounts, history, outcomes))
+}
+
+/// A buffered CSV file being written.
 pub(super) struct Writer {
     path: std::path::PathBuf,
     out: BufWriter<File>,
