@@ -169,29 +169,7 @@ fn the_html_report_is_self_contained_and_shows_the_metrics_json_figures() {
     let report = MetricsReport::of(&fitted).expect("report");
     let html = payrisk::train::html::render(&fitted, &report);
 
-    // Offline: no scripts, no links, no external resources.
-    for banned in ["<script", "src=", "href=", "@import", "url("] {
-        assert!(!html.contains(banned), "the report contains {banned}");
-    }
-    // The six charts, each an inline SVG with a caption.
-    for id in [
-        "roc",
-        "ks",
-        "calibration",
-        "distributions",
-        "lift",
-        "importance",
-    ] {
-        let at = html
-            .find(&format!("<figure id=\"{id}\"><svg"))
-            .unwrap_or_else(|| panic!("no {id} chart"));
-        assert!(html[at..].contains("</svg><figcaption>"), "{id}");
-    }
-    assert_eq!(html.matches("<svg").count(), 6);
-    assert!(
-        html.matches("<polyline").count() >= 5,
-        "ROC, KS x2, calibration, distributions x2"
-    );
+    assert_self_contained_with_six_charts(&html);
     // The numbers are metrics.json's.
     for (name, m) in [("train", &report.train), ("test", &report.test)] {
         let row_at = html
@@ -219,8 +197,113 @@ fn the_html_report_is_self_contained_and_shows_the_metrics_json_figures() {
         1 + report.test_deciles.len()
     );
     // Importance shares add up to one and name the model's features.
-    let importance = payrisk::train::html::importance(&fitted);
+    let importance = payrisk::train::html::importance(&fitted.artifact);
     assert_eq!(importance.len(), fitted.artifact.features.len());
     assert!((importance.iter().map(|i| i.1).sum::<f64>() - 1.0).abs() < 1e-9);
     assert!(html.contains(&format!(">{}<", importance[0].0)));
+}
+
+/// Offline (no scripts, links or external resources), with the six charts, each an inline SVG
+/// with a caption.
+fn assert_self_contained_with_six_charts(html: &str) {
+    for banned in ["<script", "src=", "href=", "@import", "url("] {
+        assert!(!html.contains(banned), "the report contains {banned}");
+    }
+    for id in [
+        "roc",
+        "ks",
+        "calibration",
+        "distributions",
+        "lift",
+        "importance",
+    ] {
+        let at = html
+            .find(&format!("<figure id=\"{id}\"><svg"))
+            .unwrap_or_else(|| panic!("no {id} chart"));
+        assert!(html[at..].contains("</svg><figcaption>"), "{id}");
+    }
+    assert_eq!(html.matches("<svg").count(), 6);
+    assert!(
+        html.matches("<polyline").count() >= 5,
+        "ROC, KS x2, calibration, distributions x2"
+    );
+}
+
+/// The `<table id="{id}">` element.
+fn table<'a>(html: &'a str, id: &str) -> &'a str {
+    let at = html
+        .find(&format!("<table id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("no table {id}"));
+    &html[at..at + html[at..].find("</table>").expect("table end")]
+}
+
+#[test]
+fn evaluate_and_compare_reports_show_their_json_figures_and_drift() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let paths = write_tables(dir.path());
+    let set = load(&paths).expect("valid tables");
+    let fitted = fit_logistic(&set, &paths, &oot_config()).expect("fit");
+    let champion = Model::from_artifact(fitted.artifact.clone()).expect("model");
+    let worse_dir = tempfile::tempdir().expect("tempdir");
+    let worse_paths = write_tables_with(worse_dir.path(), &[60, 90]);
+    let worse_set = load(&worse_paths).expect("valid tables");
+
+    // evaluate: every row drawn, the JSON's figures, and the drift table flags the shift.
+    let e = Evaluation::of(&champion, &worse_set, &worse_paths).expect("evaluation");
+    assert_eq!(e.predictions.len(), 600);
+    let html = payrisk::train::html::render_evaluation(&e, champion.artifact());
+    assert_self_contained_with_six_charts(&html);
+    let row = table(&html, "metrics");
+    assert!(row.contains(&format!("data-metric=\"auc\">{:.4}<", e.metrics.auc)));
+    assert!(row.contains(&format!("data-metric=\"ece\">{:.4}<", e.metrics.ece)));
+    assert_eq!(table(&html, "deciles").matches("<tr>").count(), 11);
+    let drift = table(&html, "drift");
+    let score_psi = e.drift.as_ref().expect("drift").score_psi;
+    assert!(
+        drift.contains(&format!(">score</td><td>{score_psi:.4}</td><td>act</td>")),
+        "{drift}"
+    );
+    assert!(drift.contains(">dpd_current</td>"));
+
+    // compare: both models on every chart and table, and the differences.
+    let mut challenger_config = oot_config();
+    challenger_config.version = "2".into();
+    challenger_config.l2_penalty = 50.0;
+    let challenger = Model::from_artifact(
+        fit_logistic(&set, &paths, &challenger_config)
+            .expect("fit")
+            .artifact,
+    )
+    .expect("model");
+    let c = Comparison::of(
+        Evaluation::of(&champion, &set, &paths).expect("evaluation"),
+        Evaluation::of(&challenger, &set, &paths).expect("evaluation"),
+    )
+    .expect("comparison");
+    let html =
+        payrisk::train::html::render_comparison(&c, champion.artifact(), challenger.artifact());
+    assert_self_contained_with_six_charts(&html);
+    for (id, e) in [("champion", &c.champion), ("challenger", &c.challenger)] {
+        let metrics = table(&html, "metrics");
+        let row_at = metrics
+            .find(&format!("<tr id=\"metrics-{id}\">"))
+            .expect("row");
+        assert!(metrics[row_at..].contains(&format!("data-metric=\"auc\">{:.4}<", e.metrics.auc)));
+        assert_eq!(
+            table(&html, &format!("deciles-{id}"))
+                .matches("<tr>")
+                .count(),
+            11
+        );
+    }
+    assert!(html.contains(&format!("<b id=\"auc-delta\">{:+.4}</b>", c.auc_delta)));
+    // Two ROC curves, the challenger's KS and distribution lines dashed.
+    let roc = &html[html.find("<figure id=\"roc\">").expect("roc")..];
+    assert_eq!(
+        roc[..roc.find("</figure>").expect("end")]
+            .matches("<polyline")
+            .count(),
+        2
+    );
+    assert_eq!(html.matches("stroke-dasharray=\"6 3\"").count(), 4);
 }

@@ -47,6 +47,22 @@ enum Command {
         #[arg(long, default_value = "data/monthly")]
         out: PathBuf,
     },
+    /// Write a seeded synthetic portfolio (accounts, payment history, outcomes; see
+    /// src/train/synthetic.rs for its distribution): for tests, demos and the scale benchmark.
+    Generate {
+        /// Accounts to generate (about ten history rows each).
+        #[arg(long, default_value_t = 100_000)]
+        accounts: usize,
+        /// Seed: the same seed writes the same bytes.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Table format.
+        #[arg(long, value_enum, default_value_t = TableFormat::Parquet)]
+        format: TableFormat,
+        /// Output directory.
+        #[arg(long, default_value = "data/synthetic")]
+        out: PathBuf,
+    },
     /// Fit a model (logistic regression or gradient-boosted trees), evaluate it on the held-out
     /// split, and write its artifact to MODELS_DIR/NAME/VERSION/model.json.
     Fit {
@@ -125,7 +141,8 @@ enum Command {
         force: bool,
     },
     /// Score an existing model on labelled tables (every row): metrics, decile table and drift
-    /// against the model's training baseline; prints them and writes JSON to --out.
+    /// against the model's training baseline; prints them, writes JSON to --out and an HTML
+    /// report with charts beside it (same name, .html).
     Evaluate {
         /// The model artifact.
         #[arg(long, default_value = "models/uci-credit/2/model.json")]
@@ -137,7 +154,8 @@ enum Command {
         out: PathBuf,
     },
     /// Champion against challenger on the same labelled tables, side by side; writes both
-    /// evaluations and the differences as JSON to --out.
+    /// evaluations and the differences as JSON to --out and an HTML report with both models'
+    /// charts beside it (same name, .html).
     Compare {
         /// The model in production.
         #[arg(long)]
@@ -174,6 +192,15 @@ enum CalibrationArg {
     Platt,
     /// Isotonic regression of the probability.
     Isotonic,
+}
+
+/// File format of generated tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TableFormat {
+    /// CSV with a header row.
+    Csv,
+    /// Typed Parquet.
+    Parquet,
 }
 
 /// Model formats `import` reads.
@@ -328,6 +355,29 @@ fn run(args: Args) -> anyhow::Result<()> {
             )?;
             write_and_report(&target, &fitted, started)?;
         }
+        Command::Generate {
+            accounts,
+            seed,
+            format,
+            out,
+        } => {
+            use payrisk::train::synthetic::{generate, Format, PortfolioSpec};
+            let format = match format {
+                TableFormat::Csv => Format::Csv,
+                TableFormat::Parquet => Format::Parquet,
+            };
+            let g = stage("generating the synthetic portfolio", || {
+                generate(PortfolioSpec { accounts, seed }, &out, format)
+            })?;
+            println!(
+                "wrote {} accounts ({} defaulted, {:.1} %) and {} history rows to {}",
+                g.accounts,
+                g.defaulted,
+                100.0 * g.defaulted as f64 / g.accounts.max(1) as f64,
+                g.cycles,
+                out.display()
+            );
+        }
         Command::ConvertMonthly { input, out } => {
             let c = stage("converting the monthly status history", || {
                 payrisk::train::monthly::convert(&input, &out)
@@ -350,7 +400,12 @@ fn run(args: Args) -> anyhow::Result<()> {
             let e = stage("scoring", || Evaluation::of(&model, &set, &paths))?;
             print_evaluations(&[&e]);
             write_json(&e, &out)?;
-            println!("wrote {}", out.display());
+            let html = out.with_extension("html");
+            write_html(
+                &html,
+                &payrisk::train::html::render_evaluation(&e, model.artifact()),
+            )?;
+            println!("wrote {} and {}", out.display(), html.display());
         }
         Command::Compare {
             champion,
@@ -375,7 +430,16 @@ fn run(args: Args) -> anyhow::Result<()> {
                 c.auc_delta, c.ks_delta, c.brier_delta, c.ece_delta
             );
             write_json(&c, &out)?;
-            println!("wrote {}", out.display());
+            let html = out.with_extension("html");
+            write_html(
+                &html,
+                &payrisk::train::html::render_comparison(
+                    &c,
+                    champion.artifact(),
+                    challenger.artifact(),
+                ),
+            )?;
+            println!("wrote {} and {}", out.display(), html.display());
         }
         Command::Features { tables, split, out } => {
             let paths = tables.paths();
@@ -534,6 +598,11 @@ fn write_rejects(
     std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Writes an HTML report.
+fn write_html(path: &std::path::Path, html: &str) -> anyhow::Result<()> {
+    std::fs::write(path, html).with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// Loads and validates a model artifact.
 fn load_model(path: &std::path::Path) -> anyhow::Result<payrisk::model::Model> {
     let artifact = payrisk::model::Artifact::load(path)?;
@@ -608,8 +677,7 @@ fn write_and_report(
     let report = MetricsReport::of(fitted)?;
     report.write(&metrics_path)?;
     let html_path = target.with_file_name("report.html");
-    std::fs::write(&html_path, payrisk::train::html::render(fitted, &report))
-        .with_context(|| format!("cannot write {}", html_path.display()))?;
+    write_html(&html_path, &payrisk::train::html::render(fitted, &report))?;
     let (tr, te) = (a.metrics.train, a.metrics.test);
     println!(
         "wrote {}, {} and {}",

@@ -147,11 +147,18 @@ pub struct Boosted {
     pub monotone: Vec<i8>,
 }
 
-/// SplitMix64: a small, seeded, portable generator for the samples.
-struct Rng(u64);
+/// SplitMix64: a small, seeded, portable generator (the boosting samples and the synthetic
+/// portfolio): the same seed gives the same numbers on every platform and version.
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    /// A generator seeded with `seed`.
+    pub(crate) fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    /// The next 64 random bits.
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -159,8 +166,17 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    fn uniform(&mut self) -> f64 {
+    /// Uniform in [0, 1).
+    pub(crate) fn uniform(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Standard normal (Box-Muller; one draw per call).
+    #[cfg_attr(not(feature = "train"), allow(dead_code))]
+    pub(crate) fn normal(&mut self) -> f64 {
+        let u1 = 1.0 - self.uniform();
+        let u2 = self.uniform();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
 
     /// `k` distinct indices of `0..n`, ascending (partial Fisher-Yates).

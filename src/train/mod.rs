@@ -4,7 +4,9 @@
 //!
 //! - [`tables`]: read and validate accounts, payment history and outcomes.
 //! - [`uci`]: convert the UCI credit-default data into the canonical tables.
+//! - [`monthly`]: convert the long-format monthly status history, with a forward-looking label.
 //! - [`split`]: which accounts are held out.
+//! - [`synthetic`]: a seeded synthetic portfolio of any size (tests, the scale benchmark).
 //! - [`config`]: the training config file.
 //! - [`fit`]: fit either kind, evaluate, and build the artifact.
 //! - [`html`]: `report.html`, the self-contained report with charts.
@@ -16,6 +18,7 @@ pub mod html;
 pub mod monthly;
 pub mod report;
 pub mod split;
+pub mod synthetic;
 pub mod tables;
 pub mod uci;
 

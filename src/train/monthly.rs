@@ -52,7 +52,12 @@ pub struct ConvertedMonthly {
 
 /// The end of month `m` (0 = [`MONTH_ZERO`]).
 pub fn month_end(m: i64) -> NaiveDate {
-    let total = i64::from(MONTH_ZERO.0) * 12 + i64::from(MONTH_ZERO.1 - 1) + m + 1;
+    months_after(MONTH_ZERO, m)
+}
+
+/// The end of the month `k` months after (`k < 0`: before) the month `(year, month)`.
+pub fn months_after(first: (i32, u32), k: i64) -> NaiveDate {
+    let total = i64::from(first.0) * 12 + i64::from(first.1) - 1 + k + 1;
     let first_of_next = NaiveDate::from_ymd_opt((total / 12) as i32, (total % 12) as u32 + 1, 1);
     first_of_next
         .and_then(|d| d.pred_opt())

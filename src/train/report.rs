@@ -95,6 +95,10 @@ pub struct Evaluation {
     pub deciles: Vec<Decile>,
     /// Drift against the artifact's baseline (absent when the artifact has none).
     pub drift: Option<Drift>,
+    /// `(predicted repayment, repaid)` of every row, in table order: what the HTML page draws
+    /// (not written to JSON).
+    #[serde(skip)]
+    pub predictions: Vec<(f64, bool)>,
 }
 
 impl Evaluation {
@@ -140,6 +144,7 @@ impl Evaluation {
             metrics: crate::evaluation::evaluate(&labels, &scores)?,
             deciles: deciles(&labels, &scores)?,
             drift,
+            predictions: scores.into_iter().zip(labels).collect(),
         })
     }
 }
