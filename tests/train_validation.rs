@@ -215,6 +215,60 @@ fn parquet_tables_load_like_csv() {
 }
 
 #[test]
+fn typed_parquet_cells_are_checked_with_their_row_and_column() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = write(dir.path(), ACCOUNTS, HISTORY, OUTCOMES);
+    // The history as typed Parquet: a missing amount on row 2, a negative one on row 5 and a
+    // fractional days-past-due (a float column where whole numbers belong) on row 6.
+    let history = df!(
+        "account_id" => ["A1", "A1", "A1", "A2", "A3", "A3"],
+        "statement_date" => ["2025-02-28", "2025-01-31", "2025-03-31", "2025-03-31", "2025-02-28", "2025-03-31"],
+        "amount_due" => [Some(400.0), None, Some(500.0), Some(0.0), Some(-1300.0), Some(1400.0)],
+        "minimum_due" => [40.0, 30.0, 50.0, 0.0, 130.0, 140.0],
+        "amount_paid" => [0.0, 0.0, 400.0, 100.0, 0.0, 0.0],
+        "days_past_due" => [0.0, 0.0, 0.0, 0.0, 30.0, 60.5],
+    )
+    .expect("frame");
+    let mut history = history
+        .lazy()
+        .with_column(
+            col("statement_date")
+                .str()
+                .to_date(StrptimeOptions::default()),
+        )
+        .collect()
+        .expect("dates");
+    let path = dir.path().join("payment_history.parquet");
+    ParquetWriter::new(std::fs::File::create(&path).expect("create"))
+        .finish(&mut history)
+        .expect("write parquet");
+    let paths = TablePaths {
+        history: path,
+        ..csv
+    };
+    let message = match load(&paths) {
+        Err(e @ TrainError::Data { .. }) => e.to_string(),
+        other => panic!("expected a data error, got {other:?}"),
+    };
+    assert!(message.starts_with("3 problem(s)"), "{message}");
+    assert!(
+        message.contains("payment_history.parquet: row 2, column `amount_due`: value is missing"),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "row 5, column `amount_due`: must be a finite, non-negative amount, got -1300"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("row 6, column `days_past_due`: cannot read `60.5` as a whole number"),
+        "{message}"
+    );
+}
+
+#[test]
 fn lenient_loading_rejects_whole_accounts_and_lists_every_row_it_leaves_out() {
     let dir = tempfile::tempdir().expect("tempdir");
     // A3 has a negative payment; A2 appears twice; Z9's history and an id-less outcome belong

@@ -97,7 +97,7 @@ pub fn convert(input: &Path, dir: &Path) -> Result<ConvertedMonthly, TrainError>
     for i in 0..t.len() {
         let id = errors.need(&t, "ID", Kind::Int, i, ids[i]);
         let month = errors.need(&t, "MONTHS_BALANCE", Kind::Int, i, months[i]);
-        let status = errors.need(&t, "STATUS", Kind::Text, i, statuses[i].as_deref());
+        let status = errors.need(&t, "STATUS", Kind::Text, i, statuses[i]);
         let (Some(id), Some(month), Some(status)) = (id, month, status) else {
             continue;
         };

@@ -146,10 +146,37 @@ impl Table {
         }
         let mut exprs = vec![col(ROW)];
         for (name, kind) in &columns {
+            // A column already stored with a fitting type (Parquet) is cast losslessly and
+            // needs no text: an empty cell there is a missing value, never an unreadable one.
+            let source = schema.get(name.as_str());
+            let native = match (kind, source) {
+                (Kind::Float, Some(t)) => t.is_primitive_numeric(),
+                (Kind::Int, Some(t)) => t.is_integer(),
+                (Kind::Date, Some(t)) => *t == DataType::Date,
+                (Kind::Text, Some(t)) => t.is_string(),
+                (_, None) => false,
+            };
+            if native && *kind != Kind::Text {
+                let target = match kind {
+                    Kind::Float => DataType::Float64,
+                    Kind::Int => DataType::Int64,
+                    _ => DataType::Int32,
+                };
+                exprs.push(col(name.as_str()).cast(target).alias(name.as_str()));
+                continue;
+            }
             let raw = col(name.as_str()).cast(DataType::String);
             let typed = match kind {
                 Kind::Text => raw.clone(),
                 Kind::Float => raw.clone().cast(DataType::Float64),
+                // Whole numbers stored as floats (data that went through a NaN-aware tool)
+                // are fine; fractions are not.
+                Kind::Int if source.is_some_and(DataType::is_float) => {
+                    let c = col(name.as_str());
+                    when((c.clone() % lit(1.0)).eq(lit(0.0)))
+                        .then(c.cast(DataType::Int64))
+                        .otherwise(lit(NULL).cast(DataType::Int64))
+                }
                 Kind::Int => raw.clone().cast(DataType::Int64),
                 Kind::Date => raw
                     .clone()
@@ -232,13 +259,15 @@ impl Table {
             .collect())
     }
 
-    pub(super) fn texts(&self, name: &str) -> Result<Vec<Option<String>>, TrainError> {
+    /// The column's text cells, trimmed; empty cells are `None`. Borrowed from the table: no
+    /// allocation per row.
+    pub(super) fn texts(&self, name: &str) -> Result<Vec<Option<&str>>, TrainError> {
         Ok(self
             .column(name)?
             .str()
             .map_err(self.polars())?
             .iter()
-            .map(|s| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()))
+            .map(|s| s.map(str::trim).filter(|s| !s.is_empty()))
             .collect())
     }
 
@@ -277,19 +306,28 @@ fn u64_column(df: &DataFrame, name: &str) -> Result<Vec<u64>, TrainError> {
 
 /// Collects row errors while building values, tagged with the account of the row being read.
 #[derive(Default)]
-pub(super) struct Errors(pub(super) Vec<RowError>, Option<String>);
+pub(super) struct Errors(pub(super) Vec<RowError>, Current);
+
+/// The account id of the row being read, in a buffer reused from row to row.
+#[derive(Default)]
+pub(super) struct Current {
+    id: String,
+    known: bool,
+}
 
 impl Errors {
     fn push(&mut self, mut e: RowError) {
-        if e.row > 0 {
-            e.account_id = self.1.clone();
+        if e.row > 0 && self.1.known {
+            e.account_id = Some(self.1.id.clone());
         }
         self.0.push(e);
     }
 
     /// The account whose row is being read (`None`: its id is missing).
     fn at(&mut self, account_id: Option<&str>) {
-        self.1 = account_id.map(str::to_owned);
+        self.1.id.clear();
+        self.1.id.push_str(account_id.unwrap_or(""));
+        self.1.known = account_id.is_some();
     }
 
     /// The value, or records why there is none.
@@ -555,8 +593,10 @@ fn build_accounts(
     let mut index = HashMap::with_capacity(t.len());
     for i in 0..t.len() {
         let row = t.rows[i];
-        errors.at(ids[i].as_deref());
-        let id = errors.need(t, "account_id", Kind::Text, i, ids[i].clone());
+        errors.at(ids[i]);
+        let id = errors
+            .need(t, "account_id", Kind::Text, i, ids[i])
+            .map(str::to_owned);
         if let Some(id) = &id {
             if id.len() > MAX_ACCOUNT_ID_BYTES {
                 errors.push(RowError::new(
@@ -672,12 +712,12 @@ fn attach_history(t: &Table, set: &mut AccountSet, errors: &mut Errors) -> Resul
     let min = t.floats("minimum_due")?;
     let paid = t.floats("amount_paid")?;
     let dpd = t.ints("days_past_due")?;
-    let mut seen: HashSet<(usize, NaiveDate)> = HashSet::with_capacity(t.len());
-    let mut first_row: HashMap<usize, u64> = HashMap::new();
+    // The history rows of each account, to find repeated statement dates once sorted.
+    let mut source_rows: Vec<Vec<u64>> = vec![Vec::new(); set.accounts.len()];
     for i in 0..t.len() {
         let row = t.rows[i];
-        errors.at(ids[i].as_deref());
-        let Some(id) = errors.need(t, "account_id", Kind::Text, i, ids[i].as_deref()) else {
+        errors.at(ids[i]);
+        let Some(id) = errors.need(t, "account_id", Kind::Text, i, ids[i]) else {
             continue;
         };
         let Some(&a) = set.index.get(id) else {
@@ -689,7 +729,6 @@ fn attach_history(t: &Table, set: &mut AccountSet, errors: &mut Errors) -> Resul
             ));
             continue;
         };
-        first_row.entry(a).or_insert(row);
         let date = errors.need(t, "statement_date", Kind::Date, i, dates[i]);
         let amount_due = errors.amount(t, "amount_due", i, due[i]);
         let minimum_due = errors.amount(t, "minimum_due", i, min[i]);
@@ -706,15 +745,6 @@ fn attach_history(t: &Table, set: &mut AccountSet, errors: &mut Errors) -> Resul
                 row,
                 "minimum_due",
                 "must not exceed amount_due",
-            ));
-            continue;
-        }
-        if !seen.insert((a, d)) {
-            errors.push(RowError::new(
-                &t.file,
-                row,
-                "statement_date",
-                format!("a second cycle for account `{id}` on {d}"),
             ));
             continue;
         }
@@ -735,13 +765,45 @@ fn attach_history(t: &Table, set: &mut AccountSet, errors: &mut Errors) -> Resul
             amount_paid,
             days_past_due,
         });
+        source_rows[a].push(row);
     }
-    for (a, account) in set.accounts.iter_mut().enumerate() {
-        account.history.sort_by_key(|c| c.statement_date);
+    for ((account, rows), &account_row) in
+        set.accounts.iter_mut().zip(&mut source_rows).zip(&set.rows)
+    {
+        if account.history.is_empty() {
+            continue;
+        }
+        // Sort the cycles by date (stable: equal dates keep file order) with their rows.
+        let mut order: Vec<usize> = (0..account.history.len()).collect();
+        order.sort_by_key(|&k| account.history[k].statement_date);
+        if order.iter().enumerate().any(|(k, &o)| k != o) {
+            account.history = order.iter().map(|&k| account.history[k]).collect();
+            *rows = order.iter().map(|&k| rows[k]).collect();
+        }
+        errors.at(Some(&account.account_id));
+        let mut kept = 1;
+        for k in 1..account.history.len() {
+            if account.history[k].statement_date == account.history[kept - 1].statement_date {
+                errors.push(RowError::new(
+                    &t.file,
+                    rows[k],
+                    "statement_date",
+                    format!(
+                        "a second cycle for account `{}` on {}",
+                        account.account_id, account.history[k].statement_date
+                    ),
+                ));
+            } else {
+                account.history[kept] = account.history[k];
+                rows[kept] = rows[k];
+                kept += 1;
+            }
+        }
+        account.history.truncate(kept);
         if account.history.len() > MAX_HISTORY_CYCLES {
             errors.push(RowError::new(
                 &t.file,
-                first_row.get(&a).copied().unwrap_or(0),
+                rows.iter().copied().min().unwrap_or(account_row),
                 "account_id",
                 format!(
                     "account `{}` has {} cycles; at most {MAX_HISTORY_CYCLES} are accepted",
@@ -765,8 +827,8 @@ fn read_outcomes(
     let mut labels = vec![None; n];
     for i in 0..t.len() {
         let row = t.rows[i];
-        errors.at(ids[i].as_deref());
-        let Some(id) = errors.need(t, "account_id", Kind::Text, i, ids[i].as_deref()) else {
+        errors.at(ids[i]);
+        let Some(id) = errors.need(t, "account_id", Kind::Text, i, ids[i]) else {
             continue;
         };
         let value = errors.count(t, "repaid", i, repaid[i], 1);
