@@ -175,39 +175,11 @@ fn held_out_auc_clears_the_bar_and_probabilities_mean_repayment() {
 }
 
 #[test]
-fn the_shipped_default_model_is_the_one_the_documented_command_trains() {
+fn the_shipped_logistic_model_is_exactly_what_the_documented_command_trains() {
     let Some(run) = run() else { return };
-    let ours = &run.fitted.artifact;
-    let shipped = shipped();
-    assert_eq!(
-        shipped.training.data_fingerprint,
-        ours.training.data_fingerprint
-    );
-    assert_eq!(shipped.features.len(), ours.features.len());
-    for (s, o) in shipped.features.iter().zip(&ours.features) {
-        assert_eq!(s.name, o.name);
-        assert!((s.mean - o.mean).abs() <= 1e-9 * s.mean.abs().max(1.0));
-    }
-    let (
-        ModelParams::Logistic {
-            coefficients: s,
-            intercept: si,
-            ..
-        },
-        ModelParams::Logistic {
-            coefficients: o,
-            intercept: oi,
-            ..
-        },
-    ) = (&shipped.model, &ours.model)
-    else {
-        panic!("both models must be logistic");
-    };
-    assert!((si - oi).abs() < 1e-6);
-    for (a, b) in s.iter().zip(o) {
-        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
-    }
-    assert!((shipped.metrics.test.auc - ours.metrics.test.auc).abs() < 1e-6);
+    // Byte for byte, apart from the creation time and where the inputs were read from: the
+    // fit is deterministic and the artifact's numbers round-trip exactly through JSON.
+    assert_eq!(comparable(&shipped()), comparable(&run.fitted.artifact));
 }
 
 fn to_proto(a: &Account) -> pb::Account {
