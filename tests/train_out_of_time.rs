@@ -305,5 +305,5 @@ fn evaluate_and_compare_reports_show_their_json_figures_and_drift() {
             .count(),
         2
     );
-    assert_eq!(html.matches("stroke-dasharray=\"6 3\"").count(), 4);
+    assert_eq!(html.matches("stroke-dasharray=\"6 3\" points=").count(), 4);
 }

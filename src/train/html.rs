@@ -20,6 +20,8 @@ use crate::stability::{PSI_ACT, PSI_WATCH};
 const WIDTH: f64 = 460.0;
 const HEIGHT: f64 = 300.0;
 const MARGIN: f64 = 46.0;
+/// Height of one legend line under a chart.
+const LEGEND_LINE: f64 = 15.0;
 const PAYER: &str = "#1b7837";
 const DEFAULTER: &str = "#b2182b";
 const NEUTRAL: &str = "#2166ac";
@@ -55,27 +57,53 @@ fn chart(id: &str, title: &str, frame: Frame<'_>, series: &[Series], diagonal: b
     let (w, h) = (WIDTH - 2.0 * MARGIN, HEIGHT - 2.0 * MARGIN);
     let x = |v: f64| MARGIN + v / x_max * w;
     let y = |v: f64| HEIGHT - MARGIN - v / y_max * h;
+    // The legend sits under the plot, one line per series, so it never covers the data.
+    let total_height = HEIGHT + 12.0 + LEGEND_LINE * series.len() as f64;
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<figure id="{id}"><svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{title}">"#
+        r#"<figure id="{id}"><svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{total_height}" viewBox="0 0 {WIDTH} {total_height}" role="img" aria-label="{title}">"#
     );
     let _ = write!(
         s,
         r##"<rect x="{MARGIN}" y="{MARGIN}" width="{w}" height="{h}" fill="#fafafa" stroke="#999"/>"##
     );
+    // Bar charts label their categories (1, 2, ...) under the bars; line charts get quartiles.
+    let categories = series
+        .iter()
+        .filter(|s| s.bars)
+        .map(|s| s.points.len())
+        .max();
     for k in 0..=4 {
         let f = f64::from(k) / 4.0;
+        if categories.is_none() {
+            let _ = write!(
+                s,
+                r#"<text x="{:.1}" y="{:.1}" font-size="10" text-anchor="middle">{}</text>"#,
+                x(f * x_max),
+                HEIGHT - MARGIN + 14.0,
+                tick(f * x_max)
+            );
+        }
         let _ = write!(
             s,
-            r##"<text x="{:.1}" y="{:.1}" font-size="10" text-anchor="middle">{}</text><text x="{:.1}" y="{:.1}" font-size="10" text-anchor="end">{}</text>"##,
-            x(f * x_max),
-            HEIGHT - MARGIN + 14.0,
-            tick(f * x_max),
+            r#"<text x="{:.1}" y="{:.1}" font-size="10" text-anchor="end">{}</text>"#,
             MARGIN - 4.0,
             y(f * y_max) + 3.0,
             tick(f * y_max)
         );
+    }
+    if let Some(n) = categories {
+        let slot = w / n.max(1) as f64;
+        for i in 0..n {
+            let _ = write!(
+                s,
+                r#"<text x="{:.1}" y="{:.1}" font-size="10" text-anchor="middle">{}</text>"#,
+                MARGIN + slot * (i as f64 + 0.5),
+                HEIGHT - MARGIN + 14.0,
+                i + 1
+            );
+        }
     }
     if diagonal {
         let _ = write!(
@@ -124,12 +152,23 @@ fn chart(id: &str, title: &str, frame: Frame<'_>, series: &[Series], diagonal: b
                 path.join(" ")
             );
         }
+        let swatch_y = HEIGHT + 12.0 + LEGEND_LINE * k as f64;
         let _ = write!(
             s,
-            r#"<text x="{:.1}" y="{:.1}" font-size="11" fill="{}">{}</text>"#,
-            MARGIN + 8.0,
-            MARGIN + 14.0 + 13.0 * k as f64,
+            r#"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{}" stroke-width="{}"{}/><text x="{:.1}" y="{:.1}" font-size="11">{}</text>"#,
+            MARGIN,
+            swatch_y - 4.0,
+            MARGIN + 22.0,
+            swatch_y - 4.0,
             series.color,
+            if series.bars { 8 } else { 2 },
+            if series.dashed {
+                r#" stroke-dasharray="6 3""#
+            } else {
+                ""
+            },
+            MARGIN + 28.0,
+            swatch_y,
             escape(&series.name)
         );
     }
