@@ -63,6 +63,8 @@ fn accounts() -> Vec<Account> {
                 },
                 history,
                 attributes: HashMap::new(),
+                contacts: Vec::new(),
+                promises: Vec::new(),
             }
         })
         .collect()
@@ -132,6 +134,7 @@ fn synthetic_gbdt(accounts: &[Account], trees: usize, depth: u32) -> Engine {
 fn bench(c: &mut Criterion) {
     let accounts = accounts();
     let engine = engine();
+    let now = chrono::Utc::now();
     let mut group = c.benchmark_group("score_12_cycles");
     group.throughput(Throughput::Elements(ACCOUNTS as u64));
 
@@ -159,7 +162,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("decision", |b| {
         b.iter(|| {
             for a in &accounts {
-                black_box(engine.score(black_box(a), 0, &mut scratch));
+                black_box(engine.score(black_box(a), 0, now, &mut scratch));
             }
         })
     });
@@ -167,7 +170,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("decision+4_reasons", |b| {
         b.iter(|| {
             for a in &accounts {
-                black_box(engine.score(black_box(a), 4, &mut scratch));
+                black_box(engine.score(black_box(a), 4, now, &mut scratch));
             }
         })
     });
@@ -189,7 +192,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("decision", |b| {
         b.iter(|| {
             for a in &accounts {
-                black_box(gbdt.score(black_box(a), 0, &mut scratch));
+                black_box(gbdt.score(black_box(a), 0, now, &mut scratch));
             }
         })
     });
@@ -200,7 +203,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("decision_batch", |b| {
         b.iter(|| {
             out.clear();
-            gbdt.score_many(black_box(&refs), &mut scratch, &mut out);
+            gbdt.score_many(black_box(&refs), now, &mut scratch, &mut out);
             black_box(&out);
         })
     });
@@ -214,7 +217,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("decision+4_reasons", |b| {
         b.iter(|| {
             for a in few {
-                black_box(gbdt.score(black_box(a), 4, &mut scratch));
+                black_box(gbdt.score(black_box(a), 4, now, &mut scratch));
             }
         })
     });

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 /// Longest payment history accepted, in cycles (five years of monthly statements).
 pub const MAX_HISTORY_CYCLES: usize = 60;
@@ -13,6 +13,10 @@ pub const MAX_HISTORY_CYCLES: usize = 60;
 pub const MAX_DAYS_PAST_DUE: u32 = 3650;
 /// Longest account id accepted, in bytes.
 pub const MAX_ACCOUNT_ID_BYTES: usize = 128;
+/// Most contact attempts accepted on one account (the guard looks back weeks, not years).
+pub const MAX_CONTACTS: usize = 512;
+/// Most promises to pay accepted on one account.
+pub const MAX_PROMISES: usize = 64;
 /// Largest bureau score accepted.
 pub const MAX_BUREAU_SCORE: f64 = 1000.0;
 /// Most extra attributes accepted on one account.
@@ -31,6 +35,64 @@ pub struct Account {
     pub history: Vec<PaymentCycle>,
     /// Extra numeric features by name (finite values).
     pub attributes: HashMap<String, f64>,
+    /// Recent attempts to reach the customer, in any order: the policy's contact caps are
+    /// enforced from them. Not a model input.
+    pub contacts: Vec<ContactAttempt>,
+    /// Promises to pay the customer made, in any order: a pending promise holds collection and
+    /// broken ones mark a wilful defaulter. Not a model input.
+    pub promises: Vec<PromiseToPay>,
+}
+
+/// One attempt to reach the customer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactAttempt {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Channel, named as the policy names channels (`phone`, `sms`, `email`, `letter`, ...).
+    pub channel: String,
+    /// What came of it.
+    pub outcome: ContactOutcome,
+}
+
+/// What came of a contact attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactOutcome {
+    /// Nobody answered.
+    NoAnswer,
+    /// A message was left.
+    LeftMessage,
+    /// A conversation with the customer (right-party contact).
+    Conversation,
+    /// Someone other than the customer.
+    WrongParty,
+    /// A message or letter was delivered.
+    Delivered,
+    /// Undeliverable, bounced or refused.
+    Failed,
+}
+
+/// A promise to pay.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PromiseToPay {
+    /// The day the customer promised.
+    pub promised_on: NaiveDate,
+    /// The day the payment is due.
+    pub due: NaiveDate,
+    /// Amount promised, >= 0.
+    pub amount: f64,
+    /// Kept, broken, or not yet due.
+    pub status: PromiseStatus,
+}
+
+/// The state of a promise to pay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromiseStatus {
+    /// Not yet due, or due and not yet settled.
+    Pending,
+    /// Paid as promised.
+    Kept,
+    /// Not paid as promised.
+    Broken,
 }
 
 /// The account's credit profile.

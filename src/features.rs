@@ -579,6 +579,8 @@ mod tests {
             },
             history,
             attributes: HashMap::new(),
+            contacts: Vec::new(),
+            promises: Vec::new(),
         }
     }
 

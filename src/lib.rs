@@ -11,9 +11,11 @@
 //! - [`model`]: the versioned artifact format and the serving form of each model kind.
 //! - [`policy`]: the treatment policy file and `decide()`.
 //! - [`scoring`]: the engine that runs features → model → policy → reason codes.
+//! - [`deployment`]: the champion engine and an experiment's challenger, with counts per arm.
 //! - [`evaluation`]: AUC, Gini, KS, Brier score, log loss, calibration error, decile tables.
 //! - [`stability`]: training distributions (the artifact's baseline) and the population
 //!   stability index of new data against them.
+//! - [`stable_hash`]: account ids hashed into [0, 1) for splits and experiment arms.
 //! - [`error`]: the load layer's error type.
 //!
 //! Edges:
@@ -31,6 +33,7 @@
 
 #[cfg(feature = "boost")]
 pub mod boost;
+pub mod deployment;
 pub mod domain;
 pub mod error;
 pub mod evaluation;
@@ -42,5 +45,6 @@ pub mod scoring;
 pub mod server;
 pub mod service;
 pub mod stability;
+pub mod stable_hash;
 #[cfg(feature = "train")]
 pub mod train;

@@ -1,15 +1,32 @@
 //! The treatment policy: risk bands, soft versus firm treatment, the staged collection ladder,
-//! hardship handling, the score scale and the worklist priority.
+//! hardship and promises to pay, accounts likely to pay anyway, contact caps, the score scale,
+//! the worklist priority, and an optional champion/challenger experiment.
 //!
 //! A policy is a TOML file kept apart from the model (see `models/policy.toml`), validated
 //! completely at load. [`Policy::decide`] turns a repayment probability and an account into a
 //! [`Decision`] without allocating.
+//!
+//! The order of the rules in [`Policy::decide`]:
+//! 1. Declared hardship: soft, the hardship offer (a flexible payment plan).
+//! 2. A promise to pay not yet due: hold (the promise's action), priority 0.
+//! 3. Broken promises (at least `promises.firm_min_broken` in `promises.lookback_days`): firm.
+//! 4. Repeat defaulters (`treatment.firm_min_prior_delinquencies`): firm.
+//! 5. Repayment probability below `treatment.soft_min_probability`: firm.
+//! 6. At or above `self_cure.min_probability`: likely to pay anyway, the cheap soft action, and
+//!    the priority scaled down by `self_cure.priority_factor`.
+//! 7. Otherwise soft.
+//!
+//! Firm and soft actions come from the ladder stage of the latest days past due. Then the
+//! contact caps: when the chosen action's channel is capped and the account's contact history
+//! reaches the cap (too many attempts in the window, or too soon after a conversation), the
+//! cap's fallback action replaces it, and the decision carries the [`Guard`] saying why.
 
 use std::path::Path;
 
+use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
-use crate::domain::Account;
+use crate::domain::{Account, ContactOutcome, PromiseStatus};
 use crate::error::LoadError;
 
 /// A validated treatment policy.
@@ -30,6 +47,131 @@ pub struct Policy {
     pub hardship: Action,
     /// Stages by days past due, ascending, the first at 0.
     pub ladder: Vec<Stage>,
+    /// Promises to pay: hold while one is pending, firm after broken ones.
+    #[serde(default)]
+    pub promises: Option<PromiseRules>,
+    /// Accounts likely to pay anyway.
+    #[serde(default)]
+    pub self_cure: Option<SelfCure>,
+    /// Caps on contact attempts, per channel.
+    #[serde(default)]
+    pub contact_caps: Vec<ContactCap>,
+    /// A champion/challenger experiment.
+    #[serde(default)]
+    pub experiment: Option<Experiment>,
+}
+
+/// How promises to pay change the treatment.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromiseRules {
+    /// What to do while a promise is pending and not yet due (usually: wait for it).
+    pub hold: Action,
+    /// Broken promises within `lookback_days` that make the treatment firm.
+    pub firm_min_broken: u32,
+    /// How far back broken promises count, by their due date.
+    pub lookback_days: u32,
+}
+
+/// Accounts likely to pay anyway: a cheap soft action and a low worklist priority.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelfCure {
+    /// From this repayment probability up.
+    pub min_probability: f64,
+    /// The cheap soft action.
+    pub action: Action,
+    /// Multiplies the priority (expected loss), in [0, 1].
+    pub priority_factor: f64,
+}
+
+/// A cap on contact attempts over one channel.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactCap {
+    /// The capped channel, for example `phone`.
+    pub channel: String,
+    /// Most attempts over the channel within `window_days` (the next one would exceed it).
+    pub max_attempts: u32,
+    /// The window, in days back from the decision time.
+    pub window_days: u32,
+    /// No attempt over the channel for this many days after a conversation over it (0: none).
+    #[serde(default)]
+    pub quiet_days_after_conversation: u32,
+    /// What to do instead when the cap blocks the channel.
+    pub fallback: Action,
+}
+
+/// A champion/challenger experiment: a share of accounts, chosen by a stable hash of the
+/// account id and the experiment name, is decided by the challenger (split mode) or scored by
+/// it beside the champion without acting on it (shadow mode).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    /// Experiment name; part of the assignment hash, so a new name reshuffles the arms.
+    pub name: String,
+    /// Share of accounts assigned to the challenger, in (0, 1].
+    pub share: f64,
+    /// `split` (the challenger decides its share) or `shadow` (it only scores beside).
+    pub mode: ExperimentMode,
+    /// The challenger's model artifact, relative to the policy file (absent: the champion's).
+    #[serde(default)]
+    pub challenger_model: Option<std::path::PathBuf>,
+    /// The challenger's policy file, relative to this one (absent: this policy).
+    #[serde(default)]
+    pub challenger_policy: Option<std::path::PathBuf>,
+}
+
+/// How the challenger takes part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExperimentMode {
+    /// The challenger decides the accounts assigned to it.
+    Split,
+    /// The champion decides every account; the challenger's decision is reported beside it.
+    Shadow,
+}
+
+impl ExperimentMode {
+    /// `split` or `shadow`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExperimentMode::Split => "split",
+            ExperimentMode::Shadow => "shadow",
+        }
+    }
+}
+
+/// Which arm of an experiment an account belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arm {
+    /// The current model and policy.
+    Champion,
+    /// The candidate.
+    Challenger,
+}
+
+impl Arm {
+    /// `champion` or `challenger`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arm::Champion => "champion",
+            Arm::Challenger => "challenger",
+        }
+    }
+}
+
+impl Experiment {
+    /// The arm of `account_id`: stable across calls, restarts and machines.
+    pub fn arm(&self, account_id: &str) -> Arm {
+        let mut salt = self.name.as_bytes().to_vec();
+        salt.push(0);
+        if crate::stable_hash::unit_interval(&salt, account_id) < self.share {
+            Arm::Challenger
+        } else {
+            Arm::Champion
+        }
+    }
 }
 
 /// Points-to-double-odds scaling: `points = base_points + pdo * log2(odds / base_odds)`.
@@ -102,12 +244,18 @@ pub enum Treatment {
 pub enum Rationale {
     /// Declared hardship: soft, with the hardship offer.
     Hardship,
+    /// A promise to pay is pending: wait for it.
+    PendingPromise,
+    /// Broken promises to pay: firm whatever the score.
+    BrokenPromises,
     /// Many prior delinquencies: firm whatever the score.
     RepeatDefaulter,
     /// Probability below the soft threshold.
     HighRisk,
     /// Probability at or above the soft threshold.
     LikelyToPay,
+    /// Likely to pay anyway: the cheap soft action, low priority.
+    SelfCure,
 }
 
 impl Rationale {
@@ -115,9 +263,16 @@ impl Rationale {
     pub fn text(self) -> &'static str {
         match self {
             Rationale::Hardship => "declared hardship: soft treatment with a payment plan offer",
+            Rationale::PendingPromise => "a promise to pay is pending: hold until it is due",
+            Rationale::BrokenPromises => {
+                "broken promises to pay: firm treatment whatever the score"
+            }
             Rationale::RepeatDefaulter => "repeat defaulter: firm treatment whatever the score",
             Rationale::HighRisk => "repayment probability below the soft threshold: firm treatment",
             Rationale::LikelyToPay => "likely to pay: soft treatment",
+            Rationale::SelfCure => {
+                "likely to pay anyway: a low-cost reminder, bottom of the worklist"
+            }
         }
     }
 }
@@ -137,8 +292,73 @@ pub struct Decision<'p> {
     pub stage: &'p str,
     /// Why.
     pub rationale: Rationale,
-    /// Worklist priority, higher first: expected loss `(1 - p) * balance`.
+    /// Worklist priority, higher first: expected loss `(1 - p) * balance` (scaled down for
+    /// accounts likely to pay anyway, 0 while a promise is pending).
     pub priority: f64,
+    /// Set when a contact cap blocked the ladder's action and `action` is the fallback.
+    pub guard: Option<Guard<'p>>,
+}
+
+/// A contact cap that blocked an action.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Guard<'p> {
+    /// The action the rules chose, blocked.
+    pub blocked: &'p Action,
+    /// The rule that blocked it.
+    pub rule: GuardRule,
+}
+
+/// Which part of a contact cap blocked an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardRule {
+    /// `attempts` in the last `window_days` days reach `max_attempts`.
+    MaxAttempts {
+        /// Attempts in the window.
+        attempts: u32,
+        /// The cap.
+        max_attempts: u32,
+        /// The window.
+        window_days: u32,
+    },
+    /// A conversation `hours_ago` hours ago, within the quiet period.
+    QuietPeriod {
+        /// Hours since the conversation.
+        hours_ago: i64,
+        /// The quiet period.
+        quiet_days: u32,
+    },
+}
+
+impl GuardRule {
+    /// `max_attempts` or `quiet_period`.
+    pub fn code(self) -> &'static str {
+        match self {
+            GuardRule::MaxAttempts { .. } => "max_attempts",
+            GuardRule::QuietPeriod { .. } => "quiet_period",
+        }
+    }
+}
+
+impl Guard<'_> {
+    /// Readable explanation.
+    pub fn reason(&self) -> String {
+        let channel = &self.blocked.channel;
+        match self.rule {
+            GuardRule::MaxAttempts {
+                attempts,
+                max_attempts,
+                window_days,
+            } => format!(
+                "{attempts} {channel} attempts in the last {window_days} days (at most {max_attempts})"
+            ),
+            GuardRule::QuietPeriod {
+                hours_ago,
+                quiet_days,
+            } => format!(
+                "a {channel} conversation {hours_ago} hours ago: no {channel} contact for {quiet_days} days after a conversation"
+            ),
+        }
+    }
 }
 
 impl Policy {
@@ -207,6 +427,59 @@ impl Policy {
             check_action(&stage.soft, "ladder.soft")?;
             check_action(&stage.firm, "ladder.firm")?;
         }
+        if let Some(p) = &self.promises {
+            check_action(&p.hold, "promises.hold")?;
+        }
+        if let Some(c) = &self.self_cure {
+            check_action(&c.action, "self_cure.action")?;
+            if !(0.0..=1.0).contains(&c.min_probability) {
+                return fail("self_cure.min_probability must be in [0, 1]");
+            }
+            if c.min_probability < self.treatment.soft_min_probability {
+                return fail(
+                    "self_cure.min_probability must not be below treatment.soft_min_probability",
+                );
+            }
+            if !(0.0..=1.0).contains(&c.priority_factor) {
+                return fail("self_cure.priority_factor must be in [0, 1]");
+            }
+        }
+        for (i, cap) in self.contact_caps.iter().enumerate() {
+            if cap.channel.trim().is_empty() {
+                return fail("contact_caps: every cap needs a channel");
+            }
+            if self.contact_caps[..i]
+                .iter()
+                .any(|o| o.channel == cap.channel)
+            {
+                return fail("contact_caps: one cap per channel");
+            }
+            if cap.max_attempts == 0 || cap.window_days == 0 {
+                return fail("contact_caps: max_attempts and window_days must be at least 1");
+            }
+            check_action(&cap.fallback, "contact_caps.fallback")?;
+            // Following fallbacks from this cap must reach an uncapped channel.
+            let mut channel = &cap.fallback.channel;
+            let mut steps = 0;
+            while let Some(next) = self.contact_caps.iter().find(|c| &c.channel == channel) {
+                steps += 1;
+                if steps > self.contact_caps.len() {
+                    return fail("contact_caps: the fallbacks go round in a cycle; one must lead to an uncapped channel");
+                }
+                channel = &next.fallback.channel;
+            }
+        }
+        if let Some(e) = &self.experiment {
+            if e.name.trim().is_empty() {
+                return fail("experiment.name must not be empty");
+            }
+            if !(e.share > 0.0 && e.share <= 1.0) {
+                return fail("experiment.share must be in (0, 1]");
+            }
+            if e.challenger_model.is_none() && e.challenger_policy.is_none() {
+                return fail("experiment: name a challenger_model, a challenger_policy, or both");
+            }
+        }
         Ok(())
     }
 
@@ -227,8 +500,9 @@ impl Policy {
             .map_or("", |b| b.name.as_str())
     }
 
-    /// Decides the treatment of `account` given its repayment probability.
-    pub fn decide(&self, probability: f64, account: &Account) -> Decision<'_> {
+    /// Decides the treatment of `account` given its repayment probability, at `now` (contact
+    /// caps and promises are judged at that moment). See the module docs for the rules' order.
+    pub fn decide(&self, probability: f64, account: &Account, now: DateTime<Utc>) -> Decision<'_> {
         let dpd = account.history.last().map_or(0, |c| c.days_past_due);
         let stage = self
             .ladder
@@ -236,16 +510,67 @@ impl Policy {
             .rev()
             .find(|s| dpd >= s.min_days_past_due)
             .unwrap_or(&UNREACHABLE_STAGE);
-        let (treatment, rationale, action) = if account.profile.hardship {
-            (Treatment::Soft, Rationale::Hardship, &self.hardship)
-        } else if account.profile.prior_delinquencies >= self.treatment.firm_min_prior_delinquencies
-        {
-            (Treatment::Firm, Rationale::RepeatDefaulter, &stage.firm)
-        } else if probability < self.treatment.soft_min_probability {
-            (Treatment::Firm, Rationale::HighRisk, &stage.firm)
-        } else {
-            (Treatment::Soft, Rationale::LikelyToPay, &stage.soft)
+        let expected_loss = (1.0 - probability) * account.profile.current_balance;
+        let today = now.date_naive();
+        let (mut pending, mut broken) = (false, 0u32);
+        if let Some(rules) = &self.promises {
+            let since = today - Duration::days(i64::from(rules.lookback_days));
+            for p in &account.promises {
+                match p.status {
+                    PromiseStatus::Pending if p.due >= today && p.promised_on <= today => {
+                        pending = true;
+                    }
+                    PromiseStatus::Broken if p.due >= since && p.due <= today => broken += 1,
+                    _ => {}
+                }
+            }
+        }
+        let (treatment, rationale, action, priority) = match (&self.promises, &self.self_cure) {
+            _ if account.profile.hardship => (
+                Treatment::Soft,
+                Rationale::Hardship,
+                &self.hardship,
+                expected_loss,
+            ),
+            (Some(rules), _) if pending => {
+                (Treatment::Soft, Rationale::PendingPromise, &rules.hold, 0.0)
+            }
+            (Some(rules), _) if rules.firm_min_broken > 0 && broken >= rules.firm_min_broken => (
+                Treatment::Firm,
+                Rationale::BrokenPromises,
+                &stage.firm,
+                expected_loss,
+            ),
+            _ if account.profile.prior_delinquencies
+                >= self.treatment.firm_min_prior_delinquencies =>
+            {
+                (
+                    Treatment::Firm,
+                    Rationale::RepeatDefaulter,
+                    &stage.firm,
+                    expected_loss,
+                )
+            }
+            _ if probability < self.treatment.soft_min_probability => (
+                Treatment::Firm,
+                Rationale::HighRisk,
+                &stage.firm,
+                expected_loss,
+            ),
+            (_, Some(cure)) if probability >= cure.min_probability => (
+                Treatment::Soft,
+                Rationale::SelfCure,
+                &cure.action,
+                expected_loss * cure.priority_factor,
+            ),
+            _ => (
+                Treatment::Soft,
+                Rationale::LikelyToPay,
+                &stage.soft,
+                expected_loss,
+            ),
         };
+        let (action, guard) = self.guard(action, account, now);
         Decision {
             score: self.points(probability),
             band: self.band(probability),
@@ -253,8 +578,75 @@ impl Policy {
             action,
             stage: &stage.stage,
             rationale,
-            priority: (1.0 - probability) * account.profile.current_balance,
+            priority,
+            guard,
         }
+    }
+
+    /// Applies the contact caps to `action`: the first permitted action along the fallbacks,
+    /// and the guard of the first one blocked.
+    fn guard<'p>(
+        &'p self,
+        action: &'p Action,
+        account: &Account,
+        now: DateTime<Utc>,
+    ) -> (&'p Action, Option<Guard<'p>>) {
+        let mut current = action;
+        let mut first: Option<Guard<'p>> = None;
+        // Validation rules out fallback cycles; the bound keeps this total regardless.
+        for _ in 0..=self.contact_caps.len() {
+            let Some(cap) = self
+                .contact_caps
+                .iter()
+                .find(|c| c.channel == current.channel)
+            else {
+                break;
+            };
+            let Some(rule) = cap.blocks(account, now) else {
+                break;
+            };
+            first.get_or_insert(Guard {
+                blocked: current,
+                rule,
+            });
+            current = &cap.fallback;
+        }
+        (current, first)
+    }
+}
+
+impl ContactCap {
+    /// The rule that blocks one more attempt over this channel at `now`, if any. Attempts after
+    /// `now` are ignored.
+    fn blocks(&self, account: &Account, now: DateTime<Utc>) -> Option<GuardRule> {
+        let window_start = now - Duration::days(i64::from(self.window_days));
+        let quiet_start = now - Duration::days(i64::from(self.quiet_days_after_conversation));
+        let (mut attempts, mut last_conversation) = (0u32, None);
+        for c in &account.contacts {
+            if c.channel != self.channel || c.at > now {
+                continue;
+            }
+            if c.at > window_start {
+                attempts += 1;
+            }
+            if c.outcome == ContactOutcome::Conversation
+                && self.quiet_days_after_conversation > 0
+                && c.at > quiet_start
+            {
+                last_conversation = last_conversation.max(Some(c.at));
+            }
+        }
+        if let Some(at) = last_conversation {
+            return Some(GuardRule::QuietPeriod {
+                hours_ago: (now - at).num_hours(),
+                quiet_days: self.quiet_days_after_conversation,
+            });
+        }
+        (attempts >= self.max_attempts).then_some(GuardRule::MaxAttempts {
+            attempts,
+            max_attempts: self.max_attempts,
+            window_days: self.window_days,
+        })
     }
 }
 
@@ -285,10 +677,27 @@ fn check_action(a: &Action, at: &str) -> Result<(), LoadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{CreditProfile, PaymentCycle};
+    use crate::domain::{ContactAttempt, CreditProfile, PaymentCycle, PromiseToPay};
     use chrono::NaiveDate;
 
     const DEFAULT: &str = include_str!("../models/policy.toml");
+
+    /// 2025-02-10 12:00 UTC, ten days after the test accounts' statement.
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_739_188_800, 0).unwrap_or_default()
+    }
+
+    fn contact(days_ago: f64, channel: &str, outcome: ContactOutcome) -> ContactAttempt {
+        ContactAttempt {
+            at: now() - Duration::seconds((days_ago * 86_400.0) as i64),
+            channel: channel.into(),
+            outcome,
+        }
+    }
+
+    fn day(days_from_now: i64) -> NaiveDate {
+        now().date_naive() + Duration::days(days_from_now)
+    }
 
     fn account(dpd: u32, hardship: bool, prior: u32) -> Account {
         let d = NaiveDate::from_ymd_opt(2025, 1, 31).unwrap_or_default();
@@ -310,19 +719,21 @@ mod tests {
                 days_past_due: dpd,
             }],
             attributes: Default::default(),
+            contacts: Vec::new(),
+            promises: Vec::new(),
         }
     }
 
     #[test]
     fn shipped_policy_is_valid_and_escalates_by_stage() {
         let p = Policy::from_toml(DEFAULT).expect("shipped policy");
-        let early_soft = p.decide(0.95, &account(0, false, 0));
+        let early_soft = p.decide(0.85, &account(0, false, 0), now());
         assert_eq!(early_soft.treatment, Treatment::Soft);
         assert_eq!(early_soft.rationale, Rationale::LikelyToPay);
-        let late_firm = p.decide(0.2, &account(150, false, 0));
+        let late_firm = p.decide(0.2, &account(150, false, 0), now());
         assert_eq!(late_firm.treatment, Treatment::Firm);
         assert_eq!(late_firm.action.action, "legal_referral");
-        let firm_90 = p.decide(0.2, &account(95, false, 0));
+        let firm_90 = p.decide(0.2, &account(95, false, 0), now());
         assert_eq!(firm_90.action.action, "agency_referral");
         assert!((late_firm.priority - 0.8 * 800.0).abs() < 1e-9);
     }
@@ -330,12 +741,191 @@ mod tests {
     #[test]
     fn hardship_and_repeat_defaulters_override_the_score() {
         let p = Policy::from_toml(DEFAULT).expect("shipped policy");
-        let h = p.decide(0.1, &account(60, true, 9));
+        let h = p.decide(0.1, &account(60, true, 9), now());
         assert_eq!(h.treatment, Treatment::Soft);
         assert_eq!(h.action.action, "payment_plan_offer");
-        let r = p.decide(0.99, &account(0, false, 5));
+        let r = p.decide(0.99, &account(0, false, 5), now());
         assert_eq!(r.treatment, Treatment::Firm);
         assert_eq!(r.rationale, Rationale::RepeatDefaulter);
+    }
+
+    #[test]
+    fn seven_calls_in_seven_days_block_the_eighth_and_fall_back_to_a_text() {
+        let p = Policy::from_toml(DEFAULT).expect("shipped policy");
+        // High risk at 30+ days: the ladder says call.
+        let mut a = account(35, false, 0);
+        let six: Vec<_> = (0..6)
+            .map(|k| contact(0.5 + f64::from(k), "phone", ContactOutcome::NoAnswer))
+            .collect();
+        a.contacts = six.clone();
+        let d = p.decide(0.3, &a, now());
+        assert_eq!((d.action.action.as_str(), d.guard), ("call", None));
+
+        a.contacts
+            .push(contact(6.9, "phone", ContactOutcome::LeftMessage));
+        let d = p.decide(0.3, &a, now());
+        assert_eq!(d.action.channel, "sms", "the 8th call is not allowed");
+        let guard = d.guard.expect("guard");
+        assert_eq!(guard.blocked.action, "call");
+        assert_eq!(
+            guard.rule,
+            GuardRule::MaxAttempts {
+                attempts: 7,
+                max_attempts: 7,
+                window_days: 7
+            }
+        );
+        assert_eq!(
+            guard.reason(),
+            "7 phone attempts in the last 7 days (at most 7)"
+        );
+        assert_eq!(d.treatment, Treatment::Firm, "the treatment stands");
+
+        // The seventh attempt eight days ago is outside the window; future ones do not count;
+        // other channels do not count.
+        a.contacts = six.clone();
+        a.contacts
+            .push(contact(8.0, "phone", ContactOutcome::NoAnswer));
+        a.contacts
+            .push(contact(-1.0, "phone", ContactOutcome::NoAnswer));
+        a.contacts
+            .push(contact(1.0, "email", ContactOutcome::Delivered));
+        assert_eq!(p.decide(0.3, &a, now()).guard, None);
+    }
+
+    #[test]
+    fn no_call_for_seven_days_after_a_conversation() {
+        let p = Policy::from_toml(DEFAULT).expect("shipped policy");
+        let mut a = account(35, false, 0);
+        a.contacts = vec![contact(3.0, "phone", ContactOutcome::Conversation)];
+        let d = p.decide(0.3, &a, now());
+        assert_eq!(d.action.channel, "sms");
+        let guard = d.guard.expect("guard");
+        assert_eq!(
+            guard.rule,
+            GuardRule::QuietPeriod {
+                hours_ago: 72,
+                quiet_days: 7
+            }
+        );
+        assert_eq!(guard.rule.code(), "quiet_period");
+        // Eight days on, calls may resume; a conversation by email is not a call.
+        a.contacts = vec![
+            contact(8.0, "phone", ContactOutcome::Conversation),
+            contact(1.0, "email", ContactOutcome::Conversation),
+        ];
+        assert_eq!(p.decide(0.3, &a, now()).action.action, "call");
+    }
+
+    #[test]
+    fn fallbacks_follow_the_caps_to_a_permitted_channel() {
+        let p = Policy::from_toml(DEFAULT).expect("shipped policy");
+        let mut a = account(35, false, 0);
+        a.contacts = vec![contact(2.0, "phone", ContactOutcome::Conversation)];
+        a.contacts
+            .extend((0..3).map(|k| contact(f64::from(k) + 0.1, "sms", ContactOutcome::Delivered)));
+        let d = p.decide(0.3, &a, now());
+        assert_eq!(d.action.channel, "email");
+        // The guard names the first block: the call.
+        assert_eq!(d.guard.map(|g| g.blocked.channel.as_str()), Some("phone"));
+        // A cycle of fallbacks is refused at load.
+        let cyclic = DEFAULT.replace(
+            "fallback = { action = \"reminder\", channel = \"email\" }",
+            "fallback = { action = \"call\", channel = \"phone\" }",
+        );
+        assert_ne!(cyclic, DEFAULT);
+        let err = Policy::from_toml(&cyclic).expect_err("cycle").to_string();
+        assert!(err.contains("cycle"), "{err}");
+    }
+
+    #[test]
+    fn promises_hold_while_pending_and_broken_ones_are_firm() {
+        let p = Policy::from_toml(DEFAULT).expect("shipped policy");
+        let mut a = account(35, false, 0);
+        let promise = |made: i64, due: i64, status| PromiseToPay {
+            promised_on: day(made),
+            due: day(due),
+            amount: 100.0,
+            status,
+        };
+        a.promises = vec![promise(-2, 5, PromiseStatus::Pending)];
+        let d = p.decide(0.3, &a, now());
+        assert_eq!(d.rationale, Rationale::PendingPromise);
+        assert_eq!(d.action.action, "await_promise");
+        assert_eq!(d.priority, 0.0);
+
+        // A likely payer who broke a promise last month is treated firmly.
+        a.promises = vec![promise(-40, -30, PromiseStatus::Broken)];
+        let d = p.decide(0.85, &a, now());
+        assert_eq!(
+            (d.treatment, d.rationale),
+            (Treatment::Firm, Rationale::BrokenPromises)
+        );
+        // Beyond the lookback, or kept, it no longer counts; an overdue "pending" one does not
+        // hold.
+        a.promises = vec![
+            promise(-400, -390, PromiseStatus::Broken),
+            promise(-20, -10, PromiseStatus::Kept),
+            promise(-20, -1, PromiseStatus::Pending),
+        ];
+        assert_eq!(p.decide(0.85, &a, now()).rationale, Rationale::LikelyToPay);
+        // Hardship comes first.
+        a.profile.hardship = true;
+        a.promises = vec![promise(-40, -30, PromiseStatus::Broken)];
+        assert_eq!(p.decide(0.85, &a, now()).rationale, Rationale::Hardship);
+    }
+
+    #[test]
+    fn accounts_likely_to_pay_anyway_get_a_cheap_reminder_and_low_priority() {
+        let p = Policy::from_toml(DEFAULT).expect("shipped policy");
+        let a = account(35, false, 0);
+        let cure = p.decide(0.95, &a, now());
+        assert_eq!(cure.rationale, Rationale::SelfCure);
+        assert_eq!(
+            (cure.action.action.as_str(), cure.action.channel.as_str()),
+            ("reminder", "sms")
+        );
+        assert!((cure.priority - 0.05 * 0.05 * 800.0).abs() < 1e-9);
+        // A less certain payer of the same balance comes first on the worklist.
+        let soft = p.decide(0.85, &a, now());
+        assert_eq!(soft.rationale, Rationale::LikelyToPay);
+        assert!(soft.priority > 10.0 * cure.priority);
+    }
+
+    #[test]
+    fn experiment_arms_are_stable_and_near_the_share() {
+        let e = Experiment {
+            name: "gbdt-trial".into(),
+            share: 0.2,
+            mode: ExperimentMode::Split,
+            challenger_model: Some("other.json".into()),
+            challenger_policy: None,
+        };
+        let arms: Vec<Arm> = (0..20_000).map(|i| e.arm(&format!("acct-{i}"))).collect();
+        let share = arms.iter().filter(|a| **a == Arm::Challenger).count() as f64 / 20_000.0;
+        assert!((share - 0.2).abs() < 0.01, "{share}");
+        assert!((0..20_000).all(|i| e.arm(&format!("acct-{i}")) == arms[i]));
+        // A new experiment name reshuffles the arms.
+        let renamed = Experiment {
+            name: "gbdt-trial-2".into(),
+            ..e.clone()
+        };
+        assert!((0..1000).any(|i| renamed.arm(&format!("acct-{i}")) != arms[i]));
+        // An experiment needs a challenger and a share in (0, 1].
+        let base = format!("{DEFAULT}\n[experiment]\nname = \"x\"\nmode = \"split\"\n");
+        for (extra, expected) in [
+            ("share = 0.1\n", "challenger"),
+            ("share = 0.0\nchallenger_model = \"m.json\"\n", "share"),
+        ] {
+            let err = Policy::from_toml(&format!("{base}{extra}"))
+                .expect_err(expected)
+                .to_string();
+            assert!(err.contains(expected), "{err}");
+        }
+        assert!(Policy::from_toml(&format!(
+            "{base}share = 0.5\nchallenger_model = \"m.json\"\n"
+        ))
+        .is_ok());
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! benchmarks. It works in a caller-owned [`Scratch`], so scoring a batch allocates nothing per
 //! account.
 
+use chrono::{DateTime, Utc};
+
 use crate::domain::Account;
 use crate::model::{Model, ModelScratch};
 use crate::policy::{Decision, Policy};
@@ -91,12 +93,14 @@ impl Engine {
         }
     }
 
-    /// Scores `account`, leaving the top `max_reasons` reason codes (at most [`MAX_REASONS`]) in
-    /// `scratch`. The account must have passed the request validation (finite amounts).
+    /// Scores `account` and decides its treatment at `now`, leaving the top `max_reasons`
+    /// reason codes (at most [`MAX_REASONS`]) in `scratch`. The account must have passed the
+    /// request validation (finite amounts).
     pub fn score<'e>(
         &'e self,
         account: &Account,
         max_reasons: usize,
+        now: DateTime<Utc>,
         scratch: &mut Scratch,
     ) -> Scored<'e> {
         let spec = self.model.spec();
@@ -137,7 +141,7 @@ impl Engine {
         Scored {
             probability,
             margin,
-            decision: self.policy.decide(probability, account),
+            decision: self.policy.decide(probability, account, now),
         }
     }
 
@@ -156,6 +160,7 @@ impl Engine {
     pub fn score_many<'e>(
         &'e self,
         accounts: &[&Account],
+        now: DateTime<Utc>,
         scratch: &mut Scratch,
         out: &mut Vec<Scored<'e>>,
     ) {
@@ -182,7 +187,7 @@ impl Engine {
                     Scored {
                         probability,
                         margin,
-                        decision: self.policy.decide(probability, account),
+                        decision: self.policy.decide(probability, account, now),
                     }
                 }),
         );
@@ -288,7 +293,13 @@ mod tests {
                 })
                 .collect(),
             attributes: Default::default(),
+            contacts: Vec::new(),
+            promises: Vec::new(),
         }
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_750_000_000, 0).unwrap_or_default()
     }
 
     #[test]
@@ -297,7 +308,7 @@ mod tests {
         let mut scratch = engine.scratch();
         let account = delinquent_account();
         let all = engine.model().spec().reasons().len();
-        let scored = engine.score(&account, MAX_REASONS, &mut scratch);
+        let scored = engine.score(&account, MAX_REASONS, now(), &mut scratch);
         assert!(scratch.reasons().len() <= all);
         let sum: f64 = scratch.reasons().iter().map(|r| r.contribution).sum();
         let expected = engine.model().expected_margin();
@@ -311,12 +322,12 @@ mod tests {
             .reason_text(&top)
             .ends_with(": 120; lowers the repayment likelihood"));
         // Without reasons the probability is the same, one by one or in a batch.
-        let plain = engine.score(&account, 0, &mut scratch);
+        let plain = engine.score(&account, 0, now(), &mut scratch);
         assert_eq!(plain.probability, scored.probability);
         assert!(scratch.reasons().is_empty());
         let mut many = Vec::new();
         let batch: Vec<&Account> = std::iter::repeat_n(&account, 11).collect();
-        engine.score_many(&batch, &mut scratch, &mut many);
+        engine.score_many(&batch, now(), &mut scratch, &mut many);
         assert_eq!(many.len(), 11);
         assert!(many.iter().all(|s| *s == plain));
     }

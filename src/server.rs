@@ -16,11 +16,9 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
+use crate::deployment::Deployment;
 use crate::error::LoadError;
-use crate::model::Model;
-use crate::policy::Policy;
 use crate::proto::v1::scoring_service_server::ScoringServiceServer;
-use crate::scoring::Engine;
 use crate::service::ScoringApi;
 
 /// Default listen address.
@@ -76,18 +74,17 @@ impl ServerConfig {
         })
     }
 
-    /// Loads and validates the model and the policy.
-    pub fn load_engine(&self) -> Result<Engine, LoadError> {
-        let model = Model::load(&self.model)?;
-        let policy = Policy::load(&self.policy)?;
-        Ok(Engine::new(model, policy))
+    /// Loads and validates the model and the policy, and the challenger's when the policy runs
+    /// an experiment.
+    pub fn load_deployment(&self) -> Result<Deployment, LoadError> {
+        Deployment::load(&self.model, &self.policy)
     }
 }
 
-/// Serves `engine` on `listener` until `shutdown` completes, then drains gracefully.
+/// Serves `deployment` on `listener` until `shutdown` completes, then drains gracefully.
 pub async fn run(
     listener: TcpListener,
-    engine: Engine,
+    deployment: Deployment,
     config: &ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), tonic::transport::Error> {
@@ -99,6 +96,7 @@ pub async fn run(
     let reflection_v1 = reflection_builder().build_v1();
     let reflection_v1alpha = reflection_builder().build_v1alpha();
 
+    let engine = deployment.champion();
     let model = engine.model().artifact();
     tracing::info!(
         addr = %listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string()),
@@ -106,10 +104,12 @@ pub async fn run(
         model_version = %model.version,
         kind = model.model.kind(),
         policy_version = %engine.policy().version,
+        experiment = deployment.experiment().map(|e| e.name.as_str()),
+        challenger_share = deployment.experiment().map(|e| e.share),
         "payrisk-server ready"
     );
 
-    let scoring = ScoringServiceServer::new(ScoringApi::new(Arc::new(engine)))
+    let scoring = ScoringServiceServer::new(ScoringApi::new(Arc::new(deployment)))
         .max_decoding_message_size(config.max_message_bytes)
         .max_encoding_message_size(config.max_message_bytes);
 

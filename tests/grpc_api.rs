@@ -13,6 +13,7 @@ fn score_request(a: pb::Account) -> pb::ScoreRequest {
     pb::ScoreRequest {
         account: Some(a),
         max_reasons: 0,
+        ..Default::default()
     }
 }
 
@@ -154,6 +155,7 @@ async fn bad_requests_name_the_field() {
         .score(pb::ScoreRequest {
             account: None,
             max_reasons: 0,
+            ..Default::default()
         })
         .await
         .expect_err("missing account");
@@ -163,6 +165,7 @@ async fn bad_requests_name_the_field() {
         .score(pb::ScoreRequest {
             account: Some(good_account("k")),
             max_reasons: 33,
+            ..Default::default()
         })
         .await
         .expect_err("too many reasons");
@@ -188,6 +191,7 @@ async fn batch_keeps_order_and_isolates_bad_accounts() {
             accounts: accounts.clone(),
             max_reasons: 2,
             batch_id: 7,
+            ..Default::default()
         })
         .await
         .expect("batch")
@@ -223,6 +227,7 @@ async fn batch_keeps_order_and_isolates_bad_accounts() {
             .score(pb::ScoreRequest {
                 account: Some(accounts[i].clone()),
                 max_reasons: 2,
+                ..Default::default()
             })
             .await
             .expect("score")
@@ -242,6 +247,7 @@ async fn batch_over_ten_thousand_accounts_is_refused() {
             accounts,
             max_reasons: 0,
             batch_id: 0,
+            ..Default::default()
         })
         .await
         .expect_err("too many");
@@ -252,6 +258,7 @@ async fn batch_over_ten_thousand_accounts_is_refused() {
             accounts: vec![good_account("x"); 10_000],
             max_reasons: 0,
             batch_id: 0,
+            ..Default::default()
         })
         .await
         .expect("10,000 is allowed")
@@ -277,6 +284,7 @@ async fn stream_answers_each_chunk_in_order() {
                 .collect(),
             max_reasons: 1,
             batch_id: b,
+            ..Default::default()
         })
         .collect();
     let mut responses = client
@@ -337,6 +345,7 @@ async fn oversized_messages_are_refused() {
             accounts: vec![good_account("x"); 500],
             max_reasons: 0,
             batch_id: 0,
+            ..Default::default()
         })
         .await
         .expect_err("over the cap");

@@ -125,6 +125,7 @@ async fn shutdown_finishes_calls_in_flight() {
         accounts: vec![good_account("s"); 10],
         max_reasons: 0,
         batch_id: id,
+        ..Default::default()
     };
     tx.send(chunk(1)).await.expect("send");
     assert_eq!(responses.next().await.expect("r1").expect("ok").batch_id, 1);
@@ -185,6 +186,7 @@ async fn the_binary_serves_and_exits_cleanly_on_sigterm() {
         .score(pb::ScoreRequest {
             account: Some(good_account("bin")),
             max_reasons: 0,
+            ..Default::default()
         })
         .await
         .expect("score through the binary");

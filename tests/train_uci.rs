@@ -216,6 +216,7 @@ fn to_proto(a: &Account) -> pb::Account {
             })
             .collect(),
         attributes: a.attributes.clone(),
+        ..Default::default()
     }
 }
 
@@ -248,6 +249,7 @@ async fn assert_served_from(run: &Run, model: PathBuf) {
                 .collect(),
             max_reasons: 0,
             batch_id: 0,
+            ..Default::default()
         })
         .await
         .expect("batch")

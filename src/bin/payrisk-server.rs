@@ -68,13 +68,13 @@ fn main() -> anyhow::Result<()> {
         config.shutdown_grace_secs = v;
     }
 
-    let engine = config.load_engine().context("cannot start")?;
+    let deployment = config.load_deployment().context("cannot start")?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.addr))?;
-        server::run(listener, engine, &config, server::shutdown_signal())
+        server::run(listener, deployment, &config, server::shutdown_signal())
             .await
             .context("server failed")
     })

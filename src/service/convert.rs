@@ -3,13 +3,15 @@
 //! Every rule the domain relies on (finite, non-negative amounts, bounded history, ordered dates)
 //! is checked here, and every failure is reported with the path of the field that broke it.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::deployment::Deployment;
 use crate::domain::{
-    Account, CreditProfile, PaymentCycle, MAX_ACCOUNT_ID_BYTES, MAX_ATTRIBUTES, MAX_BUREAU_SCORE,
-    MAX_DAYS_PAST_DUE, MAX_HISTORY_CYCLES,
+    Account, ContactAttempt, ContactOutcome, CreditProfile, PaymentCycle, PromiseStatus,
+    PromiseToPay, MAX_ACCOUNT_ID_BYTES, MAX_ATTRIBUTES, MAX_BUREAU_SCORE, MAX_CONTACTS,
+    MAX_DAYS_PAST_DUE, MAX_HISTORY_CYCLES, MAX_PROMISES,
 };
-use crate::policy::Treatment;
+use crate::policy::{Arm, ExperimentMode, Treatment};
 use crate::proto::v1 as pb;
 use crate::scoring::{Engine, Scored, Scratch};
 
@@ -69,6 +71,145 @@ impl Checker<'_> {
             }
         }
     }
+}
+
+/// Longest channel name accepted, in bytes.
+const MAX_CHANNEL_BYTES: usize = 64;
+
+/// A protobuf timestamp as UTC time, or `None` when it is out of range.
+pub fn timestamp(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
+    u32::try_from(t.nanos)
+        .ok()
+        .and_then(|nanos| DateTime::from_timestamp(t.seconds, nanos))
+}
+
+/// The decision time of a request: its `decision_time`, else the server's clock.
+pub fn decision_time(
+    t: Option<&prost_types::Timestamp>,
+    field: &str,
+) -> Result<DateTime<Utc>, Vec<Violation>> {
+    match t {
+        None => Ok(Utc::now()),
+        Some(t) => timestamp(t).ok_or_else(|| {
+            vec![Violation {
+                field: field.to_owned(),
+                description: format!("is not a valid time: {}s {}ns", t.seconds, t.nanos),
+            }]
+        }),
+    }
+}
+
+fn contacts(c: &mut Checker<'_>, messages: Vec<pb::ContactAttempt>) -> Vec<ContactAttempt> {
+    if messages.len() > MAX_CONTACTS {
+        c.push(
+            "contacts",
+            format!(
+                "has {} attempts; at most {MAX_CONTACTS} are accepted",
+                messages.len()
+            ),
+        );
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(messages.len());
+    for (i, m) in messages.into_iter().enumerate() {
+        let at = match &m.at {
+            None => {
+                c.push(format_args!("contacts[{i}].at"), "is required");
+                None
+            }
+            Some(t) => {
+                let at = timestamp(t);
+                if at.is_none() {
+                    c.push(format_args!("contacts[{i}].at"), "is not a valid time");
+                }
+                at
+            }
+        };
+        let channel_ok = !m.channel.trim().is_empty() && m.channel.len() <= MAX_CHANNEL_BYTES;
+        if !channel_ok {
+            c.push(
+                format_args!("contacts[{i}].channel"),
+                format!("is required, at most {MAX_CHANNEL_BYTES} bytes"),
+            );
+        }
+        let outcome = match pb::ContactOutcome::try_from(m.outcome) {
+            Ok(pb::ContactOutcome::NoAnswer) => Some(ContactOutcome::NoAnswer),
+            Ok(pb::ContactOutcome::LeftMessage) => Some(ContactOutcome::LeftMessage),
+            Ok(pb::ContactOutcome::Conversation) => Some(ContactOutcome::Conversation),
+            Ok(pb::ContactOutcome::WrongParty) => Some(ContactOutcome::WrongParty),
+            Ok(pb::ContactOutcome::Delivered) => Some(ContactOutcome::Delivered),
+            Ok(pb::ContactOutcome::Failed) => Some(ContactOutcome::Failed),
+            Ok(pb::ContactOutcome::Unspecified) | Err(_) => {
+                c.push(
+                    format_args!("contacts[{i}].outcome"),
+                    format!("must be a known outcome, got {}", m.outcome),
+                );
+                None
+            }
+        };
+        if let (Some(at), Some(outcome), true) = (at, outcome, channel_ok) {
+            out.push(ContactAttempt {
+                at,
+                channel: m.channel,
+                outcome,
+            });
+        }
+    }
+    out
+}
+
+fn promises(c: &mut Checker<'_>, messages: &[pb::PromiseToPay]) -> Vec<PromiseToPay> {
+    if messages.len() > MAX_PROMISES {
+        c.push(
+            "promises",
+            format!(
+                "has {} promises; at most {MAX_PROMISES} are accepted",
+                messages.len()
+            ),
+        );
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(messages.len());
+    for (i, m) in messages.iter().enumerate() {
+        let before = c.violations.len();
+        let promised_on = c.date(
+            &format!("promises[{i}].promised_on"),
+            m.promised_on.as_ref(),
+        );
+        let due = c.date(&format!("promises[{i}].due"), m.due.as_ref());
+        if let (Some(p), Some(d)) = (promised_on, due) {
+            if d < p {
+                c.push(
+                    format_args!("promises[{i}].due"),
+                    "must not be before promised_on",
+                );
+            }
+        }
+        c.amount(format_args!("promises[{i}].amount"), m.amount);
+        let status = match pb::PromiseStatus::try_from(m.status) {
+            Ok(pb::PromiseStatus::Pending) => Some(PromiseStatus::Pending),
+            Ok(pb::PromiseStatus::Kept) => Some(PromiseStatus::Kept),
+            Ok(pb::PromiseStatus::Broken) => Some(PromiseStatus::Broken),
+            Ok(pb::PromiseStatus::Unspecified) | Err(_) => {
+                c.push(
+                    format_args!("promises[{i}].status"),
+                    format!("must be a known status, got {}", m.status),
+                );
+                None
+            }
+        };
+        if let (Some(promised_on), Some(due), Some(status), true) =
+            (promised_on, due, status, c.violations.len() == before)
+        {
+            out.push(PromiseToPay {
+                promised_on,
+                due,
+                amount: m.amount,
+                status,
+            });
+        }
+    }
+    out
 }
 
 /// Converts and validates one account; `prefix` is its path (`account` or `accounts[7]`).
@@ -206,6 +347,9 @@ pub fn account(message: Option<pb::Account>, prefix: &str) -> Result<Account, Ve
         }
     }
 
+    let promises = promises(&mut c, &a.promises);
+    let contacts = contacts(&mut c, a.contacts);
+
     match (as_of, c.violations.is_empty()) {
         (Some(as_of), true) => Ok(Account {
             account_id: a.account_id,
@@ -213,17 +357,44 @@ pub fn account(message: Option<pb::Account>, prefix: &str) -> Result<Account, Ve
             profile,
             history,
             attributes: a.attributes,
+            contacts,
+            promises,
         }),
         _ => Err(c.violations),
     }
 }
 
-/// Builds the response message of a scored account.
+/// The next-action message of a decision.
+fn next_action(d: &crate::policy::Decision<'_>) -> pb::NextAction {
+    pb::NextAction {
+        action: d.action.action.clone(),
+        channel: d.action.channel.clone(),
+        stage: d.stage.to_owned(),
+        rationale: d.rationale.text().to_owned(),
+        guard: d.guard.map(|g| pb::ContactGuard {
+            blocked_action: g.blocked.action.clone(),
+            blocked_channel: g.blocked.channel.clone(),
+            rule: g.rule.code().to_owned(),
+            reason: g.reason(),
+        }),
+    }
+}
+
+fn treatment(t: Treatment) -> i32 {
+    let t = match t {
+        Treatment::Soft => pb::Treatment::Soft,
+        Treatment::Firm => pb::Treatment::Firm,
+    };
+    t as i32
+}
+
+/// Builds the response message of a scored account, decided by `arm`.
 pub fn response(
     engine: &Engine,
     account_id: String,
     scored: &Scored<'_>,
     scratch: &Scratch,
+    arm: Arm,
 ) -> pb::ScoreResponse {
     let d = &scored.decision;
     let model = engine.model().artifact();
@@ -233,16 +404,8 @@ pub fn response(
         repayment_probability: scored.probability,
         score: d.score,
         risk_band: d.band.to_owned(),
-        treatment: match d.treatment {
-            Treatment::Soft => pb::Treatment::Soft,
-            Treatment::Firm => pb::Treatment::Firm,
-        } as i32,
-        next_action: Some(pb::NextAction {
-            action: d.action.action.clone(),
-            channel: d.action.channel.clone(),
-            stage: d.stage.to_owned(),
-            rationale: d.rationale.text().to_owned(),
-        }),
+        treatment: treatment(d.treatment),
+        next_action: Some(next_action(d)),
         priority: d.priority,
         reasons: scratch
             .reasons()
@@ -257,6 +420,22 @@ pub fn response(
         model_name: model.name.clone(),
         model_version: model.version.clone(),
         policy_version: policy.version.clone(),
+        arm: arm.as_str().to_owned(),
+        shadow: None,
+    }
+}
+
+/// The challenger's decision in shadow mode.
+pub fn shadow(challenger: &Engine, scored: &Scored<'_>) -> pb::ShadowDecision {
+    let d = &scored.decision;
+    pb::ShadowDecision {
+        repayment_probability: scored.probability,
+        risk_band: d.band.to_owned(),
+        treatment: treatment(d.treatment),
+        next_action: Some(next_action(d)),
+        priority: d.priority,
+        model_version: challenger.model().artifact().version.clone(),
+        policy_version: challenger.policy().version.clone(),
     }
 }
 
@@ -274,10 +453,40 @@ pub fn metrics(m: &crate::evaluation::Metrics) -> pb::EvaluationMetrics {
     }
 }
 
-/// Describes the serving model and policy.
-pub fn model_info(engine: &Engine) -> pb::ModelInfo {
+/// Describes the serving model and policy, and the experiment's arms.
+pub fn model_info(deployment: &Deployment) -> pb::ModelInfo {
+    let engine = deployment.champion();
     let a = engine.model().artifact();
     let p = engine.policy();
+    let arm = |arm: Arm, e: &Engine, share: f64, mode: &str| pb::ArmInfo {
+        arm: arm.as_str().to_owned(),
+        share,
+        mode: mode.to_owned(),
+        model_name: e.model().artifact().name.clone(),
+        model_version: e.model().artifact().version.clone(),
+        policy_version: e.policy().version.clone(),
+        decisions: deployment.decisions(arm),
+    };
+    let mut arms = Vec::with_capacity(2);
+    match (deployment.experiment(), deployment.challenger()) {
+        (Some(x), Some(challenger)) => {
+            let split = x.mode == ExperimentMode::Split;
+            let mode = x.mode.as_str();
+            arms.push(arm(
+                Arm::Champion,
+                engine,
+                if split { 1.0 - x.share } else { 1.0 },
+                mode,
+            ));
+            arms.push(arm(
+                Arm::Challenger,
+                challenger,
+                if split { x.share } else { 0.0 },
+                mode,
+            ));
+        }
+        _ => arms.push(arm(Arm::Champion, engine, 1.0, "none")),
+    }
     pb::ModelInfo {
         name: a.name.clone(),
         version: a.version.clone(),
@@ -300,6 +509,7 @@ pub fn model_info(engine: &Engine) -> pb::ModelInfo {
         policy_name: p.name.clone(),
         policy_version: p.version.clone(),
         artifact_schema_version: a.schema_version,
+        arms,
     }
 }
 
@@ -341,6 +551,7 @@ mod tests {
                 },
             ],
             attributes: Default::default(),
+            ..Default::default()
         }
     }
 

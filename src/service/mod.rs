@@ -14,10 +14,14 @@ use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
 
+use chrono::{DateTime, Utc};
+
+use crate::deployment::Deployment;
 use crate::domain::Account;
+use crate::policy::Arm;
 use crate::proto::v1 as pb;
 use crate::proto::v1::scoring_service_server::ScoringService;
-use crate::scoring::{Engine, Scratch, DEFAULT_REASONS, MAX_REASONS};
+use crate::scoring::{Scratch, DEFAULT_REASONS, MAX_REASONS};
 use convert::Violation;
 
 /// Most accounts in one `ScoreBatch` request or one `ScoreStream` message.
@@ -29,13 +33,13 @@ const STREAM_BUFFER: usize = 2;
 /// The `payrisk.v1.ScoringService` implementation.
 #[derive(Debug, Clone)]
 pub struct ScoringApi {
-    engine: Arc<Engine>,
+    deployment: Arc<Deployment>,
 }
 
 impl ScoringApi {
-    /// Serves `engine`.
-    pub fn new(engine: Arc<Engine>) -> ScoringApi {
-        ScoringApi { engine }
+    /// Serves `deployment`.
+    pub fn new(deployment: Arc<Deployment>) -> ScoringApi {
+        ScoringApi { deployment }
     }
 }
 
@@ -50,9 +54,39 @@ fn max_reasons(requested: u32, field: &str) -> Result<usize, Status> {
     }
 }
 
-/// Scores a whole batch; bad accounts get error entries.
+/// Scores one account: the deciding arm's engine, and the challenger beside it in shadow mode.
+fn score_one(
+    deployment: &Deployment,
+    account: Account,
+    k: usize,
+    now: DateTime<Utc>,
+) -> pb::ScoreResponse {
+    let arm = deployment.arm(&account.account_id);
+    let (decider, engine) = deployment.decider(arm);
+    let mut scratch = engine.scratch();
+    let scored = engine.score(&account, k, now, &mut scratch);
+    deployment.record(decider, 1);
+    tracing::debug!(
+        probability = scored.probability,
+        band = scored.decision.band,
+        arm = decider.as_str(),
+        "scored"
+    );
+    let shadow = deployment.shadow(arm).map(|challenger| {
+        let mut scratch = challenger.scratch();
+        let scored = challenger.score(&account, 0, now, &mut scratch);
+        deployment.record(Arm::Challenger, 1);
+        convert::shadow(challenger, &scored)
+    });
+    let mut response = convert::response(engine, account.account_id, &scored, &scratch, decider);
+    response.shadow = shadow;
+    response
+}
+
+/// Scores a whole batch; bad accounts get error entries. Each arm's accounts are scored
+/// together on the batch path when no reason codes are asked for.
 fn score_batch(
-    engine: &Engine,
+    deployment: &Deployment,
     request: pb::ScoreBatchRequest,
 ) -> Result<pb::ScoreBatchResponse, Status> {
     if request.accounts.len() > MAX_BATCH_ACCOUNTS {
@@ -65,7 +99,8 @@ fn score_batch(
         }]));
     }
     let k = max_reasons(request.max_reasons, "max_reasons")?;
-    let mut scratch: Scratch = engine.scratch();
+    let now = convert::decision_time(request.decision_time.as_ref(), "decision_time")
+        .map_err(status::invalid_argument)?;
     let converted: Vec<(String, Result<Account, Vec<Violation>>)> = request
         .accounts
         .into_iter()
@@ -78,47 +113,97 @@ fn score_batch(
             )
         })
         .collect();
-    // Without reason codes, score the valid accounts together on the batch path.
-    let mut batch_scores = Vec::new();
-    if k == 0 {
-        let valid: Vec<&Account> = converted
+    let arms: Vec<Arm> = converted.iter().map(|(id, _)| deployment.arm(id)).collect();
+    let mut responses: Vec<Option<pb::ScoreResponse>> = vec![None; converted.len()];
+    for decider in [Arm::Champion, Arm::Challenger] {
+        let members: Vec<(usize, &Account)> = converted
             .iter()
-            .filter_map(|(_, r)| r.as_ref().ok())
+            .enumerate()
+            .filter_map(|(i, (_, r))| r.as_ref().ok().map(|a| (i, a)))
+            .filter(|(i, _)| deployment.decider(arms[*i]).0 == decider)
             .collect();
-        engine.score_many(&valid, &mut scratch, &mut batch_scores);
-    }
-    let mut batch_scores = batch_scores.into_iter();
-    let mut results = Vec::with_capacity(converted.len());
-    for (index, (account_id, outcome)) in converted.into_iter().enumerate() {
-        let outcome = match outcome {
-            Ok(account) => {
-                let scored = match batch_scores.next() {
-                    Some(scored) if k == 0 => scored,
-                    _ => engine.score(&account, k, &mut scratch),
-                };
-                pb::score_result::Outcome::Score(convert::response(
+        if members.is_empty() {
+            continue;
+        }
+        let (_, engine) = deployment.decider(decider);
+        let mut scratch: Scratch = engine.scratch();
+        if k == 0 {
+            let accounts: Vec<&Account> = members.iter().map(|(_, a)| *a).collect();
+            let mut scored = Vec::with_capacity(accounts.len());
+            engine.score_many(&accounts, now, &mut scratch, &mut scored);
+            for ((i, a), s) in members.iter().zip(&scored) {
+                responses[*i] = Some(convert::response(
                     engine,
-                    account.account_id,
-                    &scored,
+                    a.account_id.clone(),
+                    s,
                     &scratch,
-                ))
+                    decider,
+                ));
             }
-            Err(violations) => pb::score_result::Outcome::Error(pb::AccountError {
-                violations: violations
-                    .into_iter()
-                    .map(|v| pb::FieldViolation {
-                        field: v.field,
-                        description: v.description,
-                    })
-                    .collect(),
-            }),
-        };
-        results.push(pb::ScoreResult {
-            index: u32::try_from(index).unwrap_or(u32::MAX),
-            account_id,
-            outcome: Some(outcome),
-        });
+        } else {
+            for (i, a) in &members {
+                let s = engine.score(a, k, now, &mut scratch);
+                responses[*i] = Some(convert::response(
+                    engine,
+                    a.account_id.clone(),
+                    &s,
+                    &scratch,
+                    decider,
+                ));
+            }
+        }
+        deployment.record(decider, members.len() as u64);
     }
+    // Shadow mode: the challenger scores its share beside the champion.
+    if let Some(challenger) = deployment.shadow(Arm::Challenger) {
+        let members: Vec<(usize, &Account)> = converted
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (_, r))| r.as_ref().ok().map(|a| (i, a)))
+            .filter(|(i, _)| arms[*i] == Arm::Challenger)
+            .collect();
+        let accounts: Vec<&Account> = members.iter().map(|(_, a)| *a).collect();
+        let mut scratch = challenger.scratch();
+        let mut scored = Vec::with_capacity(accounts.len());
+        challenger.score_many(&accounts, now, &mut scratch, &mut scored);
+        for ((i, _), s) in members.iter().zip(&scored) {
+            if let Some(r) = &mut responses[*i] {
+                r.shadow = Some(convert::shadow(challenger, s));
+            }
+        }
+        deployment.record(Arm::Challenger, members.len() as u64);
+    }
+    let results = converted
+        .into_iter()
+        .zip(responses)
+        .enumerate()
+        .map(|(index, ((account_id, outcome), response))| {
+            let outcome = match (outcome, response) {
+                (Ok(_), Some(r)) => pb::score_result::Outcome::Score(r),
+                (Err(violations), _) => pb::score_result::Outcome::Error(pb::AccountError {
+                    violations: violations
+                        .into_iter()
+                        .map(|v| pb::FieldViolation {
+                            field: v.field,
+                            description: v.description,
+                        })
+                        .collect(),
+                }),
+                // Every valid account was scored by exactly one arm above.
+                (Ok(_), None) => pb::score_result::Outcome::Error(pb::AccountError {
+                    violations: vec![pb::FieldViolation {
+                        field: format!("accounts[{index}]"),
+                        description: "was not scored (internal error)".into(),
+                    }],
+                }),
+            };
+            pb::ScoreResult {
+                index: u32::try_from(index).unwrap_or(u32::MAX),
+                account_id,
+                outcome: Some(outcome),
+            }
+        })
+        .collect();
     Ok(pb::ScoreBatchResponse {
         results,
         batch_id: request.batch_id,
@@ -127,11 +212,11 @@ fn score_batch(
 
 /// Runs CPU-bound batch scoring off the async workers.
 async fn score_batch_blocking(
-    engine: Arc<Engine>,
+    deployment: Arc<Deployment>,
     request: pb::ScoreBatchRequest,
 ) -> Result<pb::ScoreBatchResponse, Status> {
     let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(|| score_batch(&engine, request)))
+    tokio::task::spawn_blocking(move || span.in_scope(|| score_batch(&deployment, request)))
         .await
         .map_err(|e| Status::internal(format!("scoring task failed: {e}")))?
 }
@@ -147,23 +232,13 @@ impl ScoringService for ScoringApi {
     ) -> Result<Response<pb::ScoreResponse>, Status> {
         let request = request.into_inner();
         let k = max_reasons(request.max_reasons, "max_reasons")?;
+        let now = convert::decision_time(request.decision_time.as_ref(), "decision_time")
+            .map_err(status::invalid_argument)?;
         let account = convert::account(request.account, "account").map_err(|v| {
             tracing::debug!(violations = v.len(), "invalid account");
             status::invalid_argument(v)
         })?;
-        let mut scratch = self.engine.scratch();
-        let scored = self.engine.score(&account, k, &mut scratch);
-        tracing::debug!(
-            probability = scored.probability,
-            band = scored.decision.band,
-            "scored"
-        );
-        Ok(Response::new(convert::response(
-            &self.engine,
-            account.account_id,
-            &scored,
-            &scratch,
-        )))
+        Ok(Response::new(score_one(&self.deployment, account, k, now)))
     }
 
     #[tracing::instrument(name = "ScoreBatch", skip_all, fields(accounts))]
@@ -173,7 +248,7 @@ impl ScoringService for ScoringApi {
     ) -> Result<Response<pb::ScoreBatchResponse>, Status> {
         let request = request.into_inner();
         tracing::Span::current().record("accounts", request.accounts.len());
-        score_batch_blocking(self.engine.clone(), request)
+        score_batch_blocking(self.deployment.clone(), request)
             .await
             .map(Response::new)
     }
@@ -186,14 +261,14 @@ impl ScoringService for ScoringApi {
         request: Request<Streaming<pb::ScoreBatchRequest>>,
     ) -> Result<Response<Self::ScoreStreamStream>, Status> {
         let mut incoming = request.into_inner();
-        let engine = self.engine.clone();
+        let deployment = self.deployment.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(STREAM_BUFFER);
         tokio::spawn(
             async move {
                 let mut chunks = 0u64;
                 while let Some(message) = incoming.next().await {
                     let reply = match message {
-                        Ok(chunk) => score_batch_blocking(engine.clone(), chunk).await,
+                        Ok(chunk) => score_batch_blocking(deployment.clone(), chunk).await,
                         Err(status) => Err(status),
                     };
                     let failed = reply.is_err();
@@ -217,6 +292,6 @@ impl ScoringService for ScoringApi {
         &self,
         _request: Request<pb::GetModelInfoRequest>,
     ) -> Result<Response<pb::ModelInfo>, Status> {
-        Ok(Response::new(convert::model_info(&self.engine)))
+        Ok(Response::new(convert::model_info(&self.deployment)))
     }
 }

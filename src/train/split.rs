@@ -50,18 +50,7 @@ impl Split {
                 test_fraction,
                 seed,
             } => {
-                let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-                for b in seed.to_le_bytes().iter().chain(account_id.as_bytes()) {
-                    h ^= u64::from(*b);
-                    h = h.wrapping_mul(0x0000_0100_0000_01b3);
-                }
-                // splitmix64's finaliser spreads FNV's low-bit differences over the whole word.
-                h ^= h >> 30;
-                h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-                h ^= h >> 27;
-                h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
-                h ^= h >> 31;
-                Ok(((h >> 11) as f64 / ((1u64 << 53) as f64)) < test_fraction)
+                Ok(crate::stable_hash::unit_interval(&seed.to_le_bytes(), account_id) < test_fraction)
             }
         }
     }

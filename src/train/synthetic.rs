@@ -182,6 +182,8 @@ pub fn account(seed: u64, index: usize) -> (Account, bool) {
         },
         history,
         attributes: Default::default(),
+        contacts: Vec::new(),
+        promises: Vec::new(),
     };
     (account, repaid)
 }

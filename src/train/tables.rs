@@ -695,6 +695,8 @@ fn build_accounts(
                 },
                 history: Vec::new(),
                 attributes: attrs,
+                contacts: Vec::new(),
+                promises: Vec::new(),
             });
         }
     }

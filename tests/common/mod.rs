@@ -41,14 +41,16 @@ impl TestServer {
 
     /// Starts the server with `config` (its `addr` is ignored: the port is ephemeral).
     pub async fn start_with(config: ServerConfig) -> TestServer {
-        let engine = config.load_engine().expect("shipped model and policy load");
+        let deployment = config
+            .load_deployment()
+            .expect("shipped model and policy load");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind an ephemeral port");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
-            server::run(listener, engine, &config, async {
+            server::run(listener, deployment, &config, async {
                 let _ = rx.await;
             })
             .await
@@ -131,6 +133,7 @@ pub fn account(id: &str, months: usize, paid_share: f64, dpd: u32) -> pb::Accoun
         }),
         history,
         attributes: Default::default(),
+        ..Default::default()
     }
 }
 
