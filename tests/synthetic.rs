@@ -96,3 +96,57 @@ fn a_model_learns_the_portfolio_out_of_time() {
     assert!(m.test.auc > 0.72, "{:?}", m.test);
     assert!(m.test.ece < 0.05, "{:?}", m.test);
 }
+
+#[test]
+fn a_portfolio_is_scored_offline_exactly_as_served_and_ranked_by_priority() {
+    use payrisk::deployment::Deployment;
+    use payrisk::train::tables::load_portfolio;
+    use payrisk::train::worklist::{rank, write};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let g = generate(SPEC, dir.path(), Format::Parquet).expect("generate");
+    // No outcomes needed: the same accounts as the labelled load.
+    let accounts = load_portfolio(&g.paths.accounts, &g.paths.history).expect("portfolio");
+    let labelled = load(&g.paths).expect("valid");
+    assert!(accounts
+        .iter()
+        .zip(&labelled.rows)
+        .all(|(a, l)| *a == l.account));
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let deployment = Deployment::load(
+        &root.join(payrisk::server::DEFAULT_MODEL),
+        &root.join(payrisk::server::DEFAULT_POLICY),
+    )
+    .expect("shipped model and policy");
+    let now = chrono::DateTime::from_timestamp(1_767_225_600, 0).expect("time");
+    let ranked = rank(&deployment, &accounts, now);
+    assert_eq!(ranked.len(), accounts.len());
+    assert!(ranked.windows(2).all(|w| w[0].priority >= w[1].priority));
+    assert!(ranked
+        .iter()
+        .enumerate()
+        .all(|(k, e)| e.rank == k as u64 + 1));
+    // Each entry is what the serving engine decides for that account.
+    let engine = deployment.champion();
+    let mut scratch = engine.scratch();
+    for e in ranked.iter().step_by(97) {
+        let a = accounts
+            .iter()
+            .find(|a| a.account_id == e.account_id)
+            .expect("account");
+        let served = engine.score(a, 0, now, &mut scratch);
+        assert_eq!(e.probability, served.probability);
+        assert_eq!(e.action, served.decision.action.action);
+        assert_eq!(e.priority, served.decision.priority);
+    }
+
+    let out = dir.path().join("worklist/scores.parquet");
+    write(&ranked, &out).expect("write");
+    use polars::prelude::SerReader;
+    let df = polars::prelude::ParquetReader::new(std::fs::File::open(&out).expect("open"))
+        .finish()
+        .expect("read back");
+    assert_eq!(df.height(), ranked.len());
+    assert_eq!(df.get_column_names()[..2], ["rank", "account_id"]);
+}

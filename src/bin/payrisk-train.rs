@@ -169,6 +169,25 @@ enum Command {
         #[arg(long, default_value = "comparison.json")]
         out: PathBuf,
     },
+    /// Score a whole portfolio (accounts and payment history; no outcomes needed) with the
+    /// serving model, policy and experiment, and write the worklist ranked by priority
+    /// (Parquet when --output ends in .parquet, else CSV).
+    Score {
+        /// The model artifact.
+        #[arg(long, default_value = payrisk::server::DEFAULT_MODEL)]
+        model: PathBuf,
+        /// The treatment policy.
+        #[arg(long, default_value = payrisk::server::DEFAULT_POLICY)]
+        policy: PathBuf,
+        #[command(flatten)]
+        tables: TableArgs,
+        /// The decision time for contact caps and promises (RFC 3339) [default: now].
+        #[arg(long)]
+        decision_time: Option<chrono::DateTime<chrono::Utc>>,
+        /// Where to write the ranked worklist.
+        #[arg(long, default_value = "scores.parquet")]
+        output: PathBuf,
+    },
     /// Validate the tables, derive every account's features with the serving feature engine and
     /// write them as CSV (account_id, split, repaid, one column per feature; empty = missing).
     Features {
@@ -440,6 +459,34 @@ fn run(args: Args) -> anyhow::Result<()> {
                 ),
             )?;
             println!("wrote {} and {}", out.display(), html.display());
+        }
+        Command::Score {
+            model,
+            policy,
+            tables,
+            decision_time,
+            output,
+        } => {
+            let deployment = payrisk::deployment::Deployment::load(&model, &policy)?;
+            let paths = tables.paths();
+            let accounts = stage("reading and validating the portfolio", || {
+                tables::load_portfolio(&paths.accounts, &paths.history)
+            })?;
+            let now = decision_time.unwrap_or_else(chrono::Utc::now);
+            let started = std::time::Instant::now();
+            let ranked = stage("scoring and ranking", || {
+                Ok::<_, TrainError>(payrisk::train::worklist::rank(&deployment, &accounts, now))
+            })?;
+            let seconds = started.elapsed().as_secs_f64();
+            stage("writing the worklist", || {
+                payrisk::train::worklist::write(&ranked, &output)
+            })?;
+            println!(
+                "scored and ranked {} accounts in {seconds:.2} s ({:.0} accounts/s); wrote {}",
+                ranked.len(),
+                ranked.len() as f64 / seconds.max(1e-9),
+                output.display()
+            );
         }
         Command::Features { tables, split, out } => {
             let paths = tables.paths();

@@ -11,6 +11,7 @@
 //! - [`fit`]: fit either kind, evaluate, and build the artifact.
 //! - [`html`]: `report.html`, the self-contained report with charts.
 //! - [`report`]: `metrics.json` beside the artifact (metrics and the held-out decile table).
+//! - [`worklist`]: offline scoring of a whole portfolio with the serving engine, ranked.
 
 pub mod config;
 pub mod fit;
@@ -21,6 +22,7 @@ pub mod split;
 pub mod synthetic;
 pub mod tables;
 pub mod uci;
+pub mod worklist;
 
 use std::fmt;
 use std::path::PathBuf;

@@ -428,34 +428,7 @@ pub struct Loaded {
 /// [`Loaded::rejects`].
 pub fn load_with(paths: &TablePaths, lenient: bool) -> Result<Loaded, TrainError> {
     use Kind::*;
-    let accounts = Table::read(
-        &paths.accounts,
-        &[
-            ("account_id", Text),
-            ("as_of", Date),
-            ("credit_limit", Float),
-            ("current_balance", Float),
-            ("months_on_book", Int),
-            ("open_credit_lines", Int),
-            ("prior_delinquencies", Int),
-            ("hardship", Int),
-        ],
-        &[("bureau_score", Float), ("annual_income", Float)],
-        |c| c.starts_with(ATTRIBUTE_COLUMN_PREFIX).then_some(Float),
-    )?;
-    let history = Table::read(
-        &paths.history,
-        &[
-            ("account_id", Text),
-            ("statement_date", Date),
-            ("amount_due", Float),
-            ("minimum_due", Float),
-            ("amount_paid", Float),
-            ("days_past_due", Int),
-        ],
-        &[],
-        |_| None,
-    )?;
+    let (accounts, history) = read_accounts_and_history(&paths.accounts, &paths.history)?;
     let outcomes = Table::read(
         &paths.outcomes,
         &[("account_id", Text), ("repaid", Int)],
@@ -531,6 +504,56 @@ pub fn load_with(paths: &TablePaths, lenient: bool) -> Result<Loaded, TrainError
         rejected_accounts: rejected.len(),
         rejects,
     })
+}
+
+/// Reads and validates an unlabelled portfolio (accounts and payment history, no outcomes) for
+/// scoring: the same rules as [`load`], and any problem stops the load with row-level errors.
+pub fn load_portfolio(accounts: &Path, history: &Path) -> Result<Vec<Account>, TrainError> {
+    let (accounts_table, history_table) = read_accounts_and_history(accounts, history)?;
+    let mut errors = Errors::default();
+    let attributes = attribute_columns(&accounts_table, &mut errors);
+    let mut set = build_accounts(&accounts_table, &attributes, &mut errors)?;
+    attach_history(&history_table, &mut set, &mut errors)?;
+    if !errors.0.is_empty() {
+        return Err(TrainError::data(errors.0));
+    }
+    Ok(set.accounts)
+}
+
+fn read_accounts_and_history(
+    accounts: &Path,
+    history: &Path,
+) -> Result<(Table, Table), TrainError> {
+    use Kind::*;
+    let accounts = Table::read(
+        accounts,
+        &[
+            ("account_id", Text),
+            ("as_of", Date),
+            ("credit_limit", Float),
+            ("current_balance", Float),
+            ("months_on_book", Int),
+            ("open_credit_lines", Int),
+            ("prior_delinquencies", Int),
+            ("hardship", Int),
+        ],
+        &[("bureau_score", Float), ("annual_income", Float)],
+        |c| c.starts_with(ATTRIBUTE_COLUMN_PREFIX).then_some(Float),
+    )?;
+    let history = Table::read(
+        history,
+        &[
+            ("account_id", Text),
+            ("statement_date", Date),
+            ("amount_due", Float),
+            ("minimum_due", Float),
+            ("amount_paid", Float),
+            ("days_past_due", Int),
+        ],
+        &[],
+        |_| None,
+    )?;
+    Ok((accounts, history))
 }
 
 /// `attr_<name>` columns: (column, attribute name). Protected names are refused.
