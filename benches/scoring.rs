@@ -222,6 +222,31 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // The shipped default model (132 trees, at most 15 leaves): what `payrisk-server` serves.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shipped = Engine::new(
+        Model::load(&root.join(payrisk::server::DEFAULT_MODEL)).unwrap_or_else(|e| panic!("{e}")),
+        Policy::load(&root.join("models/policy.toml")).unwrap_or_else(|e| panic!("{e}")),
+    );
+    let mut scratch = shipped.scratch();
+    let mut group = c.benchmark_group("default_model");
+    group.throughput(Throughput::Elements(ACCOUNTS as u64));
+    group.bench_function("decision", |b| {
+        b.iter(|| {
+            for a in &accounts {
+                black_box(shipped.score(black_box(a), 0, now, &mut scratch));
+            }
+        })
+    });
+    group.bench_function("decision+4_reasons", |b| {
+        b.iter(|| {
+            for a in &accounts {
+                black_box(shipped.score(black_box(a), 4, now, &mut scratch));
+            }
+        })
+    });
+    group.finish();
 }
 
 criterion_group!(benches, bench);

@@ -12,7 +12,7 @@ use tonic_types::StatusExt;
 fn score_request(a: pb::Account) -> pb::ScoreRequest {
     pb::ScoreRequest {
         account: Some(a),
-        max_reasons: 0,
+        max_reasons: None,
         ..Default::default()
     }
 }
@@ -154,7 +154,7 @@ async fn bad_requests_name_the_field() {
     let status = client
         .score(pb::ScoreRequest {
             account: None,
-            max_reasons: 0,
+            max_reasons: None,
             ..Default::default()
         })
         .await
@@ -164,7 +164,7 @@ async fn bad_requests_name_the_field() {
     let status = client
         .score(pb::ScoreRequest {
             account: Some(good_account("k")),
-            max_reasons: 33,
+            max_reasons: Some(33),
             ..Default::default()
         })
         .await
@@ -189,7 +189,7 @@ async fn batch_keeps_order_and_isolates_bad_accounts() {
     let response = client
         .score_batch(pb::ScoreBatchRequest {
             accounts: accounts.clone(),
-            max_reasons: 2,
+            max_reasons: Some(2),
             batch_id: 7,
             ..Default::default()
         })
@@ -226,13 +226,61 @@ async fn batch_keeps_order_and_isolates_bad_accounts() {
         let unary = client
             .score(pb::ScoreRequest {
                 account: Some(accounts[i].clone()),
-                max_reasons: 2,
+                max_reasons: Some(2),
                 ..Default::default()
             })
             .await
             .expect("score")
             .into_inner();
         assert_eq!(&unary, s);
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn zero_reasons_scores_a_batch_together_with_the_same_decisions() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let accounts: Vec<pb::Account> = (0..300)
+        .map(|i| {
+            if i % 3 == 0 {
+                risky_account(&format!("r{i}"))
+            } else {
+                account(
+                    &format!("a{i}"),
+                    1 + i % 12,
+                    0.1 * (i % 10) as f64,
+                    30 * (i % 5) as u32,
+                )
+            }
+        })
+        .collect();
+    let batch = |max_reasons| pb::ScoreBatchRequest {
+        accounts: accounts.clone(),
+        max_reasons,
+        ..Default::default()
+    };
+    let fast = client
+        .score_batch(batch(Some(0)))
+        .await
+        .expect("batch")
+        .into_inner();
+    let full = client
+        .score_batch(batch(None))
+        .await
+        .expect("batch")
+        .into_inner();
+    for (a, b) in fast.results.iter().zip(&full.results) {
+        let (Some(pb::score_result::Outcome::Score(a)), Some(pb::score_result::Outcome::Score(b))) =
+            (&a.outcome, &b.outcome)
+        else {
+            panic!("both scored");
+        };
+        assert!(a.reasons.is_empty());
+        assert_eq!(b.reasons.len(), 4);
+        assert!((a.repayment_probability - b.repayment_probability).abs() < 1e-12);
+        assert_eq!(a.next_action, b.next_action);
+        assert_eq!(a.risk_band, b.risk_band);
     }
     server.stop().await;
 }
@@ -245,7 +293,7 @@ async fn batch_over_ten_thousand_accounts_is_refused() {
     let status = client
         .score_batch(pb::ScoreBatchRequest {
             accounts,
-            max_reasons: 0,
+            max_reasons: None,
             batch_id: 0,
             ..Default::default()
         })
@@ -256,7 +304,7 @@ async fn batch_over_ten_thousand_accounts_is_refused() {
     let ok = client
         .score_batch(pb::ScoreBatchRequest {
             accounts: vec![good_account("x"); 10_000],
-            max_reasons: 0,
+            max_reasons: None,
             batch_id: 0,
             ..Default::default()
         })
@@ -282,7 +330,7 @@ async fn stream_answers_each_chunk_in_order() {
                     }
                 })
                 .collect(),
-            max_reasons: 1,
+            max_reasons: Some(1),
             batch_id: b,
             ..Default::default()
         })
@@ -343,7 +391,7 @@ async fn oversized_messages_are_refused() {
     let status = client
         .score_batch(pb::ScoreBatchRequest {
             accounts: vec![good_account("x"); 500],
-            max_reasons: 0,
+            max_reasons: None,
             batch_id: 0,
             ..Default::default()
         })

@@ -123,7 +123,7 @@ async fn shutdown_finishes_calls_in_flight() {
         .into_inner();
     let chunk = |id| pb::ScoreBatchRequest {
         accounts: vec![good_account("s"); 10],
-        max_reasons: 0,
+        max_reasons: None,
         batch_id: id,
         ..Default::default()
     };
@@ -185,7 +185,7 @@ async fn the_binary_serves_and_exits_cleanly_on_sigterm() {
     client
         .score(pb::ScoreRequest {
             account: Some(good_account("bin")),
-            max_reasons: 0,
+            max_reasons: None,
             ..Default::default()
         })
         .await

@@ -247,7 +247,7 @@ async fn assert_served_from(run: &Run, model: PathBuf) {
                 .iter()
                 .map(|p| to_proto(by_id[p.0.as_str()]))
                 .collect(),
-            max_reasons: 0,
+            max_reasons: None,
             batch_id: 0,
             ..Default::default()
         })

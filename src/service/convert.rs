@@ -24,13 +24,32 @@ pub struct Violation {
     pub description: String,
 }
 
+/// Where an account sits in a request: its field path, written only when a violation needs it
+/// (no allocation per valid account).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountPath {
+    /// `account` of a `ScoreRequest`.
+    Single,
+    /// `accounts[i]` of a batch.
+    Batch(usize),
+}
+
+impl std::fmt::Display for AccountPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AccountPath::Single => f.write_str("account"),
+            AccountPath::Batch(i) => write!(f, "accounts[{i}]"),
+        }
+    }
+}
+
 /// Collects violations under a path prefix.
-struct Checker<'a> {
-    prefix: &'a str,
+struct Checker {
+    prefix: AccountPath,
     violations: Vec<Violation>,
 }
 
-impl Checker<'_> {
+impl Checker {
     fn push(&mut self, field: impl std::fmt::Display, description: impl Into<String>) {
         self.violations.push(Violation {
             field: format!("{}.{field}", self.prefix),
@@ -47,7 +66,7 @@ impl Checker<'_> {
         }
     }
 
-    fn date(&mut self, field: &str, d: Option<&pb::Date>) -> Option<NaiveDate> {
+    fn date(&mut self, field: std::fmt::Arguments<'_>, d: Option<&pb::Date>) -> Option<NaiveDate> {
         match d {
             None => {
                 self.push(field, "is required");
@@ -99,7 +118,7 @@ pub fn decision_time(
     }
 }
 
-fn contacts(c: &mut Checker<'_>, messages: Vec<pb::ContactAttempt>) -> Vec<ContactAttempt> {
+fn contacts(c: &mut Checker, messages: Vec<pb::ContactAttempt>) -> Vec<ContactAttempt> {
     if messages.len() > MAX_CONTACTS {
         c.push(
             "contacts",
@@ -158,7 +177,7 @@ fn contacts(c: &mut Checker<'_>, messages: Vec<pb::ContactAttempt>) -> Vec<Conta
     out
 }
 
-fn promises(c: &mut Checker<'_>, messages: &[pb::PromiseToPay]) -> Vec<PromiseToPay> {
+fn promises(c: &mut Checker, messages: &[pb::PromiseToPay]) -> Vec<PromiseToPay> {
     if messages.len() > MAX_PROMISES {
         c.push(
             "promises",
@@ -173,10 +192,10 @@ fn promises(c: &mut Checker<'_>, messages: &[pb::PromiseToPay]) -> Vec<PromiseTo
     for (i, m) in messages.iter().enumerate() {
         let before = c.violations.len();
         let promised_on = c.date(
-            &format!("promises[{i}].promised_on"),
+            format_args!("promises[{i}].promised_on"),
             m.promised_on.as_ref(),
         );
-        let due = c.date(&format!("promises[{i}].due"), m.due.as_ref());
+        let due = c.date(format_args!("promises[{i}].due"), m.due.as_ref());
         if let (Some(p), Some(d)) = (promised_on, due) {
             if d < p {
                 c.push(
@@ -213,14 +232,17 @@ fn promises(c: &mut Checker<'_>, messages: &[pb::PromiseToPay]) -> Vec<PromiseTo
 }
 
 /// Converts and validates one account; `prefix` is its path (`account` or `accounts[7]`).
-pub fn account(message: Option<pb::Account>, prefix: &str) -> Result<Account, Vec<Violation>> {
+pub fn account(
+    message: Option<pb::Account>,
+    prefix: AccountPath,
+) -> Result<Account, Vec<Violation>> {
     let mut c = Checker {
         prefix,
         violations: Vec::new(),
     };
     let Some(a) = message else {
         return Err(vec![Violation {
-            field: prefix.to_owned(),
+            field: prefix.to_string(),
             description: "is required".into(),
         }]);
     };
@@ -233,7 +255,7 @@ pub fn account(message: Option<pb::Account>, prefix: &str) -> Result<Account, Ve
             format!("must be at most {MAX_ACCOUNT_ID_BYTES} bytes"),
         );
     }
-    let as_of = c.date("as_of", a.as_of.as_ref());
+    let as_of = c.date(format_args!("as_of"), a.as_of.as_ref());
 
     let profile = match a.profile {
         None => {
@@ -282,7 +304,7 @@ pub fn account(message: Option<pb::Account>, prefix: &str) -> Result<Account, Ve
         for (i, cycle) in a.history.iter().enumerate() {
             let before = c.violations.len();
             let date = c.date(
-                &format!("history[{i}].statement_date"),
+                format_args!("history[{i}].statement_date"),
                 cycle.statement_date.as_ref(),
             );
             if let Some(d) = date {
@@ -565,7 +587,7 @@ mod tests {
 
     #[test]
     fn a_valid_account_converts() {
-        let a = account(Some(valid()), "account").expect("valid");
+        let a = account(Some(valid()), AccountPath::Single).expect("valid");
         assert_eq!(a.history.len(), 2);
         assert_eq!(a.profile.credit_limit, 1000.0);
     }
@@ -578,7 +600,7 @@ mod tests {
         a.history[1].amount_due = -1.0;
         a.history[1].days_past_due = 99_999;
         a.attributes.insert("x".into(), f64::INFINITY);
-        let got = fields(account(Some(a), "accounts[3]"));
+        let got = fields(account(Some(a), AccountPath::Batch(3)));
         assert_eq!(
             got,
             vec![
@@ -597,21 +619,27 @@ mod tests {
         let mut a = valid();
         a.history[1].statement_date = date(2025, 5, 1);
         assert_eq!(
-            fields(account(Some(a), "account")),
+            fields(account(Some(a), AccountPath::Single)),
             vec!["account.history[1].statement_date"]
         );
         let mut a = valid();
         a.history[1].statement_date = date(2025, 7, 31);
         assert_eq!(
-            fields(account(Some(a), "account")),
+            fields(account(Some(a), AccountPath::Single)),
             vec!["account.history[1].statement_date"]
         );
         let mut a = valid();
         a.as_of = date(2025, 2, 30);
-        assert_eq!(fields(account(Some(a), "account")), vec!["account.as_of"]);
+        assert_eq!(
+            fields(account(Some(a), AccountPath::Single)),
+            vec!["account.as_of"]
+        );
         let mut a = valid();
         a.as_of = None;
-        assert_eq!(fields(account(Some(a), "account")), vec!["account.as_of"]);
+        assert_eq!(
+            fields(account(Some(a), AccountPath::Single)),
+            vec!["account.as_of"]
+        );
     }
 
     #[test]
@@ -619,10 +647,16 @@ mod tests {
         let mut a = valid();
         let c = a.history[0];
         a.history = vec![c; MAX_HISTORY_CYCLES + 1];
-        assert_eq!(fields(account(Some(a), "account")), vec!["account.history"]);
+        assert_eq!(
+            fields(account(Some(a), AccountPath::Single)),
+            vec!["account.history"]
+        );
         let mut a = valid();
         a.profile = None;
-        assert_eq!(fields(account(Some(a), "account")), vec!["account.profile"]);
-        assert_eq!(fields(account(None, "account")), vec!["account"]);
+        assert_eq!(
+            fields(account(Some(a), AccountPath::Single)),
+            vec!["account.profile"]
+        );
+        assert_eq!(fields(account(None, AccountPath::Single)), vec!["account"]);
     }
 }

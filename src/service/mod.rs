@@ -43,10 +43,10 @@ impl ScoringApi {
     }
 }
 
-fn max_reasons(requested: u32, field: &str) -> Result<usize, Status> {
-    match usize::try_from(requested) {
-        Ok(0) => Ok(DEFAULT_REASONS),
-        Ok(n) if n <= MAX_REASONS => Ok(n),
+fn max_reasons(requested: Option<u32>, field: &str) -> Result<usize, Status> {
+    match requested.map(usize::try_from) {
+        None => Ok(DEFAULT_REASONS),
+        Some(Ok(n)) if n <= MAX_REASONS => Ok(n),
         _ => Err(status::invalid_argument(vec![Violation {
             field: field.to_owned(),
             description: format!("must be at most {MAX_REASONS}"),
@@ -109,7 +109,7 @@ fn score_batch(
             let id = message.account_id.clone();
             (
                 id,
-                convert::account(Some(message), &format!("accounts[{index}]")),
+                convert::account(Some(message), convert::AccountPath::Batch(index)),
             )
         })
         .collect();
@@ -234,10 +234,11 @@ impl ScoringService for ScoringApi {
         let k = max_reasons(request.max_reasons, "max_reasons")?;
         let now = convert::decision_time(request.decision_time.as_ref(), "decision_time")
             .map_err(status::invalid_argument)?;
-        let account = convert::account(request.account, "account").map_err(|v| {
-            tracing::debug!(violations = v.len(), "invalid account");
-            status::invalid_argument(v)
-        })?;
+        let account =
+            convert::account(request.account, convert::AccountPath::Single).map_err(|v| {
+                tracing::debug!(violations = v.len(), "invalid account");
+                status::invalid_argument(v)
+            })?;
         Ok(Response::new(score_one(&self.deployment, account, k, now)))
     }
 

@@ -192,6 +192,8 @@ pub struct GbdtModel {
     max_depth: usize,
     /// One more than the largest split feature: half the expanded input's length.
     width: usize,
+    /// Precomputed TreeSHAP contributions, when they fit the budget.
+    shap_table: Option<shap::ShapTable>,
 }
 
 impl GbdtModel {
@@ -213,11 +215,13 @@ impl GbdtModel {
             expected: 0.0,
             max_depth: 0,
             width,
+            shap_table: None,
         };
         for tree in trees {
             model.push_tree(tree);
         }
         debug_assert!(model.layout_is_sound());
+        model.shap_table = shap::ShapTable::build(&model);
         model
     }
 
@@ -531,6 +535,46 @@ pub(crate) mod tests {
             m.margins(&xs, p, &mut out);
             for (r, o) in out.iter().enumerate() {
                 assert_eq!(*o, m.margin(&xs[r * p..(r + 1) * p]), "case {case} row {r}");
+            }
+        }
+    }
+
+    #[test]
+    fn precomputed_shap_agrees_with_the_recursive_algorithm_on_random_trees() {
+        let mut state = 29u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            state >> 33
+        };
+        let mut scratch = shap::ShapScratch::default();
+        for case in 0..30 {
+            let p = 1 + (next() % 5) as usize;
+            let trees: Vec<Tree> = (0..1 + next() % 8)
+                .map(|_| {
+                    let splits = (next() % 25) as usize;
+                    random_tree(&mut next, p, splits)
+                })
+                .collect();
+            let m = GbdtModel::new(-0.2, &trees);
+            assert!(m.shap_table.is_some(), "case {case}");
+            for _ in 0..10 {
+                let x: Vec<f64> = (0..p)
+                    .map(|_| match next() % 8 {
+                        0 => f64::NAN,
+                        v => (v * (next() % 13)) as f64 / 10.0,
+                    })
+                    .collect();
+                let (mut fast, mut slow) = (vec![0.0; p], vec![0.0; p]);
+                let margin = m.shap(&x, &mut fast, &mut scratch);
+                m.shap_recursive(&x, &mut slow, &mut scratch);
+                assert_eq!(margin, m.margin(&x));
+                for (a, b) in fast.iter().zip(&slow) {
+                    assert!((a - b).abs() < 1e-9, "case {case}: {fast:?} vs {slow:?}");
+                }
+                let sum = m.expected_margin() + fast.iter().sum::<f64>();
+                assert!((sum - margin).abs() < 1e-9, "case {case}");
             }
         }
     }

@@ -5,8 +5,139 @@
 //! The algorithm follows each root-to-leaf path once, keeping for every feature on the path the
 //! share of permutations in which it is "present" (follows `x`) or "absent" (follows the training
 //! covers). Cost per account: O(trees x leaves x depth^2).
+//!
+//! A leaf's contributions depend on the account only through which of the leaf's path features
+//! the account "follows" (goes the path's way at every node on that feature). So, as in Fast
+//! TreeSHAP v2 (Yang, 2021), [`ShapTable`] precomputes at load, for every leaf and every subset
+//! of its `k` path features, the `k` contributions; an account then costs one comparison per
+//! node, one bit mask per leaf and `k` additions: O(trees x leaves x depth). The table takes
+//! `2^k x k` numbers per leaf, so it is built only when the whole of it fits
+//! [`TABLE_BUDGET`]; deeper models use the recursive algorithm. Both give the same values
+//! (tested to 1e-9 against each other and against brute force).
 
 use super::{GbdtModel, LEAF};
+
+/// Most precomputed contributions one model may hold (8 bytes each: 32 MiB).
+pub const TABLE_BUDGET: usize = 4 << 20;
+/// Most distinct features on one path that the table handles.
+const TABLE_MAX_FEATURES: usize = 12;
+
+/// Precomputed per-leaf contributions (see the module docs). Derived from the trees, so two
+/// tables of equal models are equal.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ShapTable {
+    leaves: Vec<LeafEntry>,
+    conditions: Vec<Condition>,
+    features: Vec<u32>,
+    weights: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct LeafEntry {
+    conditions: u32,
+    n_conditions: u32,
+    features: u32,
+    k: u32,
+    weights: u32,
+}
+
+/// A node on a leaf's path: the account follows the path there when the node sends it to
+/// `child`; `slot` is the index of the node's feature among the leaf's path features.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Condition {
+    node: u32,
+    child: u32,
+    slot: u32,
+}
+
+impl ShapTable {
+    /// The table of `model`, or `None` when it would exceed [`TABLE_BUDGET`].
+    pub(super) fn build(model: &GbdtModel) -> Option<ShapTable> {
+        // Each leaf's path: (node, child) pairs from the root.
+        let mut paths: Vec<(usize, Vec<(usize, usize)>)> = Vec::new();
+        for &(root, _) in &model.trees {
+            let mut stack = vec![(root as usize, Vec::new())];
+            while let Some((node, path)) = stack.pop() {
+                let n = &model.nodes[node];
+                if n.left as usize == node {
+                    paths.push((node, path));
+                    continue;
+                }
+                for child in [n.left as usize, n.left as usize + 1] {
+                    let mut p = path.clone();
+                    p.push((node, child));
+                    stack.push((child, p));
+                }
+            }
+        }
+        let mut size = 0usize;
+        let mut unique: Vec<Vec<u32>> = Vec::with_capacity(paths.len());
+        for (_, path) in &paths {
+            let mut features: Vec<u32> = Vec::new();
+            for &(node, _) in path {
+                let f = model.split_of(node).0;
+                if !features.contains(&f) {
+                    features.push(f);
+                }
+            }
+            if features.len() > TABLE_MAX_FEATURES {
+                return None;
+            }
+            size += (1usize << features.len()) * features.len();
+            if size > TABLE_BUDGET {
+                return None;
+            }
+            unique.push(features);
+        }
+        let mut table = ShapTable {
+            leaves: Vec::with_capacity(paths.len()),
+            conditions: Vec::new(),
+            features: Vec::new(),
+            weights: Vec::with_capacity(size),
+        };
+        let mut buffer = vec![PathElement::default(); TABLE_MAX_FEATURES + 2];
+        for ((leaf, path), features) in paths.iter().zip(unique) {
+            let k = features.len();
+            let entry = LeafEntry {
+                conditions: u32::try_from(table.conditions.len()).ok()?,
+                n_conditions: u32::try_from(path.len()).ok()?,
+                features: u32::try_from(table.features.len()).ok()?,
+                k: k as u32,
+                weights: u32::try_from(table.weights.len()).ok()?,
+            };
+            // The share of training cover down the path, per feature.
+            let mut zero = vec![1.0; k];
+            for &(node, child) in path {
+                let f = model.split_of(node).0;
+                let slot = features.iter().position(|&g| g == f).unwrap_or(0);
+                zero[slot] *= model.cover[child] / model.cover[node];
+                table.conditions.push(Condition {
+                    node: node as u32,
+                    child: child as u32,
+                    slot: slot as u32,
+                });
+            }
+            let value = model.values[*leaf];
+            for mask in 0..(1usize << k) {
+                extend(&mut buffer, 0, 1.0, 1.0, LEAF);
+                for (j, &f) in features.iter().enumerate() {
+                    let one = if mask & (1 << j) != 0 { 1.0 } else { 0.0 };
+                    extend(&mut buffer, j + 1, zero[j], one, f);
+                }
+                for i in 1..=k {
+                    let w = unwound_sum(&buffer, k, i);
+                    let el = buffer[i];
+                    table
+                        .weights
+                        .push(w * (el.one_fraction - el.zero_fraction) * value);
+                }
+            }
+            table.features.extend(features);
+            table.leaves.push(entry);
+        }
+        Some(table)
+    }
+}
 
 /// One element of the unique path of features from the root to the current node.
 #[derive(Debug, Clone, Copy, Default)]
@@ -21,12 +152,60 @@ struct PathElement {
 #[derive(Debug, Clone, Default)]
 pub struct ShapScratch {
     path: Vec<PathElement>,
+    expanded: Vec<f64>,
+    decisions: Vec<u32>,
 }
 
 impl GbdtModel {
     /// Writes each input's SHAP value into `out` (zeroed first) and returns the margin, which
-    /// equals `expected_margin() + sum(out)`.
+    /// equals `expected_margin() + sum(out)` (up to rounding). Uses the precomputed table when
+    /// the model has one.
     pub fn shap(&self, x: &[f64], out: &mut [f64], scratch: &mut ShapScratch) -> f64 {
+        match &self.shap_table {
+            Some(table) => self.shap_from_table(table, x, out, scratch),
+            None => self.shap_recursive(x, out, scratch),
+        }
+    }
+
+    /// [`Self::shap`] through the precomputed table.
+    fn shap_from_table(
+        &self,
+        table: &ShapTable,
+        x: &[f64],
+        out: &mut [f64],
+        scratch: &mut ShapScratch,
+    ) -> f64 {
+        out.fill(0.0);
+        scratch.expanded.resize(2 * self.width, 0.0);
+        self.expand(x, &mut scratch.expanded);
+        let expanded = &scratch.expanded;
+        scratch.decisions.clear();
+        scratch
+            .decisions
+            .extend(self.nodes.iter().map(|n| n.next(expanded)));
+        let decisions = &scratch.decisions;
+        for leaf in &table.leaves {
+            let k = leaf.k as usize;
+            let start = leaf.conditions as usize;
+            let mut mask = (1usize << k) - 1;
+            for c in &table.conditions[start..start + leaf.n_conditions as usize] {
+                if decisions.get(c.node as usize) != Some(&c.child) {
+                    mask &= !(1 << c.slot);
+                }
+            }
+            let row = leaf.weights as usize + mask * k;
+            let features = &table.features[leaf.features as usize..][..k];
+            for (f, w) in features.iter().zip(&table.weights[row..row + k]) {
+                if let Some(p) = out.get_mut(*f as usize) {
+                    *p += w;
+                }
+            }
+        }
+        self.walk(expanded)
+    }
+
+    /// [`Self::shap`] by the recursive algorithm (any depth).
+    pub fn shap_recursive(&self, x: &[f64], out: &mut [f64], scratch: &mut ShapScratch) -> f64 {
         out.fill(0.0);
         // Each level keeps its own copy of the path after its parent's: at unique depth d the
         // copy starts at (d + 1)(d + 2) / 2 and holds d + 1 elements.
@@ -290,6 +469,29 @@ mod tests {
             let brute = brute_force(&trees, &x);
             for (a, b) in phi.iter().zip(&brute) {
                 assert!((a - b).abs() < 1e-9, "{x:?}: {phi:?} vs {brute:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_precomputed_table_gives_the_recursive_values() {
+        let trees = vec![small_tree_3(), repeated_feature_tree()];
+        let model = GbdtModel::new(0.1, &trees);
+        assert!(model.shap_table.is_some());
+        let mut scratch = ShapScratch::default();
+        for x in [
+            [0.0, -1.0, 0.0],
+            [3.0, 1.0, 2.0],
+            [6.0, 7.0, 0.5],
+            [1.5, f64::NAN, 1.5],
+            [f64::NAN, 0.5, f64::NAN],
+        ] {
+            let (mut fast, mut slow) = ([0.0; 3], [0.0; 3]);
+            let m = model.shap(&x, &mut fast, &mut scratch);
+            model.shap_recursive(&x, &mut slow, &mut scratch);
+            assert_eq!(m, model.margin(&x));
+            for (a, b) in fast.iter().zip(&slow) {
+                assert!((a - b).abs() < 1e-12, "{x:?}: {fast:?} vs {slow:?}");
             }
         }
     }

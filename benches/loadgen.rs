@@ -1,0 +1,537 @@
+//! payrisk's load generator: a tonic client that measures a scoring server on this machine.
+//!
+//! ```sh
+//! cargo build --release --bin payrisk-server
+//! cargo bench --bench loadgen -- --spawn target/release/payrisk-server          # every phase
+//! cargo bench --bench loadgen -- --addr 127.0.0.1:50051 --phases unary,max      # a running server
+//! ```
+//!
+//! Phases (`--phases`, comma-separated; default all):
+//! - `ready`: with `--spawn`, the time from starting the server binary to its health check
+//!   answering SERVING, and its resident memory (VmRSS) at rest.
+//! - `unary`: open-loop `Score` calls at a fixed `--rate` per second for `--seconds`: each call
+//!   is sent at its scheduled time whatever the earlier ones are doing, and its latency counts
+//!   from that time (no coordinated omission). Reports p50/p90/p99/p99.9/max and errors.
+//! - `max`: closed-loop `Score` with `--concurrency` calls in flight for `--seconds`: the most
+//!   calls per second, with latency percentiles.
+//! - `stream`: `ScoreStream` with `--streams` streams of `--chunk`-account messages for
+//!   `--seconds`: accounts per second, every account with 12 cycles of history, asking for
+//!   `--stream-reasons` reason codes (default 0, as a worklist ranking does: the batch path).
+//!
+//! `unary` and `max` ask for the default 4 reason codes (exact TreeSHAP on every call).
+//!
+//! Bounded: at most 120 s per phase and 10 million requests in all; loopback addresses only.
+//! `--h2load FILE` writes a pre-encoded `Score` request (gRPC length-prefixed) for Debian's
+//! `h2load`, to cross-check `unary`/`max` with an independent client (see BENCHMARKS.md).
+//! Results go to stdout as one JSON object per phase.
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use payrisk::proto::v1 as pb;
+use payrisk::proto::v1::scoring_service_client::ScoringServiceClient;
+use prost::Message;
+use tonic::transport::Channel;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
+
+const MAX_SECONDS: f64 = 120.0;
+const MAX_REQUESTS: u64 = 10_000_000;
+/// Distinct accounts cycled through by the requests.
+const POOL: usize = 1024;
+
+#[derive(Debug, Clone)]
+struct Args {
+    addr: SocketAddr,
+    spawn: Option<String>,
+    phases: Vec<String>,
+    rate: f64,
+    seconds: f64,
+    concurrency: usize,
+    connections: usize,
+    streams: usize,
+    chunk: usize,
+    stream_reasons: u32,
+    h2load: Option<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        addr: "127.0.0.1:50071".parse().map_err(|e| format!("{e}"))?,
+        spawn: None,
+        phases: vec![
+            "ready".into(),
+            "unary".into(),
+            "max".into(),
+            "stream".into(),
+        ],
+        rate: 5000.0,
+        seconds: 10.0,
+        concurrency: 64,
+        connections: 4,
+        streams: 2,
+        chunk: 1000,
+        stream_reasons: 0,
+        h2load: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        if flag == "--bench" {
+            continue; // passed by `cargo bench`
+        }
+        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
+        let number = |v: String| v.parse::<f64>().map_err(|e| format!("{flag}: {e}"));
+        match flag.as_str() {
+            "--addr" => args.addr = value()?.parse().map_err(|e| format!("--addr: {e}"))?,
+            "--spawn" => args.spawn = Some(value()?),
+            "--phases" => args.phases = value()?.split(',').map(str::to_owned).collect(),
+            "--rate" => args.rate = number(value()?)?,
+            "--seconds" => args.seconds = number(value()?)?,
+            "--concurrency" => args.concurrency = number(value()?)? as usize,
+            "--connections" => args.connections = number(value()?)? as usize,
+            "--streams" => args.streams = number(value()?)? as usize,
+            "--chunk" => args.chunk = number(value()?)? as usize,
+            "--stream-reasons" => args.stream_reasons = number(value()?)? as u32,
+            "--h2load" => args.h2load = Some(value()?),
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    if !args.addr.ip().is_loopback() {
+        return Err(format!("{} is not a loopback address", args.addr));
+    }
+    if !(args.seconds > 0.0 && args.seconds <= MAX_SECONDS) {
+        return Err(format!("--seconds must be in (0, {MAX_SECONDS}]"));
+    }
+    if args.rate.is_nan() || args.rate <= 0.0 || args.rate * args.seconds > MAX_REQUESTS as f64 {
+        return Err(format!("--rate x --seconds must be in (0, {MAX_REQUESTS}]"));
+    }
+    if args.concurrency == 0 || args.connections == 0 || args.streams == 0 {
+        return Err("--concurrency, --connections and --streams must be at least 1".into());
+    }
+    if args.chunk == 0 || args.chunk > 10_000 {
+        return Err("--chunk must be in 1..=10000".into());
+    }
+    Ok(args)
+}
+
+/// Deterministic, varied accounts with 12 monthly cycles each.
+fn accounts() -> Vec<pb::Account> {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let date = |m: i32| {
+        Some(pb::Date {
+            year: 2024 + m / 12,
+            month: m % 12 + 1,
+            day: 28,
+        })
+    };
+    (0..POOL)
+        .map(|i| {
+            let limit = 1_000.0 + 9_000.0 * next();
+            let history: Vec<pb::PaymentCycle> = (0..12)
+                .map(|m| {
+                    let due = limit * next();
+                    pb::PaymentCycle {
+                        statement_date: date(m),
+                        amount_due: due,
+                        minimum_due: due * 0.05,
+                        amount_paid: due * next() * 1.1,
+                        days_past_due: if next() < 0.2 {
+                            30 * (1 + (next() * 4.0) as u32)
+                        } else {
+                            0
+                        },
+                    }
+                })
+                .collect();
+            pb::Account {
+                account_id: format!("load-{i}"),
+                as_of: date(12),
+                profile: Some(pb::CreditProfile {
+                    credit_limit: limit,
+                    current_balance: history[11].amount_due,
+                    months_on_book: 12 + (next() * 100.0) as u32,
+                    open_credit_lines: 1 + (next() * 5.0) as u32,
+                    prior_delinquencies: (next() * 3.0) as u32,
+                    bureau_score: (next() < 0.7).then(|| 500.0 + 300.0 * next()),
+                    annual_income: (next() < 0.5).then(|| 20_000.0 + 80_000.0 * next()),
+                    hardship: next() < 0.05,
+                }),
+                history,
+                ..Default::default()
+            }
+        })
+        .collect()
+}
+
+/// A server this run started, stopped (SIGTERM, then kill) when dropped.
+struct Spawned(Child);
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// CPU seconds (user + system) the process has used, from /proc (clock ticks of 10 ms).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+async fn channel(addr: SocketAddr) -> Result<Channel, String> {
+    let endpoint = Channel::from_shared(format!("http://{addr}")).map_err(|e| e.to_string())?;
+    endpoint.connect().await.map_err(|e| e.to_string())
+}
+
+async fn serving(addr: SocketAddr) -> bool {
+    let Ok(ch) = channel(addr).await else {
+        return false;
+    };
+    let mut health = HealthClient::new(ch);
+    health
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .is_ok_and(|r| r.into_inner().status() == ServingStatus::Serving)
+}
+
+/// Latency percentiles in milliseconds.
+fn percentiles(mut micros: Vec<u64>) -> serde_json::Value {
+    micros.sort_unstable();
+    let at = |q: f64| {
+        if micros.is_empty() {
+            return 0.0;
+        }
+        let i = ((q * micros.len() as f64).ceil() as usize).clamp(1, micros.len()) - 1;
+        micros[i] as f64 / 1000.0
+    };
+    serde_json::json!({
+        "p50_ms": at(0.50), "p90_ms": at(0.90), "p99_ms": at(0.99),
+        "p999_ms": at(0.999), "max_ms": at(1.0),
+    })
+}
+
+fn score_request(pool: &[pb::Account], i: usize) -> pb::ScoreRequest {
+    pb::ScoreRequest {
+        account: Some(pool[i % pool.len()].clone()),
+        ..Default::default()
+    }
+}
+
+async fn unary(args: &Args, pool: Arc<Vec<pb::Account>>) -> Result<serde_json::Value, String> {
+    let mut clients = Vec::new();
+    for _ in 0..args.connections {
+        let ch = channel(args.addr).await?;
+        clients.push(ScoringServiceClient::new(ch));
+    }
+    let total = (args.rate * args.seconds) as usize;
+    let interval = Duration::from_secs_f64(1.0 / args.rate);
+    let start = tokio::time::Instant::now() + Duration::from_millis(50);
+    let errors = Arc::new(AtomicU64::new(0));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
+    for i in 0..total {
+        let scheduled = start + interval.mul_f64(i as f64);
+        tokio::time::sleep_until(scheduled).await;
+        let mut client = clients[i % clients.len()].clone();
+        let request = score_request(&pool, i);
+        let tx = tx.clone();
+        let errors = errors.clone();
+        tokio::spawn(async move {
+            if client.score(request).await.is_err() {
+                errors.fetch_add(1, Ordering::Relaxed);
+            }
+            let _ = tx.send(scheduled.elapsed().as_micros() as u64);
+        });
+    }
+    drop(tx);
+    let mut latencies = Vec::with_capacity(total);
+    while let Some(l) = rx.recv().await {
+        latencies.push(l);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut out = percentiles(latencies);
+    out["phase"] = "unary".into();
+    out["target_rate"] = args.rate.into();
+    out["requests"] = total.into();
+    out["achieved_rate"] = (total as f64 / elapsed).round().into();
+    out["errors"] = errors.load(Ordering::Relaxed).into();
+    Ok(out)
+}
+
+async fn max(args: &Args, pool: Arc<Vec<pb::Account>>) -> Result<serde_json::Value, String> {
+    let mut clients = Vec::new();
+    for _ in 0..args.connections {
+        let ch = channel(args.addr).await?;
+        clients.push(ScoringServiceClient::new(ch));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let issued = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..args.concurrency {
+        let mut client = clients[w % clients.len()].clone();
+        let (pool, stop, issued, errors) =
+            (pool.clone(), stop.clone(), issued.clone(), errors.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let i = issued.fetch_add(1, Ordering::Relaxed);
+                if i >= MAX_REQUESTS {
+                    break;
+                }
+                let t = Instant::now();
+                if client
+                    .score(score_request(&pool, i as usize))
+                    .await
+                    .is_err()
+                {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+                latencies.push(t.elapsed().as_micros() as u64);
+            }
+            latencies
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs_f64(args.seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.map_err(|e| e.to_string())?);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let n = latencies.len();
+    let mut out = percentiles(latencies);
+    out["phase"] = "max".into();
+    out["concurrency"] = args.concurrency.into();
+    out["requests"] = n.into();
+    out["requests_per_s"] = (n as f64 / elapsed).round().into();
+    out["errors"] = errors.load(Ordering::Relaxed).into();
+    Ok(out)
+}
+
+async fn stream(args: &Args, pool: Arc<Vec<pb::Account>>) -> Result<serde_json::Value, String> {
+    let chunk: Vec<pb::Account> = (0..args.chunk)
+        .map(|i| pool[i % pool.len()].clone())
+        .collect();
+    let message = Arc::new(pb::ScoreBatchRequest {
+        accounts: chunk,
+        max_reasons: Some(args.stream_reasons),
+        ..Default::default()
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..args.streams {
+        let ch = channel(args.addr).await?;
+        let mut client = ScoringServiceClient::new(ch)
+            .max_decoding_message_size(64 << 20)
+            .max_encoding_message_size(64 << 20);
+        let (message, stop) = (message.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            // Requests are generated as the server takes them (the transport's flow control
+            // and the server's bounded buffer pace this side).
+            let outgoing = async_stream_of(message, stop);
+            let mut responses = client.score_stream(outgoing).await?.into_inner();
+            let (mut accounts, mut errors) = (0u64, 0u64);
+            while let Some(r) = responses.message().await? {
+                for result in r.results {
+                    match result.outcome {
+                        Some(pb::score_result::Outcome::Score(_)) => accounts += 1,
+                        _ => errors += 1,
+                    }
+                }
+            }
+            Ok::<_, tonic::Status>((accounts, errors))
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs_f64(args.seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let (mut accounts, mut errors) = (0, 0);
+    for t in tasks {
+        let (a, e) = t
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        accounts += a;
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    Ok(serde_json::json!({
+        "phase": "stream",
+        "streams": args.streams,
+        "accounts_per_message": args.chunk,
+        "reasons": args.stream_reasons,
+        "cycles_per_account": 12,
+        "accounts": accounts,
+        "account_errors": errors,
+        "accounts_per_s": (accounts as f64 / elapsed).round(),
+    }))
+}
+
+/// Copies of `message` until `stop` is set.
+fn async_stream_of(
+    message: Arc<pb::ScoreBatchRequest>,
+    stop: Arc<AtomicBool>,
+) -> impl tokio_stream::Stream<Item = pb::ScoreBatchRequest> {
+    tokio_stream::iter(0u64..)
+        .take_while(move |_| !stop.load(Ordering::Relaxed))
+        .map(move |b| pb::ScoreBatchRequest {
+            batch_id: b,
+            ..(*message).clone()
+        })
+}
+
+use tokio_stream::StreamExt as _;
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        // `cargo test --all-targets` runs benches without `--bench`: nothing to measure then.
+        println!("loadgen: run with `cargo bench --bench loadgen -- --spawn target/release/payrisk-server`");
+        return;
+    }
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            std::process::exit(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = runtime.block_on(run(args)) {
+        eprintln!("loadgen: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let pool = Arc::new(accounts());
+    if let Some(path) = &args.h2load {
+        // gRPC framing: 0 (uncompressed), big-endian length, then the message.
+        let body = score_request(&pool, 0).encode_to_vec();
+        let mut framed = vec![0u8];
+        framed.extend((body.len() as u32).to_be_bytes());
+        framed.extend(body);
+        std::fs::write(path, framed).map_err(|e| format!("{path}: {e}"))?;
+        eprintln!("wrote a framed Score request to {path}");
+    }
+    let mut spawned = None;
+    let mut pid = None;
+    if let Some(binary) = &args.spawn {
+        let started = Instant::now();
+        let child = Command::new(binary)
+            .args(["--addr", &args.addr.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {binary}: {e}"))?;
+        pid = Some(child.id());
+        spawned = Some(Spawned(child));
+        let deadline = started + Duration::from_secs(30);
+        while !serving(args.addr).await {
+            if Instant::now() > deadline {
+                return Err("the server did not become ready in 30 s".into());
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let ready = started.elapsed().as_secs_f64();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if args.phases.iter().any(|p| p == "ready") {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "phase": "ready",
+                    "ready_s": (ready * 1000.0).round() / 1000.0,
+                    "rss_at_rest_mb": pid.and_then(rss_kb).map(|kb| kb as f64 / 1024.0),
+                })
+            );
+        }
+    } else if !serving(args.addr).await {
+        return Err(format!(
+            "nothing serving at {} (start a server or pass --spawn)",
+            args.addr
+        ));
+    }
+    // Warm up connections and the server's allocator.
+    {
+        let ch = channel(args.addr).await?;
+        let mut client = ScoringServiceClient::new(ch);
+        for i in 0..200 {
+            client
+                .score(score_request(&pool, i))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    for phase in &args.phases {
+        let cpu_before = pid.and_then(cpu_seconds);
+        let own_before = cpu_seconds(std::process::id());
+        let result = match phase.as_str() {
+            "ready" => continue,
+            "unary" => unary(&args, pool.clone()).await?,
+            "max" => max(&args, pool.clone()).await?,
+            "stream" => stream(&args, pool.clone()).await?,
+            other => return Err(format!("unknown phase {other}")),
+        };
+        let mut result = result;
+        if let Some(kb) = pid.and_then(rss_kb) {
+            result["server_rss_mb"] = (kb as f64 / 1024.0).into();
+        }
+        // CPU per request (unary) or per account (stream), server and this client.
+        let work = result["requests"]
+            .as_u64()
+            .or(result["accounts"].as_u64())
+            .unwrap_or(0)
+            .max(1) as f64;
+        if let (Some(a), Some(b)) = (cpu_before, pid.and_then(cpu_seconds)) {
+            result["server_cpu_us_per_item"] = ((b - a) / work * 1e6).round().into();
+        }
+        if let (Some(a), Some(b)) = (own_before, cpu_seconds(std::process::id())) {
+            result["client_cpu_us_per_item"] = ((b - a) / work * 1e6).round().into();
+        }
+        println!("{result}");
+    }
+    drop(spawned);
+    Ok(())
+}
