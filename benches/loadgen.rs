@@ -17,6 +17,8 @@
 //! - `stream`: `ScoreStream` with `--streams` streams of `--chunk`-account messages for
 //!   `--seconds`: accounts per second, every account with 12 cycles of history, asking for
 //!   `--stream-reasons` reason codes (default 0, as a worklist ranking does: the batch path).
+//!   The request body is encoded once and the results are counted without decoding them, so
+//!   that the client's own CPU (about 2 µs per account) leaves the cores to the server.
 //!
 //! `unary` and `max` ask for the default 4 reason codes (exact TreeSHAP on every call).
 //!
@@ -341,34 +343,97 @@ async fn max(args: &Args, pool: Arc<Vec<pb::Account>>) -> Result<serde_json::Val
     Ok(out)
 }
 
+/// A request body encoded once and sent as it is, so that the client spends its time on the
+/// transport rather than on re-encoding the same accounts.
+#[derive(Debug, Clone, Default)]
+struct PreEncoded(bytes::Bytes);
+
+impl prost::Message for PreEncoded {
+    fn encode_raw(&self, buf: &mut impl bytes::BufMut) {
+        buf.put_slice(&self.0);
+    }
+
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: prost::encoding::WireType,
+        buf: &mut impl bytes::Buf,
+        ctx: prost::encoding::DecodeContext,
+    ) -> Result<(), prost::DecodeError> {
+        prost::encoding::skip_field(wire_type, tag, buf, ctx)
+    }
+
+    fn encoded_len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// A `ScoreBatchResponse` read without decoding its results' contents.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RawBatch {
+    #[prost(bytes = "bytes", repeated, tag = "1")]
+    results: Vec<bytes::Bytes>,
+}
+
+/// A `ScoreResult`'s outcome, left encoded.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RawResult {
+    #[prost(bytes = "bytes", optional, tag = "3")]
+    score: Option<bytes::Bytes>,
+    #[prost(bytes = "bytes", optional, tag = "4")]
+    error: Option<bytes::Bytes>,
+}
+
 async fn stream(args: &Args, pool: Arc<Vec<pb::Account>>) -> Result<serde_json::Value, String> {
     let chunk: Vec<pb::Account> = (0..args.chunk)
         .map(|i| pool[i % pool.len()].clone())
         .collect();
-    let message = Arc::new(pb::ScoreBatchRequest {
-        accounts: chunk,
-        max_reasons: Some(args.stream_reasons),
-        ..Default::default()
-    });
+    let body = bytes::Bytes::from(
+        pb::ScoreBatchRequest {
+            accounts: chunk,
+            max_reasons: Some(args.stream_reasons),
+            ..Default::default()
+        }
+        .encode_to_vec(),
+    );
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..args.streams {
         let ch = channel(args.addr).await?;
-        let mut client = ScoringServiceClient::new(ch)
+        let mut grpc = tonic::client::Grpc::new(ch)
             .max_decoding_message_size(64 << 20)
             .max_encoding_message_size(64 << 20);
-        let (message, stop) = (message.clone(), stop.clone());
+        let (body, stop) = (body.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
-            // Requests are generated as the server takes them (the transport's flow control
-            // and the server's bounded buffer pace this side).
-            let outgoing = async_stream_of(message, stop);
-            let mut responses = client.score_stream(outgoing).await?.into_inner();
+            grpc.ready()
+                .await
+                .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+            // Requests are produced as the transport takes them: HTTP/2 flow control and the
+            // server's bounded buffer pace this side.
+            let outgoing = tokio_stream::iter(0u64..)
+                .take_while(move |_| !stop.load(Ordering::Relaxed))
+                .map(move |_| PreEncoded(body.clone()));
+            let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+                "/payrisk.v1.ScoringService/ScoreStream",
+            );
+            let codec = tonic_prost::ProstCodec::<PreEncoded, RawBatch>::default();
+            let mut responses = grpc
+                .streaming(tonic::Request::new(outgoing), path, codec)
+                .await?
+                .into_inner();
             let (mut accounts, mut errors) = (0u64, 0u64);
             while let Some(r) = responses.message().await? {
-                for result in r.results {
-                    match result.outcome {
-                        Some(pb::score_result::Outcome::Score(_)) => accounts += 1,
+                for result in &r.results {
+                    match RawResult::decode(result.clone()) {
+                        Ok(RawResult {
+                            score: Some(_),
+                            error: None,
+                        }) => accounts += 1,
                         _ => errors += 1,
                     }
                 }
@@ -398,19 +463,6 @@ async fn stream(args: &Args, pool: Arc<Vec<pb::Account>>) -> Result<serde_json::
         "account_errors": errors,
         "accounts_per_s": (accounts as f64 / elapsed).round(),
     }))
-}
-
-/// Copies of `message` until `stop` is set.
-fn async_stream_of(
-    message: Arc<pb::ScoreBatchRequest>,
-    stop: Arc<AtomicBool>,
-) -> impl tokio_stream::Stream<Item = pb::ScoreBatchRequest> {
-    tokio_stream::iter(0u64..)
-        .take_while(move |_| !stop.load(Ordering::Relaxed))
-        .map(move |b| pb::ScoreBatchRequest {
-            batch_id: b,
-            ..(*message).clone()
-        })
 }
 
 use tokio_stream::StreamExt as _;
