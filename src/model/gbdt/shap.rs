@@ -189,9 +189,9 @@ impl GbdtModel {
             let start = leaf.conditions as usize;
             let mut mask = (1usize << k) - 1;
             for c in &table.conditions[start..start + leaf.n_conditions as usize] {
-                if decisions.get(c.node as usize) != Some(&c.child) {
-                    mask &= !(1 << c.slot);
-                }
+                // Branch-free: whether the account follows a node is data, not control flow.
+                let follows = decisions.get(c.node as usize) == Some(&c.child);
+                mask &= !(usize::from(!follows) << c.slot);
             }
             let row = leaf.weights as usize + mask * k;
             let features = &table.features[leaf.features as usize..][..k];
