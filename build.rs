@@ -14,9 +14,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out_dir.join("payrisk_descriptor.bin"), fds.encode_to_vec())?;
 
+    // The server and client decode messages from one slice (`src/service/codec.rs`).
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        .codec_path("crate::service::codec::SliceCodec")
         .compile_fds(fds)?;
     Ok(())
 }

@@ -2,8 +2,10 @@
 //! engine and converts back. No scoring logic lives here.
 //!
 //! - [`convert`]: proto ↔ domain, with field-level validation.
+//! - [`codec`]: the gRPC codec (prost encoding, slice decoding).
 //! - [`status`]: validation failures as `INVALID_ARGUMENT` with `google.rpc.BadRequest`.
 
+pub mod codec;
 pub mod convert;
 pub mod status;
 
