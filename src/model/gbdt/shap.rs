@@ -9,8 +9,9 @@
 //! A leaf's contributions depend on the account only through which of the leaf's path features
 //! the account "follows" (goes the path's way at every node on that feature). So, as in Fast
 //! TreeSHAP v2 (Yang, 2021), [`ShapTable`] precomputes at load, for every leaf and every subset
-//! of its `k` path features, the `k` contributions; an account then costs one comparison per
-//! node, one bit mask per leaf and `k` additions: O(trees x leaves x depth). The table takes
+//! of its `k` path features, the `k` contributions; an account then costs one walk down every
+//! branch of every tree carrying that subset as a bit mask (one comparison per node), and `k`
+//! additions per leaf: O(trees x leaves x depth). The table takes
 //! `2^k x k` numbers per leaf, so it is built only when the whole of it fits
 //! [`TABLE_BUDGET`]; deeper models use the recursive algorithm. Both give the same values
 //! (tested to 1e-9 against each other and against brute force).
@@ -27,27 +28,20 @@ const TABLE_MAX_FEATURES: usize = 12;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ShapTable {
     leaves: Vec<LeafEntry>,
-    conditions: Vec<Condition>,
     features: Vec<u32>,
     weights: Vec<f64>,
+    /// Per node: the slot of its split feature among the path features (the same for every
+    /// leaf below it, as slots follow first appearance from the root).
+    node_slot: Vec<u8>,
+    /// Per node: its leaf entry, or `u32::MAX` for an internal node.
+    node_leaf: Vec<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct LeafEntry {
-    conditions: u32,
-    n_conditions: u32,
     features: u32,
     k: u32,
     weights: u32,
-}
-
-/// A node on a leaf's path: the account follows the path there when the node sends it to
-/// `child`; `slot` is the index of the node's feature among the leaf's path features.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Condition {
-    node: u32,
-    child: u32,
-    slot: u32,
 }
 
 impl ShapTable {
@@ -91,16 +85,15 @@ impl ShapTable {
         }
         let mut table = ShapTable {
             leaves: Vec::with_capacity(paths.len()),
-            conditions: Vec::new(),
             features: Vec::new(),
             weights: Vec::with_capacity(size),
+            node_slot: vec![0; model.nodes.len()],
+            node_leaf: vec![u32::MAX; model.nodes.len()],
         };
         let mut buffer = vec![PathElement::default(); TABLE_MAX_FEATURES + 2];
         for ((leaf, path), features) in paths.iter().zip(unique) {
             let k = features.len();
             let entry = LeafEntry {
-                conditions: u32::try_from(table.conditions.len()).ok()?,
-                n_conditions: u32::try_from(path.len()).ok()?,
                 features: u32::try_from(table.features.len()).ok()?,
                 k: k as u32,
                 weights: u32::try_from(table.weights.len()).ok()?,
@@ -111,11 +104,7 @@ impl ShapTable {
                 let f = model.split_of(node).0;
                 let slot = features.iter().position(|&g| g == f).unwrap_or(0);
                 zero[slot] *= model.cover[child] / model.cover[node];
-                table.conditions.push(Condition {
-                    node: node as u32,
-                    child: child as u32,
-                    slot: slot as u32,
-                });
+                table.node_slot[node] = slot as u8;
             }
             let value = model.values[*leaf];
             for mask in 0..(1usize << k) {
@@ -133,6 +122,7 @@ impl ShapTable {
                 }
             }
             table.features.extend(features);
+            table.node_leaf[*leaf] = u32::try_from(table.leaves.len()).ok()?;
             table.leaves.push(entry);
         }
         Some(table)
@@ -153,7 +143,7 @@ struct PathElement {
 pub struct ShapScratch {
     path: Vec<PathElement>,
     expanded: Vec<f64>,
-    decisions: Vec<u32>,
+    stack: Vec<(u32, usize)>,
 }
 
 impl GbdtModel {
@@ -179,25 +169,32 @@ impl GbdtModel {
         scratch.expanded.resize(2 * self.width, 0.0);
         self.expand(x, &mut scratch.expanded);
         let expanded = &scratch.expanded;
-        scratch.decisions.clear();
-        scratch
-            .decisions
-            .extend(self.nodes.iter().map(|n| n.next(expanded)));
-        let decisions = &scratch.decisions;
-        for leaf in &table.leaves {
-            let k = leaf.k as usize;
-            let start = leaf.conditions as usize;
-            let mut mask = (1usize << k) - 1;
-            for c in &table.conditions[start..start + leaf.n_conditions as usize] {
-                // Branch-free: whether the account follows a node is data, not control flow.
-                let follows = decisions.get(c.node as usize) == Some(&c.child);
-                mask &= !(usize::from(!follows) << c.slot);
-            }
-            let row = leaf.weights as usize + mask * k;
-            let features = &table.features[leaf.features as usize..][..k];
-            for (f, w) in features.iter().zip(&table.weights[row..row + k]) {
-                if let Some(p) = out.get_mut(*f as usize) {
-                    *p += w;
+        // Depth-first down every tree, carrying the mask of path features the account
+        // follows: each node's decision is made once, and a leaf reads its row directly.
+        let stack = &mut scratch.stack;
+        for &(root, _) in &self.trees {
+            stack.clear();
+            stack.push((root, usize::MAX));
+            while let Some((node, mask)) = stack.pop() {
+                let n = &self.nodes[node as usize];
+                let entry = table.node_leaf.get(node as usize).copied().unwrap_or(u32::MAX);
+                if let Some(leaf) = table.leaves.get(entry as usize) {
+                    let k = leaf.k as usize;
+                    let row = leaf.weights as usize + (mask & ((1usize << k) - 1)) * k;
+                    let features = &table.features[leaf.features as usize..][..k];
+                    for (f, w) in features.iter().zip(&table.weights[row..row + k]) {
+                        if let Some(p) = out.get_mut(*f as usize) {
+                            *p += w;
+                        }
+                    }
+                    continue;
+                }
+                let slot = table.node_slot.get(node as usize).copied().unwrap_or(0);
+                let taken = n.next(expanded);
+                for child in [n.left, n.left + 1] {
+                    // Branch-free: whether the account goes this way is data.
+                    let off = usize::from(taken != child) << slot;
+                    stack.push((child, mask & !off));
                 }
             }
         }
