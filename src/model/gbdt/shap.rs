@@ -177,7 +177,11 @@ impl GbdtModel {
             stack.push((root, usize::MAX));
             while let Some((node, mask)) = stack.pop() {
                 let n = &self.nodes[node as usize];
-                let entry = table.node_leaf.get(node as usize).copied().unwrap_or(u32::MAX);
+                let entry = table
+                    .node_leaf
+                    .get(node as usize)
+                    .copied()
+                    .unwrap_or(u32::MAX);
                 if let Some(leaf) = table.leaves.get(entry as usize) {
                     let k = leaf.k as usize;
                     let row = leaf.weights as usize + (mask & ((1usize << k) - 1)) * k;
