@@ -164,8 +164,7 @@ impl Arm {
 impl Experiment {
     /// The arm of `account_id`: stable across calls, restarts and machines.
     pub fn arm(&self, account_id: &str) -> Arm {
-        let mut salt = self.name.as_bytes().to_vec();
-        salt.push(0);
+        let salt: [&[u8]; 2] = [self.name.as_bytes(), &[0]];
         if crate::stable_hash::unit_interval(&salt, account_id) < self.share {
             Arm::Challenger
         } else {

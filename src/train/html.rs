@@ -368,6 +368,22 @@ fn charts(views: &[View<'_>]) -> String {
         dashed: k > 0,
     };
     let model_color = |k: usize| MODEL_COLORS[k.min(MODEL_COLORS.len() - 1)];
+    // A payers line and a defaulters line per model, the second model's dashed.
+    type Pair<'c> = (&'c Vec<(f64, f64)>, &'c Vec<(f64, f64)>);
+    let by_class = |pick: fn(&Curves) -> Pair<'_>| -> Vec<Series> {
+        views
+            .iter()
+            .zip(&all)
+            .enumerate()
+            .flat_map(|(k, (v, c))| {
+                let (payers, defaulters) = pick(c);
+                [
+                    line(named(v, "payers"), PAYER, payers.clone(), k),
+                    line(named(v, "defaulters"), DEFAULTER, defaulters.clone(), k),
+                ]
+            })
+            .collect()
+    };
     let figures = |f: fn(&Metrics) -> f64| -> String {
         views
             .iter()
@@ -401,22 +417,7 @@ fn charts(views: &[View<'_>]) -> String {
         "ks",
         &format!("KS curve (KS {})", figures(|m| m.ks)),
         unit("1 - predicted repayment", "cumulative share"),
-        &views
-            .iter()
-            .zip(&all)
-            .enumerate()
-            .flat_map(|(k, (v, c))| {
-                [
-                    line(named(v, "payers"), PAYER, c.ks_payers.clone(), k),
-                    line(
-                        named(v, "defaulters"),
-                        DEFAULTER,
-                        c.ks_defaulters.clone(),
-                        k,
-                    ),
-                ]
-            })
-            .collect::<Vec<_>>(),
+        &by_class(|c| (&c.ks_payers, &c.ks_defaulters)),
         false,
     ));
     html.push_str(&chart(
@@ -454,22 +455,7 @@ fn charts(views: &[View<'_>]) -> String {
             x_max: 1.0,
             y_max: dist_max,
         },
-        &views
-            .iter()
-            .zip(&all)
-            .enumerate()
-            .flat_map(|(k, (v, c))| {
-                [
-                    line(named(v, "payers"), PAYER, c.payer_dist.clone(), k),
-                    line(
-                        named(v, "defaulters"),
-                        DEFAULTER,
-                        c.defaulter_dist.clone(),
-                        k,
-                    ),
-                ]
-            })
-            .collect::<Vec<_>>(),
+        &by_class(|c| (&c.payer_dist, &c.defaulter_dist)),
         false,
     ));
     let lift: Vec<Vec<(f64, f64)>> = views

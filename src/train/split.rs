@@ -50,7 +50,7 @@ impl Split {
                 test_fraction,
                 seed,
             } => {
-                Ok(crate::stable_hash::unit_interval(&seed.to_le_bytes(), account_id) < test_fraction)
+                Ok(crate::stable_hash::unit_interval(&[&seed.to_le_bytes()], account_id) < test_fraction)
             }
         }
     }

@@ -450,18 +450,21 @@ mod tests {
         }
     }
 
+    /// Inputs that take every branch of the test trees, some missing.
+    const INPUTS: [[f64; 3]; 5] = [
+        [0.0, -1.0, 0.0],
+        [3.0, 1.0, 2.0],
+        [6.0, 7.0, 0.5],
+        [1.5, f64::NAN, 1.5],
+        [f64::NAN, 0.5, f64::NAN],
+    ];
+
     #[test]
     fn matches_brute_force_shapley_values_and_adds_up() {
         let trees = vec![small_tree_3(), repeated_feature_tree()];
         let model = GbdtModel::new(0.1, &trees);
         let mut scratch = ShapScratch::default();
-        for x in [
-            [0.0, -1.0, 0.0],
-            [3.0, 1.0, 2.0],
-            [6.0, 7.0, 0.5],
-            [1.5, f64::NAN, 1.5],
-            [f64::NAN, 0.5, f64::NAN],
-        ] {
+        for x in INPUTS {
             let mut phi = [0.0; 3];
             let margin = model.shap(&x, &mut phi, &mut scratch);
             assert!((margin - model.margin(&x)).abs() < 1e-12, "{x:?}");
@@ -480,13 +483,7 @@ mod tests {
         let model = GbdtModel::new(0.1, &trees);
         assert!(model.shap_table.is_some());
         let mut scratch = ShapScratch::default();
-        for x in [
-            [0.0, -1.0, 0.0],
-            [3.0, 1.0, 2.0],
-            [6.0, 7.0, 0.5],
-            [1.5, f64::NAN, 1.5],
-            [f64::NAN, 0.5, f64::NAN],
-        ] {
+        for x in INPUTS {
             let (mut fast, mut slow) = ([0.0; 3], [0.0; 3]);
             let m = model.shap(&x, &mut fast, &mut scratch);
             model.shap_recursive(&x, &mut slow, &mut scratch);
