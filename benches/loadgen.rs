@@ -9,9 +9,12 @@
 //! Phases (`--phases`, comma-separated; default all):
 //! - `ready`: with `--spawn`, the time from starting the server binary to its health check
 //!   answering SERVING, and its resident memory (VmRSS) at rest.
-//! - `unary`: open-loop `Score` calls at a fixed `--rate` per second for `--seconds`: each call
-//!   is sent at its scheduled time whatever the earlier ones are doing, and its latency counts
-//!   from that time (no coordinated omission). Reports p50/p90/p99/p99.9/max and errors.
+//! - `unary`: open-loop `Score` calls at a fixed `--rate` per second for `--seconds` (a
+//!   comma-separated list runs one measurement per rate): each call is sent at its scheduled
+//!   time whatever the earlier ones are doing, and its latency counts from that time (no
+//!   coordinated omission). A thread of its own sends the calls, sleeping to each one's time:
+//!   tokio's timer ticks in whole milliseconds, which would send bursts and add up to 1 ms to
+//!   every latency. Reports p50/p90/p99/p99.9/max and errors.
 //! - `max`: closed-loop `Score` with `--concurrency` calls in flight for `--seconds`: the most
 //!   calls per second, with latency percentiles.
 //! - `stream`: `ScoreStream` with `--streams` streams of `--chunk`-account messages for
@@ -23,6 +26,9 @@
 //! `unary` and `max` ask for the default 4 reason codes (exact TreeSHAP on every call). Every
 //! request is encoded once up front and only the probability of each response is decoded (and
 //! checked to be in [0, 1]): the client's own CPU is reported beside the server's.
+//!
+//! `--client-threads N` sets this client's tokio workers (default 2); `--server-threads N`
+//! passes `--worker-threads N` to a `--spawn`ed server.
 //!
 //! Bounded: at most 120 s per phase and 10 million requests in all; loopback addresses only.
 //! `--h2load FILE` writes a pre-encoded `Score` request (gRPC length-prefixed) for Debian's
@@ -53,8 +59,10 @@ struct Args {
     addr: SocketAddr,
     spawn: Option<String>,
     phases: Vec<String>,
-    rate: f64,
+    rates: Vec<f64>,
     seconds: f64,
+    client_threads: usize,
+    server_threads: Option<usize>,
     concurrency: usize,
     connections: usize,
     streams: usize,
@@ -73,8 +81,10 @@ fn parse_args() -> Result<Args, String> {
             "max".into(),
             "stream".into(),
         ],
-        rate: 5000.0,
+        rates: vec![5000.0],
         seconds: 10.0,
+        client_threads: 2,
+        server_threads: None,
         concurrency: 64,
         connections: 4,
         streams: 2,
@@ -93,7 +103,14 @@ fn parse_args() -> Result<Args, String> {
             "--addr" => args.addr = value()?.parse().map_err(|e| format!("--addr: {e}"))?,
             "--spawn" => args.spawn = Some(value()?),
             "--phases" => args.phases = value()?.split(',').map(str::to_owned).collect(),
-            "--rate" => args.rate = number(value()?)?,
+            "--rate" => {
+                args.rates = value()?
+                    .split(',')
+                    .map(|r| number(r.to_owned()))
+                    .collect::<Result<_, _>>()?
+            }
+            "--client-threads" => args.client_threads = number(value()?)? as usize,
+            "--server-threads" => args.server_threads = Some(number(value()?)? as usize),
             "--seconds" => args.seconds = number(value()?)?,
             "--concurrency" => args.concurrency = number(value()?)? as usize,
             "--connections" => args.connections = number(value()?)? as usize,
@@ -110,11 +127,24 @@ fn parse_args() -> Result<Args, String> {
     if !(args.seconds > 0.0 && args.seconds <= MAX_SECONDS) {
         return Err(format!("--seconds must be in (0, {MAX_SECONDS}]"));
     }
-    if args.rate.is_nan() || args.rate <= 0.0 || args.rate * args.seconds > MAX_REQUESTS as f64 {
-        return Err(format!("--rate x --seconds must be in (0, {MAX_REQUESTS}]"));
+    let requests: f64 = args.rates.iter().map(|r| r * args.seconds).sum();
+    if args.rates.iter().any(|r| r.is_nan() || *r <= 0.0) || requests > MAX_REQUESTS as f64 {
+        return Err(format!(
+            "--rate must be positive and rates x --seconds at most {MAX_REQUESTS}"
+        ));
     }
-    if args.concurrency == 0 || args.connections == 0 || args.streams == 0 {
-        return Err("--concurrency, --connections and --streams must be at least 1".into());
+    if [
+        args.concurrency,
+        args.connections,
+        args.streams,
+        args.client_threads,
+    ]
+    .contains(&0)
+    {
+        return Err(
+            "--concurrency, --connections, --streams and --client-threads must be at least 1"
+                .into(),
+        );
     }
     if args.chunk == 0 || args.chunk > 10_000 {
         return Err("--chunk must be in 1..=10000".into());
@@ -295,40 +325,56 @@ fn encoded_requests(pool: &[pb::Account]) -> Arc<Vec<bytes::Bytes>> {
     )
 }
 
-async fn unary(args: &Args, pool: Arc<Vec<pb::Account>>) -> Result<serde_json::Value, String> {
+async fn unary(
+    args: &Args,
+    rate: f64,
+    pool: Arc<Vec<pb::Account>>,
+) -> Result<serde_json::Value, String> {
     let bodies = encoded_requests(&pool);
     let mut clients = Vec::new();
     for _ in 0..args.connections {
         clients.push(RawClient::connect(args.addr).await?);
     }
-    let total = (args.rate * args.seconds) as usize;
-    let interval = Duration::from_secs_f64(1.0 / args.rate);
-    let start = tokio::time::Instant::now() + Duration::from_millis(50);
+    let total = (rate * args.seconds) as usize;
+    let interval = Duration::from_secs_f64(1.0 / rate);
     let errors = Arc::new(AtomicU64::new(0));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
-    for i in 0..total {
-        let scheduled = start + interval.mul_f64(i as f64);
-        tokio::time::sleep_until(scheduled).await;
-        let mut client = clients[i % clients.len()].clone();
-        let body = bodies[i % bodies.len()].clone();
-        let tx = tx.clone();
-        let errors = errors.clone();
-        tokio::spawn(async move {
-            if !client.score(body).await {
-                errors.fetch_add(1, Ordering::Relaxed);
+    // Calls are sent from a thread of their own that sleeps to each call's scheduled time:
+    // tokio's timer ticks in whole milliseconds, which would send calls in bursts and add up
+    // to a millisecond to each measured latency.
+    let handle = tokio::runtime::Handle::current();
+    let (dispatcher_errors, dispatcher_tx) = (errors.clone(), tx.clone());
+    let dispatcher = std::thread::spawn(move || {
+        let start = Instant::now() + Duration::from_millis(50);
+        for i in 0..total {
+            let scheduled = start + interval.mul_f64(i as f64);
+            if let Some(wait) = scheduled.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
             }
-            let _ = tx.send(scheduled.elapsed().as_micros() as u64);
-        });
-    }
+            let mut client = clients[i % clients.len()].clone();
+            let body = bodies[i % bodies.len()].clone();
+            let (tx, errors) = (dispatcher_tx.clone(), dispatcher_errors.clone());
+            handle.spawn(async move {
+                if !client.score(body).await {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+                let _ = tx.send(scheduled.elapsed().as_micros() as u64);
+            });
+        }
+        start
+    });
     drop(tx);
     let mut latencies = Vec::with_capacity(total);
     while let Some(l) = rx.recv().await {
         latencies.push(l);
     }
+    let start = dispatcher
+        .join()
+        .map_err(|_| "the dispatcher thread panicked".to_string())?;
     let elapsed = start.elapsed().as_secs_f64();
     let mut out = percentiles(latencies);
     out["phase"] = "unary".into();
-    out["target_rate"] = args.rate.into();
+    out["target_rate"] = rate.into();
     out["requests"] = total.into();
     out["achieved_rate"] = (total as f64 / elapsed).round().into();
     out["errors"] = errors.load(Ordering::Relaxed).into();
@@ -524,7 +570,7 @@ fn main() {
         }
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(args.client_threads)
         .enable_all()
         .build()
     {
@@ -555,8 +601,12 @@ async fn run(args: Args) -> Result<(), String> {
     let mut pid = None;
     if let Some(binary) = &args.spawn {
         let started = Instant::now();
-        let child = Command::new(binary)
-            .args(["--addr", &args.addr.to_string()])
+        let mut command = Command::new(binary);
+        command.args(["--addr", &args.addr.to_string()]);
+        if let Some(n) = args.server_threads {
+            command.args(["--worker-threads", &n.to_string()]);
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -599,12 +649,17 @@ async fn run(args: Args) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
         }
     }
-    for phase in &args.phases {
+    // One run per phase, and one unary run per rate.
+    let runs = args.phases.iter().flat_map(|phase| match phase.as_str() {
+        "unary" => args.rates.iter().map(|r| (phase.as_str(), *r)).collect(),
+        _ => vec![(phase.as_str(), 0.0)],
+    });
+    for (phase, rate) in runs {
         let cpu_before = pid.and_then(cpu_seconds);
         let own_before = cpu_seconds(std::process::id());
-        let result = match phase.as_str() {
+        let result = match phase {
             "ready" => continue,
-            "unary" => unary(&args, pool.clone()).await?,
+            "unary" => unary(&args, rate, pool.clone()).await?,
             "max" => max(&args, pool.clone()).await?,
             "stream" => stream(&args, pool.clone()).await?,
             other => return Err(format!("unknown phase {other}")),

@@ -47,6 +47,8 @@ pub struct ServerConfig {
     pub max_message_bytes: usize,
     /// How long shutdown waits for calls in flight, in seconds.
     pub shutdown_grace_secs: u64,
+    /// Async runtime worker threads; 0 (the default) means one per core.
+    pub worker_threads: usize,
 }
 
 impl Default for ServerConfig {
@@ -59,6 +61,7 @@ impl Default for ServerConfig {
             policy: PathBuf::from(DEFAULT_POLICY),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             shutdown_grace_secs: 10,
+            worker_threads: 0,
         }
     }
 }
@@ -71,6 +74,15 @@ impl ServerConfig {
             origin: path.display().to_string(),
             message: e.to_string(),
         })
+    }
+
+    /// The async runtime the server runs on, with [`Self::worker_threads`] workers.
+    pub fn runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        if self.worker_threads > 0 {
+            builder.worker_threads(self.worker_threads);
+        }
+        builder.enable_all().build()
     }
 
     /// Loads and validates the model and the policy, and the challenger's when the policy runs

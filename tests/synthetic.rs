@@ -150,3 +150,79 @@ fn a_portfolio_is_scored_offline_exactly_as_served_and_ranked_by_priority() {
     assert_eq!(df.height(), ranked.len());
     assert_eq!(df.get_column_names()[..2], ["rank", "account_id"]);
 }
+
+#[test]
+fn offline_shadow_experiments_report_the_challenger_beside_the_unchanged_champion() {
+    use payrisk::deployment::Deployment;
+    use payrisk::policy::Arm;
+    use payrisk::train::worklist::{rank, write};
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shipped =
+        std::fs::read_to_string(root.join(payrisk::server::DEFAULT_POLICY)).expect("policy");
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "{shipped}\n[experiment]\nname = \"logistic-trial\"\nshare = 0.3\nmode = \"shadow\"\nchallenger_model = \"{}\"\n",
+            root.join(payrisk::server::LOGISTIC_MODEL).display()
+        ),
+    )
+    .expect("write policy");
+    let model = root.join(payrisk::server::DEFAULT_MODEL);
+    let shadowed = Deployment::load(&model, &policy).expect("experiment");
+    let plain =
+        Deployment::load(&model, &root.join(payrisk::server::DEFAULT_POLICY)).expect("shipped");
+    let accounts: Vec<_> = (0..2_000).map(|i| account(SPEC.seed, i).0).collect();
+    let now = chrono::DateTime::from_timestamp(1_767_225_600, 0).expect("time");
+
+    let ranked = rank(&shadowed, &accounts, now);
+    // The champion decides every account exactly as without the experiment.
+    let baseline = rank(&plain, &accounts, now);
+    assert_eq!(ranked.len(), baseline.len());
+    for (e, b) in ranked.iter().zip(&baseline) {
+        assert_eq!(
+            (&e.account_id, e.probability, &e.action),
+            (&b.account_id, b.probability, &b.action)
+        );
+        assert_eq!(e.arm, "champion");
+    }
+    // The challenger scores its share, and only it.
+    let challenger = shadowed.challenger().expect("challenger");
+    let mut scratch = challenger.scratch();
+    let mut shadows = 0;
+    for (e, a) in ranked.iter().map(|e| {
+        let a = accounts
+            .iter()
+            .find(|a| a.account_id == e.account_id)
+            .expect("account");
+        (e, a)
+    }) {
+        match shadowed.arm(&a.account_id) {
+            Arm::Challenger => {
+                let s = e.shadow.as_ref().expect("a shadow decision");
+                let expected = challenger.score(a, 0, now, &mut scratch);
+                assert_eq!(s.probability, expected.probability);
+                assert_eq!(s.action, expected.decision.action.action);
+                assert_eq!(s.model_version, "1");
+                shadows += 1;
+            }
+            Arm::Champion => assert!(e.shadow.is_none()),
+        }
+    }
+    assert!(
+        (450..750).contains(&shadows),
+        "{shadows} of 2000 at a 0.3 share"
+    );
+    assert_eq!(shadowed.decisions(Arm::Challenger), shadows as u64);
+
+    let out = dir.path().join("scores.parquet");
+    write(&ranked, &out).expect("write");
+    use polars::prelude::SerReader;
+    let df = polars::prelude::ParquetReader::new(std::fs::File::open(&out).expect("open"))
+        .finish()
+        .expect("read back");
+    let column = df.column("shadow_probability").expect("shadow column");
+    assert_eq!(df.height() - column.null_count(), shadows);
+}

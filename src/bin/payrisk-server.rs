@@ -15,7 +15,8 @@ use payrisk::server::{self, ServerConfig};
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// TOML config file (keys: addr, model, policy, max_message_bytes, shutdown_grace_secs).
+    /// TOML config file (keys: addr, model, policy, max_message_bytes, shutdown_grace_secs,
+    /// worker_threads).
     #[arg(long, env = "PAYRISK_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:50051].
@@ -33,6 +34,9 @@ struct Args {
     /// Seconds to wait for calls in flight at shutdown [default: 10].
     #[arg(long)]
     shutdown_grace_secs: Option<u64>,
+    /// Async runtime worker threads [default: 0, one per core].
+    #[arg(long)]
+    worker_threads: Option<usize>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -67,9 +71,21 @@ fn main() -> anyhow::Result<()> {
     if let Some(v) = args.shutdown_grace_secs {
         config.shutdown_grace_secs = v;
     }
+    if let Some(v) = args.worker_threads {
+        config.worker_threads = v;
+    }
 
     let deployment = config.load_deployment().context("cannot start")?;
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(
+            std::env::var("SRV_THREADS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(2),
+        )
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await

@@ -171,7 +171,8 @@ enum Command {
     },
     /// Score a whole portfolio (accounts and payment history; no outcomes needed) with the
     /// serving model, policy and experiment, and write the worklist ranked by priority
-    /// (Parquet when --output ends in .parquet, else CSV).
+    /// (Parquet when --output ends in .parquet, else CSV). A shadow experiment adds the
+    /// challenger's decisions for its share (shadow_* columns).
     Score {
         /// The model artifact.
         #[arg(long, default_value = payrisk::server::DEFAULT_MODEL)]

@@ -1,6 +1,11 @@
 //! Offline scoring of a whole portfolio (`payrisk-train score`): the serving deployment (the
 //! same feature engine, model, policy and experiment arms as `payrisk-server`) over every
 //! account, ranked into a worklist by priority (expected loss), written as Parquet or CSV.
+//!
+//! In a shadow experiment the challenger also scores the accounts of its share, without acting
+//! on them: their entries carry the challenger's probability, treatment and action beside the
+//! champion's decision (the `shadow_*` columns, empty for other accounts), as `Score` reports
+//! them in `ScoreResponse.shadow`.
 
 use std::path::Path;
 
@@ -11,7 +16,9 @@ use rayon::prelude::*;
 use super::TrainError;
 use crate::deployment::Deployment;
 use crate::domain::Account;
+use crate::policy::Arm;
 use crate::policy::Treatment;
+use crate::scoring::Engine as ScoringEngine;
 
 /// Accounts scored together per task.
 const CHUNK: usize = 4096;
@@ -47,6 +54,28 @@ pub struct Entry {
     pub guard: String,
     /// Model version of the deciding arm.
     pub model_version: String,
+    /// The challenger's decision in a shadow experiment, not acted on.
+    pub shadow: Option<ShadowEntry>,
+}
+
+/// What the challenger would have decided for an account in a shadow experiment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShadowEntry {
+    /// Its repayment probability.
+    pub probability: f64,
+    /// `soft` or `firm`.
+    pub treatment: &'static str,
+    /// Its next action.
+    pub action: String,
+    /// Its model version.
+    pub model_version: String,
+}
+
+fn treatment_name(t: Treatment) -> &'static str {
+    match t {
+        Treatment::Soft => "soft",
+        Treatment::Firm => "firm",
+    }
 }
 
 /// Scores every account at `now` and ranks them: highest priority first, ties by account id.
@@ -89,10 +118,7 @@ pub fn rank(deployment: &Deployment, accounts: &[Account], now: DateTime<Utc>) -
                             probability: s.probability,
                             score: d.score,
                             band: d.band.to_owned(),
-                            treatment: match d.treatment {
-                                Treatment::Soft => "soft",
-                                Treatment::Firm => "firm",
-                            },
+                            treatment: treatment_name(d.treatment),
                             action: d.action.action.clone(),
                             channel: d.action.channel.clone(),
                             stage: d.stage.to_owned(),
@@ -100,11 +126,15 @@ pub fn rank(deployment: &Deployment, accounts: &[Account], now: DateTime<Utc>) -
                             priority: d.priority,
                             guard: d.guard.map(|g| g.reason()).unwrap_or_default(),
                             model_version: model_version.clone(),
+                            shadow: None,
                         },
                     ));
                 }
             }
             out.sort_by_key(|(i, _)| *i);
+            if let Some(challenger) = deployment.shadow(Arm::Challenger) {
+                shadow_scores(deployment, challenger, chunk, now, &mut out);
+            }
             out.into_iter().map(|(_, e)| e)
         })
         .collect();
@@ -119,6 +149,39 @@ pub fn rank(deployment: &Deployment, accounts: &[Account], now: DateTime<Utc>) -
     entries
 }
 
+/// Scores the shadow arm's accounts of `chunk` (whose entries `out` holds in order) with the
+/// challenger and attaches its decisions.
+fn shadow_scores(
+    deployment: &Deployment,
+    challenger: &ScoringEngine,
+    chunk: &[Account],
+    now: DateTime<Utc>,
+    out: &mut [(usize, Entry)],
+) {
+    let members: Vec<usize> = (0..chunk.len())
+        .filter(|&i| deployment.arm(&chunk[i].account_id) == Arm::Challenger)
+        .collect();
+    if members.is_empty() {
+        return;
+    }
+    let refs: Vec<&Account> = members.iter().map(|&i| &chunk[i]).collect();
+    let mut scratch = challenger.scratch();
+    let mut scored = Vec::with_capacity(refs.len());
+    challenger.score_many(&refs, now, &mut scratch, &mut scored);
+    deployment.record(Arm::Challenger, members.len() as u64);
+    let model_version = &challenger.model().artifact().version;
+    for (&i, s) in members.iter().zip(&scored) {
+        if let Some((_, entry)) = out.get_mut(i) {
+            entry.shadow = Some(ShadowEntry {
+                probability: s.probability,
+                treatment: treatment_name(s.decision.treatment),
+                action: s.decision.action.action.clone(),
+                model_version: model_version.clone(),
+            });
+        }
+    }
+}
+
 /// Writes the worklist to `path`: Parquet when it ends in `.parquet`, else CSV.
 pub fn write(entries: &[Entry], path: &Path) -> Result<(), TrainError> {
     let polars = |source| TrainError::Polars {
@@ -127,6 +190,12 @@ pub fn write(entries: &[Entry], path: &Path) -> Result<(), TrainError> {
     };
     let text = |f: fn(&Entry) -> &str| -> Vec<&str> { entries.iter().map(f).collect() };
     let number = |f: fn(&Entry) -> f64| -> Vec<f64> { entries.iter().map(f).collect() };
+    fn shadow_column<'a, T: 'a>(
+        entries: &'a [Entry],
+        f: impl Fn(&'a ShadowEntry) -> T + 'a,
+    ) -> impl Iterator<Item = Option<T>> + 'a {
+        entries.iter().map(move |e| e.shadow.as_ref().map(&f))
+    }
     let mut df = DataFrame::new_infer_height(vec![
         Column::new(
             "rank".into(),
@@ -145,6 +214,22 @@ pub fn write(entries: &[Entry], path: &Path) -> Result<(), TrainError> {
         Column::new("priority".into(), number(|e| e.priority)),
         Column::new("contact_guard".into(), text(|e| &e.guard)),
         Column::new("model_version".into(), text(|e| &e.model_version)),
+        Column::new(
+            "shadow_probability".into(),
+            shadow_column(entries, |s: &ShadowEntry| s.probability).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "shadow_treatment".into(),
+            shadow_column(entries, |s| s.treatment).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "shadow_action".into(),
+            shadow_column(entries, |s| s.action.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "shadow_model_version".into(),
+            shadow_column(entries, |s| s.model_version.as_str()).collect::<Vec<_>>(),
+        ),
     ])
     .map_err(polars)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
