@@ -7,7 +7,7 @@
 //! by a stable hash of the experiment name and the account id, so an account stays in its arm
 //! across calls, batches, restarts and replicas.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::LoadError;
@@ -22,6 +22,8 @@ pub struct Deployment {
     challenger: Option<Engine>,
     /// Decisions (shadow mode: shadow scores) per arm: champion, challenger.
     decisions: [AtomicU64; 2],
+    /// The files it was loaded from: model, policy, then the challenger's.
+    files: Vec<PathBuf>,
 }
 
 impl Deployment {
@@ -30,16 +32,21 @@ impl Deployment {
     pub fn load(model: &Path, policy: &Path) -> Result<Deployment, LoadError> {
         let champion_model = Model::load(model)?;
         let champion_policy = Policy::load(policy)?;
+        let mut files = vec![model.to_path_buf(), policy.to_path_buf()];
         let challenger = match &champion_policy.experiment {
             None => None,
             Some(e) => {
                 let dir = policy.parent().unwrap_or(Path::new("."));
                 let model = match &e.challenger_model {
-                    Some(path) => Model::load(&dir.join(path))?,
+                    Some(path) => {
+                        files.push(dir.join(path));
+                        Model::load(&dir.join(path))?
+                    }
                     None => champion_model.clone(),
                 };
                 let policy = match &e.challenger_policy {
                     Some(path) => {
+                        files.push(dir.join(path));
                         let p = Policy::load(&dir.join(path))?;
                         if p.experiment.is_some() {
                             return Err(LoadError::invalid(format!(
@@ -54,10 +61,10 @@ impl Deployment {
                 Some(Engine::new(model, policy))
             }
         };
-        Ok(Deployment::new(
-            Engine::new(champion_model, champion_policy),
-            challenger,
-        ))
+        let mut deployment =
+            Deployment::new(Engine::new(champion_model, champion_policy), challenger);
+        deployment.files = files;
+        Ok(deployment)
     }
 
     /// A deployment of `champion`, with `challenger` when the champion's policy runs an
@@ -68,7 +75,14 @@ impl Deployment {
             champion,
             challenger,
             decisions: [AtomicU64::new(0), AtomicU64::new(0)],
+            files: Vec::new(),
         }
+    }
+
+    /// The files [`Self::load`] read: the model, the policy, then the challenger's model and
+    /// policy when it has its own (empty for a deployment built with [`Self::new`]).
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
     }
 
     /// The champion.

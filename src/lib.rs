@@ -12,6 +12,8 @@
 //! - [`policy`]: the treatment policy file and `decide()`.
 //! - [`scoring`]: the engine that runs features → model → policy → reason codes.
 //! - [`deployment`]: the champion engine and an experiment's challenger, with counts per arm.
+//! - [`live`]: hot reload: the serving deployment behind an atomic pointer, model repositories
+//!   (latest valid version), reload history.
 //! - [`evaluation`]: AUC, Gini, KS, Brier score, log loss, calibration error, decile tables.
 //! - [`stability`]: training distributions (the artifact's baseline) and the population
 //!   stability index of new data against them.
@@ -38,6 +40,7 @@ pub mod domain;
 pub mod error;
 pub mod evaluation;
 pub mod features;
+pub mod live;
 pub mod model;
 pub mod policy;
 pub mod proto;

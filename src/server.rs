@@ -1,5 +1,6 @@
-//! Server wiring, in one place: configuration, loading, the scoring service with its message
-//! limits, gRPC health, server reflection (v1 and v1alpha), request tracing and graceful
+//! Server wiring, in one place: configuration, loading, the scoring and admin services with
+//! their message limits, gRPC health, server reflection (v1 and v1alpha), request tracing, hot
+//! reload triggers (SIGHUP and a file poll, beside the `AdminService.Reload` RPC) and graceful
 //! shutdown.
 //!
 //! Shutdown path: when the `shutdown` future passed to [`run`] completes (the binary wires it to
@@ -15,16 +16,20 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio::net::TcpListener;
 
-use crate::deployment::Deployment;
 use crate::error::LoadError;
+use crate::live::{Live, ModelSource};
+use crate::proto::v1::admin_service_server::AdminServiceServer;
 use crate::proto::v1::scoring_service_server::ScoringServiceServer;
+use crate::service::admin::AdminApi;
 use crate::service::ScoringApi;
 
 /// Default listen address.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:50051";
-/// Default model artifact, relative to the working directory (the repository root): the
-/// gradient-boosted UCI model, which beats the logistic one (`models/uci-credit/1`) on held-out
-/// AUC.
+/// Default model, relative to the working directory (the repository root): the UCI model
+/// repository, whose latest valid version serves (today version 2, gradient-boosted trees,
+/// which beats the logistic version 1 on held-out AUC).
+pub const DEFAULT_MODEL_REPOSITORY: &str = "models/uci-credit";
+/// The default model's artifact file.
 pub const DEFAULT_MODEL: &str = "models/uci-credit/2/model.json";
 /// The shipped logistic model, still available with `--model`.
 pub const LOGISTIC_MODEL: &str = "models/uci-credit/1/model.json";
@@ -39,7 +44,8 @@ pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
 pub struct ServerConfig {
     /// Address to listen on.
     pub addr: SocketAddr,
-    /// Model artifact file.
+    /// Model: an artifact file, or a model repository directory
+    /// (`<dir>/<version>/model.json`) whose latest valid version serves.
     pub model: PathBuf,
     /// Policy file.
     pub policy: PathBuf,
@@ -49,6 +55,9 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
     /// Async runtime worker threads; 0 (the default) means one per core.
     pub worker_threads: usize,
+    /// How often to check the model and policy files for changes and reload, in seconds; 0
+    /// turns the poll off (SIGHUP and `AdminService.Reload` still reload).
+    pub reload_poll_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -57,11 +66,12 @@ impl Default for ServerConfig {
             addr: DEFAULT_ADDR
                 .parse()
                 .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 50051))),
-            model: PathBuf::from(DEFAULT_MODEL),
+            model: PathBuf::from(DEFAULT_MODEL_REPOSITORY),
             policy: PathBuf::from(DEFAULT_POLICY),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             shutdown_grace_secs: 10,
             worker_threads: 0,
+            reload_poll_secs: 5,
         }
     }
 }
@@ -85,20 +95,21 @@ impl ServerConfig {
         builder.enable_all().build()
     }
 
-    /// Loads and validates the model and the policy, and the challenger's when the policy runs
-    /// an experiment.
-    pub fn load_deployment(&self) -> Result<Deployment, LoadError> {
-        Deployment::load(&self.model, &self.policy)
+    /// Loads and validates the model (from a repository: its latest valid version) and the
+    /// policy, and the challenger's when the policy runs an experiment.
+    pub fn load(&self) -> Result<Live, LoadError> {
+        Live::start(ModelSource::from_path(&self.model), &self.policy)
     }
 }
 
-/// Serves `deployment` on `listener` until `shutdown` completes, then drains gracefully.
+/// Serves `live` on `listener` until `shutdown` completes, then drains gracefully.
 pub async fn run(
     listener: TcpListener,
-    deployment: Deployment,
+    live: Live,
     config: &ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), tonic::transport::Error> {
+    let live = Arc::new(live);
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<ScoringServiceServer<ScoringApi>>()
@@ -107,6 +118,7 @@ pub async fn run(
     let reflection_v1 = reflection_builder().build_v1();
     let reflection_v1alpha = reflection_builder().build_v1alpha();
 
+    let deployment = live.current();
     let engine = deployment.champion();
     let model = engine.model().artifact();
     tracing::info!(
@@ -120,14 +132,21 @@ pub async fn run(
         "payrisk-server ready"
     );
 
-    let scoring = ScoringServiceServer::new(ScoringApi::new(Arc::new(deployment)))
+    let scoring = ScoringServiceServer::new(ScoringApi::new(live.clone()))
         .max_decoding_message_size(config.max_message_bytes)
         .max_encoding_message_size(config.max_message_bytes);
+    let admin = AdminServiceServer::new(AdminApi::new(live.clone()));
+    let reloads = tokio::spawn(reload_triggers(
+        live,
+        Hangup::listen(),
+        config.reload_poll_secs,
+    ));
 
     let mut router = tonic::transport::Server::builder()
         .trace_fn(|request| tracing::info_span!("grpc", path = %request.uri().path()))
         .add_service(health_service)
-        .add_service(scoring);
+        .add_service(scoring)
+        .add_service(admin);
     match (reflection_v1, reflection_v1alpha) {
         (Ok(v1), Ok(v1alpha)) => router = router.add_service(v1).add_service(v1alpha),
         (v1, v1alpha) => tracing::warn!(
@@ -147,9 +166,13 @@ pub async fn run(
     });
     tokio::pin!(server);
     tokio::select! {
-        result = &mut server => return result,
+        result = &mut server => {
+            reloads.abort();
+            return result;
+        }
         () = shutdown => {}
     }
+    reloads.abort();
     tracing::info!("shutting down: draining calls in flight");
     health_reporter
         .set_not_serving::<ScoringServiceServer<ScoringApi>>()
@@ -166,6 +189,71 @@ pub async fn run(
                 "calls still in flight after the grace period; stopping anyway"
             );
             Ok(())
+        }
+    }
+}
+
+/// SIGHUP, listened for from the moment this is made: once the server has started, a SIGHUP
+/// reloads instead of ending the process.
+struct Hangup {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Hangup {
+    fn listen() -> Hangup {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let signal = signal(SignalKind::hangup())
+                .inspect_err(|e| {
+                    tracing::warn!(error = %e, "cannot listen for SIGHUP; reload by RPC or file poll");
+                })
+                .ok();
+            Hangup { signal }
+        }
+        #[cfg(not(unix))]
+        Hangup {}
+    }
+
+    /// Completes at the next SIGHUP (never where there are none).
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(signal) = self.signal.as_mut() {
+            if signal.recv().await.is_some() {
+                return;
+            }
+            self.signal = None;
+        }
+        std::future::pending::<()>().await
+    }
+}
+
+/// Reloads on SIGHUP and, every `poll_secs` (0: never), when the files changed. Runs until
+/// aborted; failures are logged and recorded by [`Live`], and the previous version serves on.
+async fn reload_triggers(live: Arc<Live>, mut hangup: Hangup, poll_secs: u64) {
+    let mut poll = (poll_secs > 0).then(|| {
+        let start = tokio::time::Instant::now() + Duration::from_secs(poll_secs);
+        let mut i = tokio::time::interval_at(start, Duration::from_secs(poll_secs));
+        i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        i
+    });
+    loop {
+        let tick = async {
+            match poll.as_mut() {
+                Some(i) => i.tick().await,
+                None => std::future::pending().await,
+            }
+        };
+        let live = live.clone();
+        tokio::select! {
+            () = hangup.recv() => {
+                tracing::info!("SIGHUP received: reloading");
+                let _ = tokio::task::spawn_blocking(move || live.reload()).await;
+            }
+            _ = tick => {
+                let _ = tokio::task::spawn_blocking(move || live.reload_if_changed()).await;
+            }
         }
     }
 }
@@ -217,7 +305,7 @@ mod tests {
         let config = ServerConfig::from_file(&path).expect("valid config");
         assert_eq!(config.addr, "0.0.0.0:6000".parse().expect("addr"));
         assert_eq!(config.shutdown_grace_secs, 3);
-        assert_eq!(config.model, PathBuf::from(DEFAULT_MODEL));
+        assert_eq!(config.model, PathBuf::from(DEFAULT_MODEL_REPOSITORY));
 
         std::fs::write(&path, "adress = \"0.0.0.0:6000\"\n").expect("write");
         let err = ServerConfig::from_file(&path)

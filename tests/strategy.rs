@@ -343,9 +343,6 @@ async fn an_experiment_whose_challenger_cannot_load_stops_the_start() {
     )
     .expect("write");
     config.policy = broken;
-    let err = config
-        .load_deployment()
-        .expect_err("missing challenger")
-        .to_string();
+    let err = config.load().expect_err("missing challenger").to_string();
     assert!(err.contains("missing/model.json"), "{err}");
 }

@@ -2,7 +2,9 @@
 //!
 //! Settings come from `--config FILE` (TOML, see `ServerConfig`) and flags; flags win. Logs go to
 //! stderr (`RUST_LOG` filters, `--log-format json` for structured logs). SIGINT or SIGTERM drains
-//! calls in flight and exits 0; a bad model or policy exits 1 with the reason.
+//! calls in flight and exits 0; a bad model or policy exits 1 with the reason. SIGHUP (or the
+//! `AdminService.Reload` RPC, or a change to the files) reloads the model and policy without a
+//! restart; a bad file leaves the previous version serving.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,13 +18,14 @@ use payrisk::server::{self, ServerConfig};
 #[command(version, about)]
 struct Args {
     /// TOML config file (keys: addr, model, policy, max_message_bytes, shutdown_grace_secs,
-    /// worker_threads).
+    /// worker_threads, reload_poll_secs).
     #[arg(long, env = "PAYRISK_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:50051].
     #[arg(long, env = "PAYRISK_ADDR")]
     addr: Option<SocketAddr>,
-    /// Model artifact [default: models/uci-credit/2/model.json].
+    /// Model artifact, or model repository directory (`<dir>/<version>/model.json`) whose latest
+    /// valid version serves [default: models/uci-credit].
     #[arg(long, env = "PAYRISK_MODEL")]
     model: Option<PathBuf>,
     /// Treatment policy [default: models/policy.toml].
@@ -37,6 +40,9 @@ struct Args {
     /// Async runtime worker threads [default: 0, one per core].
     #[arg(long)]
     worker_threads: Option<usize>,
+    /// Seconds between checks of the model and policy files for changes (0: off) [default: 5].
+    #[arg(long)]
+    reload_poll_secs: Option<u64>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -74,8 +80,11 @@ fn main() -> anyhow::Result<()> {
     if let Some(v) = args.worker_threads {
         config.worker_threads = v;
     }
+    if let Some(v) = args.reload_poll_secs {
+        config.reload_poll_secs = v;
+    }
 
-    let deployment = config.load_deployment().context("cannot start")?;
+    let live = config.load().context("cannot start")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(
             std::env::var("SRV_THREADS")
@@ -90,7 +99,7 @@ fn main() -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.addr))?;
-        server::run(listener, deployment, &config, server::shutdown_signal())
+        server::run(listener, live, &config, server::shutdown_signal())
             .await
             .context("server failed")
     })

@@ -11,6 +11,7 @@ use crate::domain::{
     PromiseToPay, MAX_ACCOUNT_ID_BYTES, MAX_ATTRIBUTES, MAX_BUREAU_SCORE, MAX_CONTACTS,
     MAX_DAYS_PAST_DUE, MAX_HISTORY_CYCLES, MAX_PROMISES,
 };
+use crate::live::ReloadStatus;
 use crate::policy::{Arm, ExperimentMode, Treatment};
 use crate::proto::v1 as pb;
 use crate::scoring::{Engine, Scored, Scratch};
@@ -476,7 +477,7 @@ pub fn metrics(m: &crate::evaluation::Metrics) -> pb::EvaluationMetrics {
 }
 
 /// Describes the serving model and policy, and the experiment's arms.
-pub fn model_info(deployment: &Deployment) -> pb::ModelInfo {
+pub fn model_info(deployment: &Deployment, reload: &ReloadStatus) -> pb::ModelInfo {
     let engine = deployment.champion();
     let a = engine.model().artifact();
     let p = engine.policy();
@@ -532,6 +533,28 @@ pub fn model_info(deployment: &Deployment) -> pb::ModelInfo {
         policy_version: p.version.clone(),
         artifact_schema_version: a.schema_version,
         arms,
+        reload: Some(reload_status(reload)),
+    }
+}
+
+/// The reload history as the proto message.
+pub fn reload_status(status: &ReloadStatus) -> pb::ReloadStatus {
+    pb::ReloadStatus {
+        model_path: status.model_path.display().to_string(),
+        policy_path: status.policy_path.display().to_string(),
+        loaded_at: Some(to_timestamp(status.loaded_at)),
+        reloads: status.reloads,
+        failed_reloads: status.failed_reloads,
+        last_attempt_at: status.last_attempt_at.map(to_timestamp),
+        last_error: status.last_error.clone().unwrap_or_default(),
+    }
+}
+
+/// A time as a protobuf `Timestamp`.
+pub fn to_timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
     }
 }
 

@@ -4,7 +4,12 @@
 //! - [`convert`]: proto ↔ domain, with field-level validation.
 //! - [`codec`]: the gRPC codec (prost encoding, slice decoding).
 //! - [`status`]: validation failures as `INVALID_ARGUMENT` with `google.rpc.BadRequest`.
+//! - [`admin`]: the `AdminService` (hot reload).
+//!
+//! Every call takes the serving deployment once, when it starts, and finishes on it (a stream:
+//! for all of its messages), whatever reloads happen meanwhile.
 
+pub mod admin;
 pub mod codec;
 pub mod convert;
 pub mod status;
@@ -20,6 +25,7 @@ use chrono::{DateTime, Utc};
 
 use crate::deployment::Deployment;
 use crate::domain::Account;
+use crate::live::Live;
 use crate::policy::Arm;
 use crate::proto::v1 as pb;
 use crate::proto::v1::scoring_service_server::ScoringService;
@@ -35,13 +41,13 @@ const STREAM_BUFFER: usize = 2;
 /// The `payrisk.v1.ScoringService` implementation.
 #[derive(Debug, Clone)]
 pub struct ScoringApi {
-    deployment: Arc<Deployment>,
+    live: Arc<Live>,
 }
 
 impl ScoringApi {
-    /// Serves `deployment`.
-    pub fn new(deployment: Arc<Deployment>) -> ScoringApi {
-        ScoringApi { deployment }
+    /// Serves whatever `live` holds at the start of each call.
+    pub fn new(live: Arc<Live>) -> ScoringApi {
+        ScoringApi { live }
     }
 }
 
@@ -241,7 +247,12 @@ impl ScoringService for ScoringApi {
                 tracing::debug!(violations = v.len(), "invalid account");
                 status::invalid_argument(v)
             })?;
-        Ok(Response::new(score_one(&self.deployment, account, k, now)))
+        Ok(Response::new(score_one(
+            &self.live.current(),
+            account,
+            k,
+            now,
+        )))
     }
 
     #[tracing::instrument(name = "ScoreBatch", skip_all, fields(accounts))]
@@ -251,7 +262,7 @@ impl ScoringService for ScoringApi {
     ) -> Result<Response<pb::ScoreBatchResponse>, Status> {
         let request = request.into_inner();
         tracing::Span::current().record("accounts", request.accounts.len());
-        score_batch_blocking(self.deployment.clone(), request)
+        score_batch_blocking(self.live.current(), request)
             .await
             .map(Response::new)
     }
@@ -264,7 +275,7 @@ impl ScoringService for ScoringApi {
         request: Request<Streaming<pb::ScoreBatchRequest>>,
     ) -> Result<Response<Self::ScoreStreamStream>, Status> {
         let mut incoming = request.into_inner();
-        let deployment = self.deployment.clone();
+        let deployment = self.live.current();
         let (tx, rx) = tokio::sync::mpsc::channel(STREAM_BUFFER);
         tokio::spawn(
             async move {
@@ -295,6 +306,9 @@ impl ScoringService for ScoringApi {
         &self,
         _request: Request<pb::GetModelInfoRequest>,
     ) -> Result<Response<pb::ModelInfo>, Status> {
-        Ok(Response::new(convert::model_info(&self.deployment)))
+        Ok(Response::new(convert::model_info(
+            &self.live.current(),
+            &self.live.status(),
+        )))
     }
 }

@@ -41,16 +41,14 @@ impl TestServer {
 
     /// Starts the server with `config` (its `addr` is ignored: the port is ephemeral).
     pub async fn start_with(config: ServerConfig) -> TestServer {
-        let deployment = config
-            .load_deployment()
-            .expect("shipped model and policy load");
+        let live = config.load().expect("shipped model and policy load");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind an ephemeral port");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
-            server::run(listener, deployment, &config, async {
+            server::run(listener, live, &config, async {
                 let _ = rx.await;
             })
             .await
