@@ -602,7 +602,13 @@ async fn run(args: Args) -> Result<(), String> {
     if let Some(binary) = &args.spawn {
         let started = Instant::now();
         let mut command = Command::new(binary);
-        command.args(["--addr", &args.addr.to_string()]);
+        // Metrics on, as in production, on a port of their own.
+        command.args([
+            "--addr",
+            &args.addr.to_string(),
+            "--metrics-addr",
+            "127.0.0.1:0",
+        ]);
         if let Some(n) = args.server_threads {
             command.args(["--worker-threads", &n.to_string()]);
         }

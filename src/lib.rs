@@ -14,6 +14,7 @@
 //! - [`deployment`]: the champion engine and an experiment's challenger, with counts per arm.
 //! - [`live`]: hot reload: the serving deployment behind an atomic pointer, model repositories
 //!   (latest valid version), reload history.
+//! - [`metrics`]: Prometheus metrics: the registry, the gRPC call layer, the `/metrics` endpoint.
 //! - [`evaluation`]: AUC, Gini, KS, Brier score, log loss, calibration error, decile tables.
 //! - [`stability`]: training distributions (the artifact's baseline) and the population
 //!   stability index of new data against them.
@@ -41,6 +42,7 @@ pub mod error;
 pub mod evaluation;
 pub mod features;
 pub mod live;
+pub mod metrics;
 pub mod model;
 pub mod policy;
 pub mod proto;

@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 
 use crate::error::LoadError;
 use crate::live::{Live, ModelSource};
+use crate::metrics::{Metrics, MetricsLayer};
 use crate::proto::v1::admin_service_server::AdminServiceServer;
 use crate::proto::v1::scoring_service_server::ScoringServiceServer;
 use crate::service::admin::AdminApi;
@@ -35,6 +36,8 @@ pub const DEFAULT_MODEL: &str = "models/uci-credit/2/model.json";
 pub const LOGISTIC_MODEL: &str = "models/uci-credit/1/model.json";
 /// Default policy file.
 pub const DEFAULT_POLICY: &str = "models/policy.toml";
+/// Default metrics port (on 127.0.0.1).
+pub const DEFAULT_METRICS_PORT: u16 = 9464;
 /// Default cap on a request or response message: room for 10,000 accounts with 12 cycles each.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
 
@@ -58,6 +61,8 @@ pub struct ServerConfig {
     /// How often to check the model and policy files for changes and reload, in seconds; 0
     /// turns the poll off (SIGHUP and `AdminService.Reload` still reload).
     pub reload_poll_secs: u64,
+    /// Where to serve Prometheus metrics (`GET /metrics`); none turns them off.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Default for ServerConfig {
@@ -72,6 +77,7 @@ impl Default for ServerConfig {
             shutdown_grace_secs: 10,
             worker_threads: 0,
             reload_poll_secs: 5,
+            metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_METRICS_PORT))),
         }
     }
 }
@@ -102,14 +108,46 @@ impl ServerConfig {
     }
 }
 
-/// Serves `live` on `listener` until `shutdown` completes, then drains gracefully.
+/// Why the server stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The gRPC transport failed.
+    #[error(transparent)]
+    Transport(#[from] tonic::transport::Error),
+    /// The metrics port could not be opened.
+    #[error("cannot serve metrics on {addr}: {source}")]
+    Metrics {
+        /// The configured address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Serves `live` on `listener` (and metrics on `config.metrics_addr`) until `shutdown`
+/// completes, then drains gracefully.
 pub async fn run(
     listener: TcpListener,
     live: Live,
     config: &ServerConfig,
     shutdown: impl Future<Output = ()>,
-) -> Result<(), tonic::transport::Error> {
+) -> Result<(), ServeError> {
     let live = Arc::new(live);
+    let metrics = Arc::new(Metrics::new());
+    let metrics_task = match config.metrics_addr {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServeError::Metrics { addr, source })?;
+            Some(tokio::spawn(crate::metrics::serve(
+                listener,
+                metrics.clone(),
+                live.clone(),
+            )))
+        }
+        None => None,
+    };
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<ScoringServiceServer<ScoringApi>>()
@@ -132,7 +170,7 @@ pub async fn run(
         "payrisk-server ready"
     );
 
-    let scoring = ScoringServiceServer::new(ScoringApi::new(live.clone()))
+    let scoring = ScoringServiceServer::new(ScoringApi::new(live.clone(), metrics.clone()))
         .max_decoding_message_size(config.max_message_bytes)
         .max_encoding_message_size(config.max_message_bytes);
     let admin = AdminServiceServer::new(AdminApi::new(live.clone()));
@@ -144,6 +182,7 @@ pub async fn run(
 
     let mut router = tonic::transport::Server::builder()
         .trace_fn(|request| tracing::info_span!("grpc", path = %request.uri().path()))
+        .layer(MetricsLayer::new(metrics))
         .add_service(health_service)
         .add_service(scoring)
         .add_service(admin);
@@ -168,7 +207,10 @@ pub async fn run(
     tokio::select! {
         result = &mut server => {
             reloads.abort();
-            return result;
+            if let Some(task) = metrics_task {
+                task.abort();
+            }
+            return Ok(result?);
         }
         () = shutdown => {}
     }
@@ -178,10 +220,16 @@ pub async fn run(
         .set_not_serving::<ScoringServiceServer<ScoringApi>>()
         .await;
     let _ = stop_tx.send(());
-    match tokio::time::timeout(Duration::from_secs(config.shutdown_grace_secs), server).await {
+    let drained =
+        tokio::time::timeout(Duration::from_secs(config.shutdown_grace_secs), server).await;
+    // Metrics stay up while calls drain.
+    if let Some(task) = metrics_task {
+        task.abort();
+    }
+    match drained {
         Ok(result) => {
             tracing::info!("shutdown complete");
-            result
+            Ok(result?)
         }
         Err(_) => {
             tracing::warn!(

@@ -153,7 +153,12 @@ async fn the_binary_serves_and_exits_cleanly_on_sigterm() {
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_payrisk-server"))
         .current_dir(repo(""))
-        .args(["--addr", &format!("127.0.0.1:{port}")])
+        .args([
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--metrics-addr",
+            "127.0.0.1:0",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -288,6 +288,8 @@ async fn the_binary_reloads_on_sighup() {
             &format!("127.0.0.1:{port}"),
             "--reload-poll-secs",
             "0",
+            "--metrics-addr",
+            "127.0.0.1:0",
         ])
         .arg("--model")
         .arg(&model)

@@ -18,7 +18,7 @@ use payrisk::server::{self, ServerConfig};
 #[command(version, about)]
 struct Args {
     /// TOML config file (keys: addr, model, policy, max_message_bytes, shutdown_grace_secs,
-    /// worker_threads, reload_poll_secs).
+    /// worker_threads, reload_poll_secs, metrics_addr).
     #[arg(long, env = "PAYRISK_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:50051].
@@ -43,6 +43,12 @@ struct Args {
     /// Seconds between checks of the model and policy files for changes (0: off) [default: 5].
     #[arg(long)]
     reload_poll_secs: Option<u64>,
+    /// Where to serve Prometheus metrics (GET /metrics) [default: 127.0.0.1:9464].
+    #[arg(long, env = "PAYRISK_METRICS_ADDR")]
+    metrics_addr: Option<SocketAddr>,
+    /// Serve no metrics.
+    #[arg(long, conflicts_with = "metrics_addr")]
+    no_metrics: bool,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -82,6 +88,12 @@ fn main() -> anyhow::Result<()> {
     }
     if let Some(v) = args.reload_poll_secs {
         config.reload_poll_secs = v;
+    }
+    if let Some(v) = args.metrics_addr {
+        config.metrics_addr = Some(v);
+    }
+    if args.no_metrics {
+        config.metrics_addr = None;
     }
 
     let live = config.load().context("cannot start")?;

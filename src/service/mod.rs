@@ -26,6 +26,7 @@ use chrono::{DateTime, Utc};
 use crate::deployment::Deployment;
 use crate::domain::Account;
 use crate::live::Live;
+use crate::metrics::{Decided, Metrics};
 use crate::policy::Arm;
 use crate::proto::v1 as pb;
 use crate::proto::v1::scoring_service_server::ScoringService;
@@ -42,13 +43,46 @@ const STREAM_BUFFER: usize = 2;
 #[derive(Debug, Clone)]
 pub struct ScoringApi {
     live: Arc<Live>,
+    metrics: Arc<Metrics>,
 }
 
 impl ScoringApi {
-    /// Serves whatever `live` holds at the start of each call.
-    pub fn new(live: Arc<Live>) -> ScoringApi {
-        ScoringApi { live }
+    /// Serves whatever `live` holds at the start of each call, counting decisions in `metrics`.
+    pub fn new(live: Arc<Live>, metrics: Arc<Metrics>) -> ScoringApi {
+        ScoringApi { live, metrics }
     }
+}
+
+/// The decisions in `responses` (and their shadow scores), for the metrics.
+fn decisions<'a>(
+    responses: impl IntoIterator<Item = &'a pb::ScoreResponse>,
+) -> impl Iterator<Item = Decided<'a>> {
+    fn treatment(t: i32) -> &'static str {
+        match pb::Treatment::try_from(t) {
+            Ok(pb::Treatment::Soft) => "soft",
+            Ok(pb::Treatment::Firm) => "firm",
+            _ => "unspecified",
+        }
+    }
+    responses.into_iter().flat_map(|r| {
+        let decided = Decided {
+            band: &r.risk_band,
+            treatment: treatment(r.treatment),
+            arm: if r.arm == Arm::Challenger.as_str() {
+                Arm::Challenger.as_str()
+            } else {
+                Arm::Champion.as_str()
+            },
+            model_version: &r.model_version,
+        };
+        let shadow = r.shadow.as_ref().map(|s| Decided {
+            band: &s.risk_band,
+            treatment: treatment(s.treatment),
+            arm: "shadow",
+            model_version: &s.model_version,
+        });
+        std::iter::once(decided).chain(shadow)
+    })
 }
 
 fn max_reasons(requested: Option<u32>, field: &str) -> Result<usize, Status> {
@@ -218,6 +252,14 @@ fn score_batch(
     })
 }
 
+/// The decisions of a batch response.
+fn batch_decisions(response: &pb::ScoreBatchResponse) -> impl Iterator<Item = Decided<'_>> {
+    decisions(response.results.iter().filter_map(|r| match &r.outcome {
+        Some(pb::score_result::Outcome::Score(s)) => Some(s),
+        _ => None,
+    }))
+}
+
 /// Runs CPU-bound batch scoring off the async workers.
 async fn score_batch_blocking(
     deployment: Arc<Deployment>,
@@ -247,12 +289,9 @@ impl ScoringService for ScoringApi {
                 tracing::debug!(violations = v.len(), "invalid account");
                 status::invalid_argument(v)
             })?;
-        Ok(Response::new(score_one(
-            &self.live.current(),
-            account,
-            k,
-            now,
-        )))
+        let response = score_one(&self.live.current(), account, k, now);
+        self.metrics.decided(decisions([&response]));
+        Ok(Response::new(response))
     }
 
     #[tracing::instrument(name = "ScoreBatch", skip_all, fields(accounts))]
@@ -262,9 +301,9 @@ impl ScoringService for ScoringApi {
     ) -> Result<Response<pb::ScoreBatchResponse>, Status> {
         let request = request.into_inner();
         tracing::Span::current().record("accounts", request.accounts.len());
-        score_batch_blocking(self.live.current(), request)
-            .await
-            .map(Response::new)
+        let response = score_batch_blocking(self.live.current(), request).await?;
+        self.metrics.decided(batch_decisions(&response));
+        Ok(Response::new(response))
     }
 
     type ScoreStreamStream = ScoreStreamOut;
@@ -276,13 +315,20 @@ impl ScoringService for ScoringApi {
     ) -> Result<Response<Self::ScoreStreamStream>, Status> {
         let mut incoming = request.into_inner();
         let deployment = self.live.current();
+        let metrics = self.metrics.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(STREAM_BUFFER);
         tokio::spawn(
             async move {
                 let mut chunks = 0u64;
                 while let Some(message) = incoming.next().await {
                     let reply = match message {
-                        Ok(chunk) => score_batch_blocking(deployment.clone(), chunk).await,
+                        Ok(chunk) => {
+                            let reply = score_batch_blocking(deployment.clone(), chunk).await;
+                            if let Ok(r) = &reply {
+                                metrics.decided(batch_decisions(r));
+                            }
+                            reply
+                        }
                         Err(status) => Err(status),
                     };
                     let failed = reply.is_err();

@@ -17,11 +17,14 @@ pub fn repo(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
-/// The shipped defaults, with absolute paths.
+/// The shipped defaults, with absolute paths, without the file poll and the metrics port
+/// (tests run many servers at once).
 pub fn default_config() -> ServerConfig {
     ServerConfig {
         model: repo(server::DEFAULT_MODEL),
         policy: repo(server::DEFAULT_POLICY),
+        reload_poll_secs: 0,
+        metrics_addr: None,
         ..ServerConfig::default()
     }
 }
@@ -30,7 +33,7 @@ pub fn default_config() -> ServerConfig {
 pub struct TestServer {
     pub addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
-    handle: JoinHandle<Result<(), tonic::transport::Error>>,
+    handle: JoinHandle<Result<(), server::ServeError>>,
 }
 
 impl TestServer {

@@ -1,0 +1,148 @@
+//! The Prometheus endpoint: calls by method and status with latency histograms, decisions by
+//! band, treatment, arm and model version, the serving version and reload results.
+
+mod common;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use common::{default_config, good_account, TestServer};
+use payrisk::proto::v1 as pb;
+use payrisk::proto::v1::admin_service_client::AdminServiceClient;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+}
+
+/// `GET path` over HTTP/1.1: (status line, body).
+async fn get(addr: SocketAddr, path: &str) -> (String, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .expect("write");
+    let mut text = String::new();
+    stream.read_to_string(&mut text).await.expect("read");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a response");
+    (
+        head.lines().next().unwrap_or_default().to_owned(),
+        body.to_owned(),
+    )
+}
+
+/// Sample lines as `name{labels}` → value.
+fn samples(text: &str) -> HashMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| {
+            let (key, value) = l.rsplit_once(' ')?;
+            Some((key.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn calls_decisions_and_reloads_are_exposed() {
+    let metrics = free_addr();
+    let server = TestServer::start_with(payrisk::server::ServerConfig {
+        metrics_addr: Some(metrics),
+        ..default_config()
+    })
+    .await;
+    let mut client = server.client().await;
+    client
+        .score(pb::ScoreRequest {
+            account: Some(good_account("a")),
+            ..Default::default()
+        })
+        .await
+        .expect("score");
+    let bad = client
+        .score(pb::ScoreRequest::default())
+        .await
+        .expect_err("no account");
+    assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+    let batch = client
+        .score_batch(pb::ScoreBatchRequest {
+            accounts: (0..5).map(|i| good_account(&format!("b{i}"))).collect(),
+            max_reasons: Some(0),
+            ..Default::default()
+        })
+        .await
+        .expect("batch")
+        .into_inner();
+    let band = match &batch.results[0].outcome {
+        Some(pb::score_result::Outcome::Score(s)) => s.risk_band.clone(),
+        other => panic!("{other:?}"),
+    };
+    AdminServiceClient::new(server.channel().await)
+        .reload(pb::ReloadRequest {})
+        .await
+        .expect("reload");
+
+    let (status, body) = get(metrics, "/metrics").await;
+    assert!(status.contains("200"), "{status}");
+    let s = samples(&body);
+    let at = |key: &str| {
+        s.get(key)
+            .copied()
+            .unwrap_or_else(|| panic!("no {key} in\n{body}"))
+    };
+    let score = "/payrisk.v1.ScoringService/Score";
+    assert_eq!(
+        at(&format!(
+            "payrisk_rpc_requests_total{{method=\"{score}\",code=\"OK\"}}"
+        )),
+        1.0
+    );
+    assert_eq!(
+        at(&format!(
+            "payrisk_rpc_requests_total{{method=\"{score}\",code=\"InvalidArgument\"}}"
+        )),
+        1.0
+    );
+    assert_eq!(
+        at(&format!(
+            "payrisk_rpc_duration_seconds_count{{method=\"{score}\",code=\"OK\"}}"
+        )),
+        1.0
+    );
+    assert_eq!(
+        at("payrisk_rpc_requests_total{method=\"/payrisk.v1.ScoringService/ScoreBatch\",code=\"OK\"}"),
+        1.0
+    );
+    // Six accounts decided by the champion, model version 2.
+    let decided: f64 = s
+        .iter()
+        .filter(|(k, _)| {
+            k.starts_with("payrisk_decisions_total{")
+                && k.contains("arm=\"champion\"")
+                && k.contains("model_version=\"2\"")
+        })
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(decided, 6.0, "{body}");
+    assert!(
+        s.keys().any(|k| k.starts_with("payrisk_decisions_total{")
+            && k.contains(&format!("band=\"{band}\""))),
+        "{body}"
+    );
+    assert!(
+        s.keys()
+            .any(|k| k.starts_with("payrisk_model_info{model=\"uci-credit\",version=\"2\"")),
+        "{body}"
+    );
+    assert_eq!(at("payrisk_model_reloads_total{result=\"ok\"}"), 1.0);
+    assert_eq!(at("payrisk_model_reloads_total{result=\"failed\"}"), 0.0);
+    assert!(at("payrisk_model_loaded_timestamp_seconds") > 1.7e9);
+    assert!(body.trim_end().ends_with("# EOF"), "{body}");
+
+    let (status, _) = get(metrics, "/other").await;
+    assert!(status.contains("404"), "{status}");
+    server.stop().await;
+}
