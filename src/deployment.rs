@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::drift::{DriftMonitor, DRIFT_WINDOW};
 use crate::error::LoadError;
 use crate::model::Model;
 use crate::policy::{Arm, Experiment, ExperimentMode, Policy};
@@ -24,6 +25,8 @@ pub struct Deployment {
     decisions: [AtomicU64; 2],
     /// The files it was loaded from: model, policy, then the challenger's.
     files: Vec<PathBuf>,
+    /// Drift of the champion's accounts against its training baseline (when it has one).
+    drift: Option<DriftMonitor>,
 }
 
 impl Deployment {
@@ -71,12 +74,24 @@ impl Deployment {
     /// experiment (a challenger without an experiment is never used).
     pub fn new(champion: Engine, challenger: Option<Engine>) -> Deployment {
         let challenger = challenger.filter(|_| champion.policy().experiment.is_some());
+        let drift = champion
+            .model()
+            .artifact()
+            .baseline
+            .clone()
+            .and_then(|b| DriftMonitor::new(b, DRIFT_WINDOW));
         Deployment {
+            drift,
             champion,
             challenger,
             decisions: [AtomicU64::new(0), AtomicU64::new(0)],
             files: Vec::new(),
         }
+    }
+
+    /// The live drift of the champion's accounts (`None` when its artifact has no baseline).
+    pub fn drift(&self) -> Option<&DriftMonitor> {
+        self.drift.as_ref()
     }
 
     /// The files [`Self::load`] read: the model, the policy, then the challenger's model and

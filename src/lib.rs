@@ -18,6 +18,7 @@
 //! - [`evaluation`]: AUC, Gini, KS, Brier score, log loss, calibration error, decile tables.
 //! - [`stability`]: training distributions (the artifact's baseline) and the population
 //!   stability index of new data against them.
+//! - [`drift`]: live PSI of the inputs and the score over a sliding window of scored accounts.
 //! - [`stable_hash`]: account ids hashed into [0, 1) for splits and experiment arms.
 //! - [`error`]: the load layer's error type.
 //!
@@ -38,6 +39,7 @@
 pub mod boost;
 pub mod deployment;
 pub mod domain;
+pub mod drift;
 pub mod error;
 pub mod evaluation;
 pub mod features;

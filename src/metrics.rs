@@ -8,6 +8,8 @@
 //! | `payrisk_model_info` | `model`, `version`, `policy_version` | 1 for the serving version |
 //! | `payrisk_model_loaded_timestamp_seconds` | | when the serving version was loaded |
 //! | `payrisk_model_reloads_total` | `result` (`ok`, `failed`) | reload attempts since start |
+//! | `payrisk_drift_psi` | `feature` (an input, or `score`) | PSI over the drift window ([`crate::drift`]) |
+//! | `payrisk_drift_window_accounts` | | accounts in the drift window |
 //!
 //! Call metrics come from a tower layer ([`MetricsLayer`]) around every gRPC service, so calls
 //! refused before a handler runs (undecodable or oversized messages, unknown methods) count
@@ -19,6 +21,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -36,12 +39,13 @@ use tokio::net::TcpListener;
 use crate::live::Live;
 
 /// The gRPC methods that get a label of their own.
-const METHODS: [&str; 10] = [
+const METHODS: [&str; 11] = [
     "/payrisk.v1.ScoringService/Score",
     "/payrisk.v1.ScoringService/ScoreBatch",
     "/payrisk.v1.ScoringService/ScoreStream",
     "/payrisk.v1.ScoringService/GetModelInfo",
     "/payrisk.v1.AdminService/Reload",
+    "/payrisk.v1.AdminService/GetDrift",
     "/grpc.health.v1.Health/Check",
     "/grpc.health.v1.Health/Watch",
     "/grpc.health.v1.Health/List",
@@ -84,6 +88,11 @@ struct ModelLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FeatureLabels {
+    feature: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReloadLabels {
     result: &'static str,
 }
@@ -100,6 +109,8 @@ pub struct Metrics {
     model: Family<ModelLabels, Gauge>,
     loaded_at: Gauge,
     reloads: Family<ReloadLabels, Counter>,
+    drift: Family<FeatureLabels, Gauge<f64, AtomicU64>>,
+    drift_window: Gauge,
     /// Serializes scrapes, which bring the reload counters up to [`Live`]'s counts.
     scrape: Mutex<()>,
 }
@@ -122,6 +133,18 @@ impl Metrics {
         let model = Family::<ModelLabels, Gauge>::default();
         let loaded_at = Gauge::default();
         let reloads = Family::<ReloadLabels, Counter>::default();
+        let drift = Family::<FeatureLabels, Gauge<f64, AtomicU64>>::default();
+        let drift_window = Gauge::default();
+        registry.register(
+            "drift_psi",
+            "Population stability index against the training baseline, per input and score (0.1 watch, 0.25 act)",
+            drift.clone(),
+        );
+        registry.register(
+            "drift_window_accounts",
+            "Accounts in the drift window",
+            drift_window.clone(),
+        );
         registry.register(
             "rpc_requests",
             "Finished gRPC calls by method and final status code",
@@ -160,6 +183,8 @@ impl Metrics {
             model,
             loaded_at,
             reloads,
+            drift,
+            drift_window,
             scrape: Mutex::new(()),
         }
     }
@@ -215,6 +240,19 @@ impl Metrics {
         for (result, count) in [("ok", status.reloads), ("failed", status.failed_reloads)] {
             let counter = self.reloads.get_or_create(&ReloadLabels { result });
             counter.inc_by(count.saturating_sub(counter.get()));
+        }
+        self.drift.clear();
+        if let Some(monitor) = deployment.drift() {
+            let report = monitor.report();
+            self.drift_window
+                .set(i64::try_from(report.window_accounts).unwrap_or(i64::MAX));
+            for d in report.features.iter().chain([&report.score]) {
+                self.drift
+                    .get_or_create(&FeatureLabels {
+                        feature: d.name.clone(),
+                    })
+                    .set(d.psi);
+            }
         }
         let mut text = String::new();
         // Writing into a String cannot fail.

@@ -39,6 +39,16 @@ impl Scratch {
     pub fn reasons(&self) -> &[Reason] {
         &self.reasons
     }
+
+    /// The model inputs of the last [`Engine::score`] call.
+    pub fn inputs(&self) -> &[f64] {
+        &self.inputs
+    }
+
+    /// The model inputs of the last [`Engine::score_many`] call, one row per account.
+    pub fn batch_inputs(&self) -> &[f64] {
+        &self.batch_inputs
+    }
 }
 
 /// One reason code: the summed contribution of a group of inputs to the log-odds of repayment.

@@ -1,5 +1,6 @@
 //! The Prometheus endpoint: calls by method and status with latency histograms, decisions by
-//! band, treatment, arm and model version, the serving version and reload results.
+//! band, treatment, arm and model version, the serving version and reload results, and live
+//! drift (by RPC too).
 
 mod common;
 
@@ -144,5 +145,75 @@ async fn calls_decisions_and_reloads_are_exposed() {
 
     let (status, _) = get(metrics, "/other").await;
     assert!(status.contains("404"), "{status}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn drift_over_the_window_is_reported_by_rpc_and_metrics() {
+    let metrics = free_addr();
+    let server = TestServer::start_with(payrisk::server::ServerConfig {
+        metrics_addr: Some(metrics),
+        ..default_config()
+    })
+    .await;
+    let mut admin = AdminServiceClient::new(server.channel().await);
+    let empty = admin
+        .get_drift(pb::GetDriftRequest {})
+        .await
+        .expect("drift")
+        .into_inner();
+    assert_eq!((empty.window_accounts, empty.window_size), (0, 10_000));
+    assert_eq!((empty.watch_threshold, empty.act_threshold), (0.1, 0.25));
+    assert_eq!(empty.model_version, "2");
+    let inputs = empty.features.len();
+    assert!(inputs > 20, "every model input: {inputs}");
+
+    // 300 copies of one account: nothing like the training population.
+    let mut client = server.client().await;
+    client
+        .score_batch(pb::ScoreBatchRequest {
+            accounts: (0..300).map(|i| good_account(&format!("d{i}"))).collect(),
+            max_reasons: Some(0),
+            ..Default::default()
+        })
+        .await
+        .expect("batch");
+    client
+        .score(pb::ScoreRequest {
+            account: Some(good_account("one")),
+            ..Default::default()
+        })
+        .await
+        .expect("score");
+    let report = admin
+        .get_drift(pb::GetDriftRequest {})
+        .await
+        .expect("drift")
+        .into_inner();
+    assert_eq!(report.window_accounts, 301);
+    assert_eq!(report.features.len(), inputs);
+    assert!(report.features.windows(2).all(|w| w[0].psi >= w[1].psi));
+    assert_eq!(report.features[0].status, "act", "{report:?}");
+    let score = report.score.expect("score drift");
+    assert_eq!(score.status, "act", "{score:?}");
+
+    let (_, body) = get(metrics, "/metrics").await;
+    let s = samples(&body);
+    assert_eq!(
+        s.get("payrisk_drift_window_accounts"),
+        Some(&301.0),
+        "{body}"
+    );
+    let top = &report.features[0];
+    assert_eq!(
+        s.get(&format!("payrisk_drift_psi{{feature=\"{}\"}}", top.name)),
+        Some(&top.psi),
+        "{body}"
+    );
+    assert_eq!(
+        s.get("payrisk_drift_psi{feature=\"score\"}"),
+        Some(&score.psi),
+        "{body}"
+    );
     server.stop().await;
 }

@@ -108,6 +108,9 @@ fn score_one(
     let mut scratch = engine.scratch();
     let scored = engine.score(&account, k, now, &mut scratch);
     deployment.record(decider, 1);
+    if let (Arm::Champion, Some(drift)) = (decider, deployment.drift()) {
+        drift.record(scratch.inputs(), &[scored.probability]);
+    }
     tracing::debug!(
         probability = scored.probability,
         band = scored.decision.band,
@@ -173,6 +176,10 @@ fn score_batch(
             let accounts: Vec<&Account> = members.iter().map(|(_, a)| *a).collect();
             let mut scored = Vec::with_capacity(accounts.len());
             engine.score_many(&accounts, now, &mut scratch, &mut scored);
+            if let (Arm::Champion, Some(drift)) = (decider, deployment.drift()) {
+                let probabilities: Vec<f64> = scored.iter().map(|s| s.probability).collect();
+                drift.record(scratch.batch_inputs(), &probabilities);
+            }
             for ((i, a), s) in members.iter().zip(&scored) {
                 responses[*i] = Some(convert::response(
                     engine,
@@ -185,6 +192,9 @@ fn score_batch(
         } else {
             for (i, a) in &members {
                 let s = engine.score(a, k, now, &mut scratch);
+                if let (Arm::Champion, Some(drift)) = (decider, deployment.drift()) {
+                    drift.record(scratch.inputs(), &[s.probability]);
+                }
                 responses[*i] = Some(convert::response(
                     engine,
                     a.account_id.clone(),
