@@ -24,6 +24,7 @@
 //!
 //! Edges:
 //! - [`proto`]: generated gRPC types.
+//! - [`audit`]: the decision log (JSON Lines, rotated; durable or async).
 //! - [`service`]: the tonic service: request conversion and validation, handlers, status errors.
 //! - [`server`]: configuration and wiring (health, reflection, limits, tracing, graceful
 //!   shutdown).
@@ -35,6 +36,7 @@
 
 #![warn(missing_docs)]
 
+pub mod audit;
 #[cfg(feature = "boost")]
 pub mod boost;
 pub mod deployment;

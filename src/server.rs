@@ -16,6 +16,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio::net::TcpListener;
 
+use crate::audit::{AuditConfig, AuditError, AuditLog};
 use crate::error::LoadError;
 use crate::live::{Live, ModelSource};
 use crate::metrics::{Metrics, MetricsLayer};
@@ -63,6 +64,9 @@ pub struct ServerConfig {
     pub reload_poll_secs: u64,
     /// Where to serve Prometheus metrics (`GET /metrics`); none turns them off.
     pub metrics_addr: Option<SocketAddr>,
+    /// The decision audit log (`[audit]` in the file: `dir`, `mode`, `max_file_bytes`); none
+    /// records nothing.
+    pub audit: Option<AuditConfig>,
 }
 
 impl Default for ServerConfig {
@@ -78,6 +82,7 @@ impl Default for ServerConfig {
             worker_threads: 0,
             reload_poll_secs: 5,
             metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_METRICS_PORT))),
+            audit: None,
         }
     }
 }
@@ -114,6 +119,9 @@ pub enum ServeError {
     /// The gRPC transport failed.
     #[error(transparent)]
     Transport(#[from] tonic::transport::Error),
+    /// The audit log could not be opened.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
     /// The metrics port could not be opened.
     #[error("cannot serve metrics on {addr}: {source}")]
     Metrics {
@@ -135,6 +143,13 @@ pub async fn run(
 ) -> Result<(), ServeError> {
     let live = Arc::new(live);
     let metrics = Arc::new(Metrics::new());
+    let audit = match &config.audit {
+        Some(c) => Some(Arc::new(AuditLog::open(c)?)),
+        None => {
+            tracing::warn!("no audit log: decisions are not recorded (set [audit] to record them)");
+            None
+        }
+    };
     let metrics_task = match config.metrics_addr {
         Some(addr) => {
             let listener = TcpListener::bind(addr)
@@ -170,9 +185,13 @@ pub async fn run(
         "payrisk-server ready"
     );
 
-    let scoring = ScoringServiceServer::new(ScoringApi::new(live.clone(), metrics.clone()))
-        .max_decoding_message_size(config.max_message_bytes)
-        .max_encoding_message_size(config.max_message_bytes);
+    let scoring = ScoringServiceServer::new(ScoringApi::new(
+        live.clone(),
+        metrics.clone(),
+        audit.clone(),
+    ))
+    .max_decoding_message_size(config.max_message_bytes)
+    .max_encoding_message_size(config.max_message_bytes);
     let admin = AdminServiceServer::new(AdminApi::new(live.clone()));
     let reloads = tokio::spawn(reload_triggers(
         live,
@@ -210,6 +229,7 @@ pub async fn run(
             if let Some(task) = metrics_task {
                 task.abort();
             }
+            close_audit(audit, Duration::from_secs(config.shutdown_grace_secs)).await;
             return Ok(result?);
         }
         () = shutdown => {}
@@ -226,6 +246,7 @@ pub async fn run(
     if let Some(task) = metrics_task {
         task.abort();
     }
+    close_audit(audit, Duration::from_secs(config.shutdown_grace_secs)).await;
     match drained {
         Ok(result) => {
             tracing::info!("shutdown complete");
@@ -237,6 +258,30 @@ pub async fn run(
                 "calls still in flight after the grace period; stopping anyway"
             );
             Ok(())
+        }
+    }
+}
+
+/// Writes and syncs what the audit log has queued once no call holds it (waiting up to `grace`
+/// for streams still finishing).
+async fn close_audit(audit: Option<Arc<AuditLog>>, grace: Duration) {
+    let Some(mut audit) = audit else { return };
+    let deadline = tokio::time::Instant::now() + grace;
+    loop {
+        match Arc::try_unwrap(audit) {
+            Ok(log) => {
+                let _ = tokio::task::spawn_blocking(move || log.close()).await;
+                tracing::info!("audit log closed");
+                return;
+            }
+            Err(shared) if tokio::time::Instant::now() < deadline => {
+                audit = shared;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(_) => {
+                tracing::warn!("calls still hold the audit log; its writer finishes on its own");
+                return;
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
+use payrisk::audit::{AuditConfig, AuditMode};
 use payrisk::server::{self, ServerConfig};
 
 /// Payment-risk scoring gRPC server.
@@ -18,7 +19,8 @@ use payrisk::server::{self, ServerConfig};
 #[command(version, about)]
 struct Args {
     /// TOML config file (keys: addr, model, policy, max_message_bytes, shutdown_grace_secs,
-    /// worker_threads, reload_poll_secs, metrics_addr).
+    /// worker_threads, reload_poll_secs, metrics_addr, and an [audit] table: dir, mode,
+    /// max_file_bytes).
     #[arg(long, env = "PAYRISK_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:50051].
@@ -49,9 +51,24 @@ struct Args {
     /// Serve no metrics.
     #[arg(long, conflicts_with = "metrics_addr")]
     no_metrics: bool,
+    /// Record every decision in a JSON Lines audit log in this directory [default: none].
+    #[arg(long, env = "PAYRISK_AUDIT_DIR")]
+    audit_dir: Option<PathBuf>,
+    /// What a response waits for: `durable` (its records synced to disk) or `async` (queued).
+    #[arg(long, value_enum, requires = "audit_dir")]
+    audit_mode: Option<AuditModeArg>,
+    /// Start a new audit file once the current one reaches this size [default: 67108864].
+    #[arg(long, requires = "audit_dir")]
+    audit_max_file_bytes: Option<u64>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum AuditModeArg {
+    Durable,
+    Async,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -94,6 +111,23 @@ fn main() -> anyhow::Result<()> {
     }
     if args.no_metrics {
         config.metrics_addr = None;
+    }
+    if let Some(dir) = args.audit_dir {
+        let mut audit = config
+            .audit
+            .take()
+            .unwrap_or_else(|| AuditConfig::new(dir.clone()));
+        audit.dir = dir;
+        if let Some(mode) = args.audit_mode {
+            audit.mode = match mode {
+                AuditModeArg::Durable => AuditMode::Durable,
+                AuditModeArg::Async => AuditMode::Async,
+            };
+        }
+        if let Some(bytes) = args.audit_max_file_bytes {
+            audit.max_file_bytes = bytes;
+        }
+        config.audit = Some(audit);
     }
 
     let live = config.load().context("cannot start")?;

@@ -23,6 +23,7 @@ use tracing::Instrument;
 
 use chrono::{DateTime, Utc};
 
+use crate::audit::{self, AuditLog, CallContext};
 use crate::deployment::Deployment;
 use crate::domain::Account;
 use crate::live::Live;
@@ -39,18 +40,71 @@ pub const MAX_BATCH_ACCOUNTS: usize = 10_000;
 /// its requests (back-pressure).
 const STREAM_BUFFER: usize = 2;
 
+/// Longest `x-request-id` kept from a caller.
+const MAX_REQUEST_ID: usize = 128;
+
 /// The `payrisk.v1.ScoringService` implementation.
 #[derive(Debug, Clone)]
 pub struct ScoringApi {
     live: Arc<Live>,
     metrics: Arc<Metrics>,
+    audit: Option<Arc<AuditLog>>,
 }
 
 impl ScoringApi {
-    /// Serves whatever `live` holds at the start of each call, counting decisions in `metrics`.
-    pub fn new(live: Arc<Live>, metrics: Arc<Metrics>) -> ScoringApi {
-        ScoringApi { live, metrics }
+    /// Serves whatever `live` holds at the start of each call, counting decisions in `metrics`
+    /// and recording them in `audit`.
+    pub fn new(live: Arc<Live>, metrics: Arc<Metrics>, audit: Option<Arc<AuditLog>>) -> ScoringApi {
+        ScoringApi {
+            live,
+            metrics,
+            audit,
+        }
     }
+
+    /// The call's audit context: the caller's `x-request-id` (printable ASCII, at most 128
+    /// characters) or a new one. `None` without an audit log.
+    fn call(
+        &self,
+        metadata: &tonic::metadata::MetadataMap,
+        rpc: &'static str,
+        decision_time: Option<&prost_types::Timestamp>,
+    ) -> Option<CallContext> {
+        let audit = self.audit.as_ref()?;
+        let request_id = metadata
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.len() <= MAX_REQUEST_ID)
+            .map_or_else(|| audit.new_request_id(), str::to_owned);
+        let time = Utc::now();
+        let decision_time = decision_time.and_then(convert::timestamp).unwrap_or(time);
+        Some(CallContext {
+            request_id,
+            rpc,
+            time: time.to_rfc3339(),
+            decision_time: decision_time.to_rfc3339(),
+        })
+    }
+
+    /// Records a call's formatted decisions; fails the call when they cannot be recorded.
+    async fn record(&self, lines: Vec<u8>) -> Result<(), Status> {
+        match &self.audit {
+            Some(audit) => audit.append(lines).await.map_err(|e| {
+                tracing::error!(error = %e, "decisions not recorded; the call fails");
+                Status::unavailable(format!("the decision could not be recorded: {e}"))
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `response` with the call's request id in its metadata.
+fn with_request_id<T>(response: T, call: Option<&CallContext>) -> Response<T> {
+    let mut response = Response::new(response);
+    if let Some(id) = call.and_then(|c| c.request_id.parse().ok()) {
+        response.metadata_mut().insert("x-request-id", id);
+    }
+    response
 }
 
 /// The decisions in `responses` (and their shadow scores), for the metrics.
@@ -270,15 +324,32 @@ fn batch_decisions(response: &pb::ScoreBatchResponse) -> impl Iterator<Item = De
     }))
 }
 
-/// Runs CPU-bound batch scoring off the async workers.
+/// Runs CPU-bound batch scoring off the async workers, formatting the audit records of `call`
+/// there too.
 async fn score_batch_blocking(
     deployment: Arc<Deployment>,
     request: pb::ScoreBatchRequest,
-) -> Result<pb::ScoreBatchResponse, Status> {
+    call: Option<CallContext>,
+) -> Result<(pb::ScoreBatchResponse, Vec<u8>), Status> {
     let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(|| score_batch(&deployment, request)))
-        .await
-        .map_err(|e| Status::internal(format!("scoring task failed: {e}")))?
+    tokio::task::spawn_blocking(move || {
+        span.in_scope(|| {
+            let response = score_batch(&deployment, request)?;
+            let mut lines = Vec::new();
+            if let Some(call) = &call {
+                lines.reserve(response.results.len() * 600);
+                let scored = response.results.iter().filter_map(|r| match &r.outcome {
+                    Some(pb::score_result::Outcome::Score(s)) => Some((r.index, s)),
+                    _ => None,
+                });
+                let batch_id = (call.rpc == "ScoreStream").then_some(response.batch_id);
+                audit::format(call, batch_id, scored, &mut lines);
+            }
+            Ok((response, lines))
+        })
+    })
+    .await
+    .map_err(|e| Status::internal(format!("scoring task failed: {e}")))?
 }
 
 type ScoreStreamOut = Pin<Box<dyn Stream<Item = Result<pb::ScoreBatchResponse, Status>> + Send>>;
@@ -290,7 +361,7 @@ impl ScoringService for ScoringApi {
         &self,
         request: Request<pb::ScoreRequest>,
     ) -> Result<Response<pb::ScoreResponse>, Status> {
-        let request = request.into_inner();
+        let (metadata, _, request) = request.into_parts();
         let k = max_reasons(request.max_reasons, "max_reasons")?;
         let now = convert::decision_time(request.decision_time.as_ref(), "decision_time")
             .map_err(status::invalid_argument)?;
@@ -299,9 +370,15 @@ impl ScoringService for ScoringApi {
                 tracing::debug!(violations = v.len(), "invalid account");
                 status::invalid_argument(v)
             })?;
+        let call = self.call(&metadata, "Score", request.decision_time.as_ref());
         let response = score_one(&self.live.current(), account, k, now);
+        if let Some(call) = &call {
+            let mut lines = Vec::with_capacity(640);
+            audit::format(call, None, [(0, &response)], &mut lines);
+            self.record(lines).await?;
+        }
         self.metrics.decided(decisions([&response]));
-        Ok(Response::new(response))
+        Ok(with_request_id(response, call.as_ref()))
     }
 
     #[tracing::instrument(name = "ScoreBatch", skip_all, fields(accounts))]
@@ -309,11 +386,14 @@ impl ScoringService for ScoringApi {
         &self,
         request: Request<pb::ScoreBatchRequest>,
     ) -> Result<Response<pb::ScoreBatchResponse>, Status> {
-        let request = request.into_inner();
+        let (metadata, _, request) = request.into_parts();
         tracing::Span::current().record("accounts", request.accounts.len());
-        let response = score_batch_blocking(self.live.current(), request).await?;
+        let call = self.call(&metadata, "ScoreBatch", request.decision_time.as_ref());
+        let (response, lines) =
+            score_batch_blocking(self.live.current(), request, call.clone()).await?;
+        self.record(lines).await?;
         self.metrics.decided(batch_decisions(&response));
-        Ok(Response::new(response))
+        Ok(with_request_id(response, call.as_ref()))
     }
 
     type ScoreStreamStream = ScoreStreamOut;
@@ -323,9 +403,12 @@ impl ScoringService for ScoringApi {
         &self,
         request: Request<Streaming<pb::ScoreBatchRequest>>,
     ) -> Result<Response<Self::ScoreStreamStream>, Status> {
-        let mut incoming = request.into_inner();
+        let (metadata, _, mut incoming) = request.into_parts();
+        // One request id for the stream; each record carries its message's batch id.
+        let call = self.call(&metadata, "ScoreStream", None);
+        let response_call = call.clone();
         let deployment = self.live.current();
-        let metrics = self.metrics.clone();
+        let api = self.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(STREAM_BUFFER);
         tokio::spawn(
             async move {
@@ -333,11 +416,24 @@ impl ScoringService for ScoringApi {
                 while let Some(message) = incoming.next().await {
                     let reply = match message {
                         Ok(chunk) => {
-                            let reply = score_batch_blocking(deployment.clone(), chunk).await;
-                            if let Ok(r) = &reply {
-                                metrics.decided(batch_decisions(r));
+                            let call = call.as_ref().map(|c| CallContext {
+                                decision_time: chunk
+                                    .decision_time
+                                    .as_ref()
+                                    .and_then(convert::timestamp)
+                                    .map_or_else(|| c.time.clone(), |t| t.to_rfc3339()),
+                                ..c.clone()
+                            });
+                            match score_batch_blocking(deployment.clone(), chunk, call).await {
+                                Ok((response, lines)) => match api.record(lines).await {
+                                    Ok(()) => {
+                                        api.metrics.decided(batch_decisions(&response));
+                                        Ok(response)
+                                    }
+                                    Err(status) => Err(status),
+                                },
+                                Err(status) => Err(status),
                             }
-                            reply
                         }
                         Err(status) => Err(status),
                     };
@@ -352,9 +448,9 @@ impl ScoringService for ScoringApi {
             }
             .in_current_span(),
         );
-        Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-        )))
+        let stream: Self::ScoreStreamStream =
+            Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx));
+        Ok(with_request_id(stream, response_call.as_ref()))
     }
 
     #[tracing::instrument(name = "GetModelInfo", skip_all)]

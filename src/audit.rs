@@ -1,0 +1,432 @@
+//! The audit trail: every decision the server returns, appended as one JSON line to a rotating
+//! log (`<dir>/decisions-<start time>-<sequence>.jsonl`).
+//!
+//! A record holds the request id (the caller's `x-request-id`, or one the server made; it is
+//! echoed in the response metadata), the call, the time, the account id, the model, policy and
+//! arm that decided, the probability, score, band, treatment, action, channel, stage, priority,
+//! reason codes, the contact guard and any shadow decision. See [`Record`].
+//!
+//! Records are formatted by the call (on the blocking pool for batches) and written by a
+//! thread of its own, which writes every waiting call's records together. Two guarantees
+//! ([`AuditMode`]):
+//! - `durable`: a call's response is sent only after its records are written and `fdatasync`ed;
+//!   when that fails the call fails with `UNAVAILABLE` and no decision is returned.
+//! - `async`: a call waits only for room in the writer's queue (bounded: a slow disk slows
+//!   callers instead of growing memory); records reach the file within milliseconds, and the
+//!   operating system's cache keeps them if the process dies (not if the machine does).
+//!
+//! A file is never appended to after a restart: each start opens a new one. Files rotate at
+//! `max_file_bytes` and are never deleted by the server. A record is one line; a crash in the
+//! middle of a write can leave a last line without its newline, which readers skip.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize, Serializer};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::proto::v1 as pb;
+
+/// Entries (calls' records) the writer's queue holds before callers wait.
+const QUEUE: usize = 1024;
+
+/// What a response waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditMode {
+    /// Until the records are written to the file and synced to disk.
+    Durable,
+    /// Until the records are queued for the writer.
+    #[default]
+    Async,
+}
+
+/// Where and how decisions are recorded.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// The log directory (created if absent).
+    pub dir: PathBuf,
+    /// The guarantee a response waits for.
+    #[serde(default)]
+    pub mode: AuditMode,
+    /// A file is closed and a new one started once it reaches this size.
+    #[serde(default = "default_max_file_bytes")]
+    pub max_file_bytes: u64,
+}
+
+fn default_max_file_bytes() -> u64 {
+    64 << 20
+}
+
+impl AuditConfig {
+    /// A log in `dir`, async, rotating at 64 MiB.
+    pub fn new(dir: PathBuf) -> AuditConfig {
+        AuditConfig {
+            dir,
+            mode: AuditMode::default(),
+            max_file_bytes: default_max_file_bytes(),
+        }
+    }
+}
+
+/// Why a call's records could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// The log could not be opened.
+    #[error("cannot open the audit log in {dir}: {source}")]
+    Open {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing or syncing failed.
+    #[error("cannot write the audit log: {0}")]
+    Write(String),
+    /// The writer has stopped.
+    #[error("the audit log is closed")]
+    Closed,
+}
+
+struct Entry {
+    bytes: Vec<u8>,
+    done: Option<oneshot::Sender<Result<(), String>>>,
+}
+
+/// The decision log of a running server.
+#[derive(Debug)]
+pub struct AuditLog {
+    tx: mpsc::Sender<Entry>,
+    mode: AuditMode,
+    writer: std::thread::JoinHandle<()>,
+    next_id: AtomicU64,
+    start: u64,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
+}
+
+impl AuditLog {
+    /// Opens a new log file in `config.dir` and starts the writer thread.
+    pub fn open(config: &AuditConfig) -> Result<AuditLog, AuditError> {
+        let open_err = |source| AuditError::Open {
+            dir: config.dir.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&config.dir).map_err(open_err)?;
+        let started = chrono::Utc::now();
+        let stem = format!("decisions-{}", started.format("%Y%m%dT%H%M%S%.6fZ"));
+        let mut writer = Writer {
+            dir: config.dir.clone(),
+            stem,
+            sequence: 0,
+            file: None,
+            written: 0,
+            max_file_bytes: config.max_file_bytes.max(1),
+            durable: config.mode == AuditMode::Durable,
+        };
+        writer.rotate().map_err(open_err)?;
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("payrisk-audit".into())
+            .spawn(move || writer.run(rx))
+            .map_err(open_err)?;
+        tracing::info!(dir = %config.dir.display(), mode = ?config.mode, "audit log open");
+        Ok(AuditLog {
+            tx,
+            mode: config.mode,
+            writer: thread,
+            next_id: AtomicU64::new(0),
+            start: started.timestamp_micros().unsigned_abs(),
+        })
+    }
+
+    /// A request id unique to this server's run: the start time and a counter, in hex.
+    pub fn new_request_id(&self) -> String {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        format!("{:x}-{n:x}", self.start)
+    }
+
+    /// Appends formatted records; returns once the mode's guarantee holds.
+    pub async fn append(&self, bytes: Vec<u8>) -> Result<(), AuditError> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        match self.mode {
+            AuditMode::Async => self
+                .tx
+                .send(Entry { bytes, done: None })
+                .await
+                .map_err(|_| AuditError::Closed),
+            AuditMode::Durable => {
+                let (done, written) = oneshot::channel();
+                self.tx
+                    .send(Entry {
+                        bytes,
+                        done: Some(done),
+                    })
+                    .await
+                    .map_err(|_| AuditError::Closed)?;
+                match written.await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(AuditError::Write(e)),
+                    Err(_) => Err(AuditError::Closed),
+                }
+            }
+        }
+    }
+
+    /// Writes what is queued, syncs and closes the file (after the server stopped taking
+    /// calls).
+    pub fn close(self) {
+        drop(self.tx);
+        if self.writer.join().is_err() {
+            tracing::error!("the audit writer panicked");
+        }
+    }
+}
+
+struct Writer {
+    dir: PathBuf,
+    stem: String,
+    sequence: u32,
+    file: Option<File>,
+    written: u64,
+    max_file_bytes: u64,
+    durable: bool,
+}
+
+impl Writer {
+    fn path(&self) -> PathBuf {
+        self.dir
+            .join(format!("{}-{:06}.jsonl", self.stem, self.sequence))
+    }
+
+    /// Closes the current file (synced) and opens the next.
+    fn rotate(&mut self) -> std::io::Result<()> {
+        if let Some(file) = self.file.take() {
+            file.sync_data()?;
+            self.sequence += 1;
+        }
+        let file = File::options()
+            .create_new(true)
+            .append(true)
+            .open(self.path())?;
+        // The new file's name must survive a crash too.
+        sync_dir(&self.dir)?;
+        self.file = Some(file);
+        self.written = 0;
+        Ok(())
+    }
+
+    fn run(mut self, mut rx: mpsc::Receiver<Entry>) {
+        let mut buffer = Vec::new();
+        let mut group: Vec<Entry> = Vec::new();
+        while let Some(first) = rx.blocking_recv() {
+            group.push(first);
+            while group.len() < QUEUE {
+                match rx.try_recv() {
+                    Ok(e) => group.push(e),
+                    Err(_) => break,
+                }
+            }
+            buffer.clear();
+            for e in &group {
+                buffer.extend_from_slice(&e.bytes);
+            }
+            let wants_sync = self.durable || group.iter().any(|e| e.done.is_some());
+            let result = self.write(&buffer, wants_sync).map_err(|e| e.to_string());
+            if let Err(e) = &result {
+                tracing::error!(error = %e, records = group.len(), "audit log write failed");
+            }
+            for e in group.drain(..) {
+                if let Some(done) = e.done {
+                    let _ = done.send(result.clone());
+                }
+            }
+        }
+        if let Some(file) = self.file.take() {
+            if let Err(e) = file.sync_data() {
+                tracing::error!(error = %e, "audit log sync at close failed");
+            }
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8], sync: bool) -> std::io::Result<()> {
+        if self.file.is_none() {
+            self.rotate()?;
+        }
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("no audit file"))?;
+        file.write_all(bytes)?;
+        if sync {
+            file.sync_data()?;
+        }
+        self.written += bytes.len() as u64;
+        if self.written >= self.max_file_bytes {
+            self.rotate()?;
+        }
+        Ok(())
+    }
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// What every record of one call shares.
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    /// The request id.
+    pub request_id: String,
+    /// `Score`, `ScoreBatch` or `ScoreStream`.
+    pub rpc: &'static str,
+    /// When the server decided (RFC 3339).
+    pub time: String,
+    /// The time the policy decided at (RFC 3339): the request's `decision_time`, else `time`.
+    pub decision_time: String,
+}
+
+/// One audit record, as written (one JSON object per line).
+#[derive(Debug, Serialize)]
+pub struct Record<'a> {
+    /// The call's request id.
+    pub request_id: &'a str,
+    /// The RPC.
+    pub rpc: &'a str,
+    /// The stream message's `batch_id` (`ScoreStream` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<u64>,
+    /// The account's position in the request.
+    pub index: u32,
+    /// When the server decided.
+    pub time: &'a str,
+    /// The time the policy decided at.
+    pub decision_time: &'a str,
+    /// The account.
+    pub account_id: &'a str,
+    /// The deciding model.
+    pub model: &'a str,
+    /// Its version.
+    pub model_version: &'a str,
+    /// The deciding policy's version.
+    pub policy_version: &'a str,
+    /// `champion` or `challenger`.
+    pub arm: &'a str,
+    /// Repayment probability.
+    pub probability: f64,
+    /// Score points.
+    pub score: f64,
+    /// Risk band.
+    pub band: &'a str,
+    /// `soft` or `firm`.
+    pub treatment: &'a str,
+    /// Next action.
+    pub action: &'a str,
+    /// Its channel.
+    pub channel: &'a str,
+    /// Ladder stage.
+    pub stage: &'a str,
+    /// Worklist priority.
+    pub priority: f64,
+    /// Reason codes, strongest first.
+    #[serde(serialize_with = "reason_codes")]
+    pub reasons: &'a [pb::ReasonCode],
+    /// The contact cap that changed the action, if one did (`max_attempts` or `quiet_period`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard: Option<&'a str>,
+    /// The challenger's decision in a shadow experiment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<ShadowRecord<'a>>,
+}
+
+/// The challenger's shadow decision in a record.
+#[derive(Debug, Serialize)]
+pub struct ShadowRecord<'a> {
+    /// Its model version.
+    pub model_version: &'a str,
+    /// Its probability.
+    pub probability: f64,
+    /// Its treatment.
+    pub treatment: &'a str,
+    /// Its action.
+    pub action: &'a str,
+}
+
+fn reason_codes<S: Serializer>(reasons: &&[pb::ReasonCode], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(reasons.iter().map(|r| r.code.as_str()))
+}
+
+fn treatment_name(t: i32) -> &'static str {
+    match pb::Treatment::try_from(t) {
+        Ok(pb::Treatment::Soft) => "soft",
+        Ok(pb::Treatment::Firm) => "firm",
+        _ => "unspecified",
+    }
+}
+
+/// Appends one JSON line per response to `out`.
+pub fn format<'a>(
+    call: &CallContext,
+    batch_id: Option<u64>,
+    responses: impl IntoIterator<Item = (u32, &'a pb::ScoreResponse)>,
+    out: &mut Vec<u8>,
+) {
+    for (index, r) in responses {
+        let action = r.next_action.as_ref();
+        let record = Record {
+            request_id: &call.request_id,
+            rpc: call.rpc,
+            batch_id,
+            index,
+            time: &call.time,
+            decision_time: &call.decision_time,
+            account_id: &r.account_id,
+            model: &r.model_name,
+            model_version: &r.model_version,
+            policy_version: &r.policy_version,
+            arm: &r.arm,
+            probability: r.repayment_probability,
+            score: r.score,
+            band: &r.risk_band,
+            treatment: treatment_name(r.treatment),
+            action: action.map_or("", |a| a.action.as_str()),
+            channel: action.map_or("", |a| a.channel.as_str()),
+            stage: action.map_or("", |a| a.stage.as_str()),
+            priority: r.priority,
+            reasons: &r.reasons,
+            guard: action
+                .and_then(|a| a.guard.as_ref())
+                .map(|g| g.rule.as_str()),
+            shadow: r.shadow.as_ref().map(|s| ShadowRecord {
+                model_version: &s.model_version,
+                probability: s.repayment_probability,
+                treatment: treatment_name(s.treatment),
+                action: s.next_action.as_ref().map_or("", |a| a.action.as_str()),
+            }),
+        };
+        // Serializing plain strings and finite numbers into a Vec cannot fail.
+        if serde_json::to_writer(&mut *out, &record).is_ok() {
+            out.push(b'\n');
+        }
+    }
+}
