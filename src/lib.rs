@@ -24,6 +24,7 @@
 //!
 //! Edges:
 //! - [`proto`]: generated gRPC types.
+//! - [`overload`]: load shedding of scoring calls over the in-flight limit.
 //! - [`audit`]: the decision log (JSON Lines, rotated; durable or async).
 //! - [`service`]: the tonic service: request conversion and validation, handlers, status errors.
 //! - [`server`]: configuration and wiring (health, reflection, limits, tracing, graceful
@@ -48,6 +49,7 @@ pub mod features;
 pub mod live;
 pub mod metrics;
 pub mod model;
+pub mod overload;
 pub mod policy;
 pub mod proto;
 pub mod scoring;

@@ -20,6 +20,7 @@ use crate::audit::{AuditConfig, AuditError, AuditLog};
 use crate::error::LoadError;
 use crate::live::{Live, ModelSource};
 use crate::metrics::{Metrics, MetricsLayer};
+use crate::overload::ShedLayer;
 use crate::proto::v1::admin_service_server::AdminServiceServer;
 use crate::proto::v1::scoring_service_server::ScoringServiceServer;
 use crate::service::admin::AdminApi;
@@ -64,6 +65,19 @@ pub struct ServerConfig {
     pub reload_poll_secs: u64,
     /// Where to serve Prometheus metrics (`GET /metrics`); none turns them off.
     pub metrics_addr: Option<SocketAddr>,
+    /// Most scoring calls in flight across all connections; more are refused at once with
+    /// `RESOURCE_EXHAUSTED` (load shedding).
+    pub max_in_flight: usize,
+    /// Most concurrent HTTP/2 streams (calls) per connection.
+    pub max_concurrent_streams: u32,
+    /// Longest a call may run, in seconds (a client's shorter `grpc-timeout` wins); then
+    /// `DEADLINE_EXCEEDED`.
+    pub request_timeout_secs: u64,
+    /// HTTP/2 keepalive: ping an idle connection this often, in seconds (0: never), and close it
+    /// when the ping is not answered within `keepalive_timeout_secs`.
+    pub keepalive_interval_secs: u64,
+    /// See `keepalive_interval_secs`.
+    pub keepalive_timeout_secs: u64,
     /// The decision audit log (`[audit]` in the file: `dir`, `mode`, `max_file_bytes`); none
     /// records nothing.
     pub audit: Option<AuditConfig>,
@@ -83,6 +97,11 @@ impl Default for ServerConfig {
             reload_poll_secs: 5,
             metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_METRICS_PORT))),
             audit: None,
+            max_in_flight: 128,
+            max_concurrent_streams: 128,
+            request_timeout_secs: 30,
+            keepalive_interval_secs: 30,
+            keepalive_timeout_secs: 10,
         }
     }
 }
@@ -201,7 +220,18 @@ pub async fn run(
 
     let mut router = tonic::transport::Server::builder()
         .trace_fn(|request| tracing::info_span!("grpc", path = %request.uri().path()))
+        .timeout(Duration::from_secs(config.request_timeout_secs.max(1)))
+        .max_concurrent_streams(config.max_concurrent_streams)
+        .http2_keepalive_interval(
+            (config.keepalive_interval_secs > 0)
+                .then(|| Duration::from_secs(config.keepalive_interval_secs)),
+        )
+        .http2_keepalive_timeout(Some(Duration::from_secs(
+            config.keepalive_timeout_secs.max(1),
+        )))
+        // Outermost first: shed calls are counted and timed too.
         .layer(MetricsLayer::new(metrics))
+        .layer(ShedLayer::new(config.max_in_flight))
         .add_service(health_service)
         .add_service(scoring)
         .add_service(admin);

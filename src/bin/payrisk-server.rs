@@ -19,8 +19,9 @@ use payrisk::server::{self, ServerConfig};
 #[command(version, about)]
 struct Args {
     /// TOML config file (keys: addr, model, policy, max_message_bytes, shutdown_grace_secs,
-    /// worker_threads, reload_poll_secs, metrics_addr, and an [audit] table: dir, mode,
-    /// max_file_bytes).
+    /// worker_threads, reload_poll_secs, metrics_addr, max_in_flight, max_concurrent_streams,
+    /// request_timeout_secs, keepalive_interval_secs, keepalive_timeout_secs, and an [audit]
+    /// table: dir, mode, max_file_bytes).
     #[arg(long, env = "PAYRISK_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:50051].
@@ -51,6 +52,9 @@ struct Args {
     /// Serve no metrics.
     #[arg(long, conflicts_with = "metrics_addr")]
     no_metrics: bool,
+    /// Most scoring calls in flight; more are refused with RESOURCE_EXHAUSTED [default: 128].
+    #[arg(long)]
+    max_in_flight: Option<usize>,
     /// Record every decision in a JSON Lines audit log in this directory [default: none].
     #[arg(long, env = "PAYRISK_AUDIT_DIR")]
     audit_dir: Option<PathBuf>,
@@ -108,6 +112,9 @@ fn main() -> anyhow::Result<()> {
     }
     if let Some(v) = args.metrics_addr {
         config.metrics_addr = Some(v);
+    }
+    if let Some(v) = args.max_in_flight {
+        config.max_in_flight = v;
     }
     if args.no_metrics {
         config.metrics_addr = None;
