@@ -24,6 +24,7 @@
 //!
 //! Edges:
 //! - [`proto`]: generated gRPC types.
+//! - [`auth`]: bearer-token authentication of the scoring and admin services.
 //! - [`overload`]: load shedding of scoring calls over the in-flight limit.
 //! - [`audit`]: the decision log (JSON Lines, rotated; durable or async).
 //! - [`service`]: the tonic service: request conversion and validation, handlers, status errors.
@@ -38,6 +39,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod auth;
 #[cfg(feature = "boost")]
 pub mod boost;
 pub mod deployment;

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 
 use crate::audit::{AuditConfig, AuditError, AuditLog};
+use crate::auth::{AuthLayer, Tokens};
 use crate::error::LoadError;
 use crate::live::{Live, ModelSource};
 use crate::metrics::{Metrics, MetricsLayer};
@@ -78,6 +79,9 @@ pub struct ServerConfig {
     pub keepalive_interval_secs: u64,
     /// See `keepalive_interval_secs`.
     pub keepalive_timeout_secs: u64,
+    /// Bearer tokens that may call the scoring and admin services, one per line (with
+    /// `PAYRISK_AUTH_TOKENS`, comma-separated); with neither, calls need no token.
+    pub auth_tokens_file: Option<PathBuf>,
     /// The decision audit log (`[audit]` in the file: `dir`, `mode`, `max_file_bytes`); none
     /// records nothing.
     pub audit: Option<AuditConfig>,
@@ -97,6 +101,7 @@ impl Default for ServerConfig {
             reload_poll_secs: 5,
             metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_METRICS_PORT))),
             audit: None,
+            auth_tokens_file: None,
             max_in_flight: 128,
             max_concurrent_streams: 128,
             request_timeout_secs: 30,
@@ -138,6 +143,9 @@ pub enum ServeError {
     /// The gRPC transport failed.
     #[error(transparent)]
     Transport(#[from] tonic::transport::Error),
+    /// The authentication tokens could not be loaded.
+    #[error("authentication tokens: {0}")]
+    Auth(LoadError),
     /// The audit log could not be opened.
     #[error(transparent)]
     Audit(#[from] AuditError),
@@ -161,6 +169,21 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let live = Arc::new(live);
+    let tokens = Tokens::load(
+        config.auth_tokens_file.as_deref(),
+        std::env::var("PAYRISK_AUTH_TOKENS").ok().as_deref(),
+    )
+    .map_err(ServeError::Auth)?;
+    if tokens.is_empty() {
+        tracing::warn!(
+            "no authentication tokens: scoring and admin calls are open to anyone who can connect"
+        );
+    } else {
+        tracing::info!(
+            tokens = tokens.len(),
+            "scoring and admin calls need a bearer token"
+        );
+    }
     let metrics = Arc::new(Metrics::new());
     let audit = match &config.audit {
         Some(c) => Some(Arc::new(AuditLog::open(c)?)),
@@ -231,6 +254,7 @@ pub async fn run(
         )))
         // Outermost first: shed calls are counted and timed too.
         .layer(MetricsLayer::new(metrics))
+        .layer(AuthLayer::new(tokens))
         .layer(ShedLayer::new(config.max_in_flight))
         .add_service(health_service)
         .add_service(scoring)

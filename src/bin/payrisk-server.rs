@@ -20,7 +20,8 @@ use payrisk::server::{self, ServerConfig};
 struct Args {
     /// TOML config file (keys: addr, model, policy, max_message_bytes, shutdown_grace_secs,
     /// worker_threads, reload_poll_secs, metrics_addr, max_in_flight, max_concurrent_streams,
-    /// request_timeout_secs, keepalive_interval_secs, keepalive_timeout_secs, and an [audit]
+    /// request_timeout_secs, keepalive_interval_secs, keepalive_timeout_secs, auth_tokens_file,
+    /// and an [audit]
     /// table: dir, mode, max_file_bytes).
     #[arg(long, env = "PAYRISK_CONFIG")]
     config: Option<PathBuf>,
@@ -52,6 +53,10 @@ struct Args {
     /// Serve no metrics.
     #[arg(long, conflicts_with = "metrics_addr")]
     no_metrics: bool,
+    /// Bearer tokens for the scoring and admin services, one per line (also
+    /// PAYRISK_AUTH_TOKENS, comma-separated) [default: none: open].
+    #[arg(long)]
+    auth_tokens_file: Option<PathBuf>,
     /// Most scoring calls in flight; more are refused with RESOURCE_EXHAUSTED [default: 128].
     #[arg(long)]
     max_in_flight: Option<usize>,
@@ -112,6 +117,9 @@ fn main() -> anyhow::Result<()> {
     }
     if let Some(v) = args.metrics_addr {
         config.metrics_addr = Some(v);
+    }
+    if let Some(v) = args.auth_tokens_file {
+        config.auth_tokens_file = Some(v);
     }
     if let Some(v) = args.max_in_flight {
         config.max_in_flight = v;

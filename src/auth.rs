@@ -1,0 +1,181 @@
+//! Token authentication: when tokens are configured, every call to the scoring and admin
+//! services must carry `authorization: Bearer <token>` with one of them, or it fails with
+//! `UNAUTHENTICATED`. Health checks and reflection stay open, so that load balancers and tools
+//! can reach them.
+//!
+//! Tokens come from a file (one per line; blank lines and `#` comments skipped) and/or the
+//! `PAYRISK_AUTH_TOKENS` environment variable (comma-separated). A presented token is compared
+//! with every configured one in constant time (only lengths can leak), and tokens are never
+//! logged.
+
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use subtle::ConstantTimeEq;
+
+use crate::error::LoadError;
+
+/// Paths that need no token.
+const OPEN: [&str; 3] = [
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1.ServerReflection/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+];
+
+/// Shortest token accepted in configuration.
+pub const MIN_TOKEN_LEN: usize = 16;
+
+/// The accepted tokens.
+#[derive(Clone)]
+pub struct Tokens(Arc<Vec<Vec<u8>>>);
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tokens({} configured)", self.0.len())
+    }
+}
+
+impl Tokens {
+    /// Tokens from `file` (if any) and `env` (comma-separated, if any). Tokens shorter than
+    /// [`MIN_TOKEN_LEN`] are refused.
+    pub fn load(file: Option<&Path>, env: Option<&str>) -> Result<Tokens, LoadError> {
+        let mut tokens = Vec::new();
+        let mut add = |origin: &str, token: &str| -> Result<(), LoadError> {
+            let token = token.trim();
+            if token.is_empty() || token.starts_with('#') {
+                return Ok(());
+            }
+            if token.len() < MIN_TOKEN_LEN || token.chars().any(|c| c.is_whitespace()) {
+                return Err(LoadError::Invalid {
+                    origin: origin.to_owned(),
+                    message: format!(
+                        "a token must be at least {MIN_TOKEN_LEN} characters without spaces"
+                    ),
+                });
+            }
+            tokens.push(token.as_bytes().to_vec());
+            Ok(())
+        };
+        if let Some(path) = file {
+            let text = LoadError::read(path)?;
+            for line in text.lines() {
+                add(&path.display().to_string(), line)?;
+            }
+        }
+        if let Some(list) = env {
+            for token in list.split(',') {
+                add("PAYRISK_AUTH_TOKENS", token)?;
+            }
+        }
+        Ok(Tokens(Arc::new(tokens)))
+    }
+
+    /// How many tokens are configured.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether none are (then nothing is checked).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `presented` is one of the tokens, compared with all of them in constant time.
+    fn accepts(&self, presented: &[u8]) -> bool {
+        let mut found = subtle::Choice::from(0);
+        for token in self.0.iter() {
+            found |= token.as_slice().ct_eq(presented);
+        }
+        found.into()
+    }
+
+    fn authorized(&self, request: &http::Request<impl Sized>) -> bool {
+        request
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+            .is_some_and(|t| self.accepts(t))
+    }
+}
+
+/// A tower layer that refuses unauthenticated calls (see the module docs).
+#[derive(Debug, Clone)]
+pub struct AuthLayer {
+    tokens: Tokens,
+}
+
+impl AuthLayer {
+    /// Checks calls against `tokens` (none configured: everything passes).
+    pub fn new(tokens: Tokens) -> AuthLayer {
+        AuthLayer { tokens }
+    }
+}
+
+impl<S> tower_layer::Layer<S> for AuthLayer {
+    type Service = Auth<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Auth {
+            inner,
+            tokens: self.tokens.clone(),
+        }
+    }
+}
+
+/// The service [`AuthLayer`] wraps around the gRPC routes.
+#[derive(Debug, Clone)]
+pub struct Auth<S> {
+    inner: S,
+    tokens: Tokens,
+}
+
+impl<S, B> tower_service::Service<http::Request<B>> for Auth<S>
+where
+    S: tower_service::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let path = request.uri().path();
+        let open = OPEN.iter().any(|p| path.starts_with(p));
+        if open || self.tokens.is_empty() || self.tokens.authorized(&request) {
+            return Box::pin(self.inner.call(request));
+        }
+        tracing::info!(path = %path, "unauthenticated call refused");
+        let status = tonic::Status::unauthenticated("a valid bearer token is required");
+        Box::pin(std::future::ready(Ok(status.into_http())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_load_from_a_file_and_the_environment_and_short_ones_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("tokens");
+        std::fs::write(&file, "# scoring clients\nworklist-builder-0123456789\n\n").expect("write");
+        let t = Tokens::load(Some(&file), Some("other-client-abcdefghij, ")).expect("valid tokens");
+        assert_eq!(t.len(), 2);
+        assert!(t.accepts(b"worklist-builder-0123456789"));
+        assert!(t.accepts(b"other-client-abcdefghij"));
+        assert!(!t.accepts(b"worklist-builder-012345678"));
+        assert!(!t.accepts(b""));
+        assert!(!format!("{t:?}").contains("worklist"), "never printed");
+
+        let err = Tokens::load(None, Some("short")).expect_err("too short");
+        assert!(err.to_string().contains("PAYRISK_AUTH_TOKENS"), "{err}");
+    }
+}
