@@ -25,6 +25,7 @@
 //! Edges:
 //! - [`proto`]: generated gRPC types.
 //! - [`auth`]: bearer-token authentication of the scoring and admin services.
+//! - [`watched_body`]: response bodies with a rider (call records, in-flight places).
 //! - [`overload`]: load shedding of scoring calls over the in-flight limit.
 //! - [`audit`]: the decision log (JSON Lines, rotated; durable or async).
 //! - [`service`]: the tonic service: request conversion and validation, handlers, status errors.
@@ -61,3 +62,4 @@ pub mod stability;
 pub mod stable_hash;
 #[cfg(feature = "train")]
 pub mod train;
+pub mod watched_body;

@@ -27,7 +27,6 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
-use http_body::Frame;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -37,6 +36,7 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
 use crate::live::Live;
+use crate::watched_body::{watched, Polled, Rider};
 
 /// The gRPC methods that get a label of their own.
 const METHODS: [&str; 11] = [
@@ -374,12 +374,7 @@ where
                 observer.finish(code_name(code.as_bytes()));
                 return Ok(response);
             }
-            Ok(response.map(|inner| {
-                tonic::body::Body::new(ObservedBody {
-                    inner,
-                    observer: Some(observer),
-                })
-            }))
+            Ok(response.map(|inner| watched(inner, CallRider(Some(observer)))))
         })
     }
 }
@@ -396,22 +391,12 @@ impl Observer {
     }
 }
 
-/// A response body that records its call when its trailers pass (or when it is dropped first).
-struct ObservedBody {
-    inner: tonic::body::Body,
-    observer: Option<Observer>,
-}
+/// Records its call when the trailers pass, or as `Cancelled` when the body is dropped first.
+struct CallRider(Option<Observer>);
 
-impl http_body::Body for ObservedBody {
-    type Data = Bytes;
-    type Error = tonic::Status;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, tonic::Status>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        let code = match &polled {
+impl Rider for CallRider {
+    fn polled(&mut self, polled: &Polled) {
+        let code = match polled {
             Poll::Ready(Some(Ok(frame))) => frame.trailers_ref().map(|t| {
                 t.get("grpc-status")
                     .map_or("Unknown", |c| code_name(c.as_bytes()))
@@ -421,25 +406,16 @@ impl http_body::Body for ObservedBody {
             Poll::Pending => None,
         };
         if let Some(code) = code {
-            if let Some(observer) = self.observer.take() {
+            if let Some(observer) = self.0.take() {
                 observer.finish(code);
             }
         }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
     }
 }
 
-impl Drop for ObservedBody {
+impl Drop for CallRider {
     fn drop(&mut self) {
-        if let Some(observer) = self.observer.take() {
+        if let Some(observer) = self.0.take() {
             observer.finish("Cancelled");
         }
     }

@@ -10,8 +10,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::watched_body::{watched, Rider};
 
 const SCORING: &str = "/payrisk.v1.ScoringService/";
 
@@ -80,38 +81,10 @@ where
         let future = self.inner.call(request);
         Box::pin(async move {
             let response = future.await?;
-            Ok(response.map(|inner| {
-                tonic::body::Body::new(HoldingBody {
-                    inner,
-                    _permit: permit,
-                })
-            }))
+            Ok(response.map(|inner| watched(inner, permit)))
         })
     }
 }
 
-/// A response body that holds its call's place until the body is done.
-struct HoldingBody {
-    inner: tonic::body::Body,
-    _permit: OwnedSemaphorePermit,
-}
-
-impl http_body::Body for HoldingBody {
-    type Data = Bytes;
-    type Error = tonic::Status;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Bytes>, tonic::Status>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
-    }
-}
+/// A call's place in the limit, held until its response body is done.
+impl Rider for OwnedSemaphorePermit {}

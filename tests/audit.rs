@@ -6,15 +6,14 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{default_config, good_account, repo, TestServer};
+use common::{default_config, good_account, Binary, TestServer};
 use payrisk::audit::{AuditConfig, AuditMode};
 use payrisk::proto::v1 as pb;
 use payrisk::proto::v1::scoring_service_client::ScoringServiceClient;
-use tonic::transport::Channel;
 
 /// Every complete record in the log directory, and how many lines were cut short (a crash in the
 /// middle of a write can leave one at the end of a file).
@@ -167,37 +166,19 @@ async fn the_log_rotates_without_losing_a_record() {
 async fn a_killed_server_has_every_acknowledged_decision_on_disk() {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = dir.path().join("audit");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_payrisk-server"))
-        .current_dir(repo(""))
-        .args(["--addr", &format!("127.0.0.1:{port}"), "--no-metrics"])
-        .args([
-            "--audit-mode",
-            "durable",
-            "--audit-max-file-bytes",
-            "200000",
-        ])
-        .arg("--audit-dir")
-        .arg(&log)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start payrisk-server");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let channel = loop {
-        if let Ok(c) = Channel::from_shared(format!("http://127.0.0.1:{port}"))
-            .expect("uri")
-            .connect()
-            .await
-        {
-            break c;
-        }
-        assert!(Instant::now() < deadline, "server did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let mut server = Binary::start(
+        &[
+            "--audit-mode".as_ref(),
+            "durable".as_ref(),
+            "--audit-max-file-bytes".as_ref(),
+            "200000".as_ref(),
+            "--audit-dir".as_ref(),
+            log.as_os_str(),
+        ],
+        Stdio::null(),
+    )
+    .await;
+    let channel = server.channel.clone();
 
     let acknowledged = Arc::new(Mutex::new(Vec::new()));
     let mut clients = Vec::new();
@@ -234,12 +215,8 @@ async fn a_killed_server_has_every_acknowledged_decision_on_disk() {
         }));
     }
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let killed = Command::new("kill")
-        .args(["-KILL", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let _ = child.wait();
+    server.signal("-KILL");
+    let _ = server.child.wait();
     for c in clients {
         c.await.expect("client");
     }

@@ -6,7 +6,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{good_account, repo, TestServer};
+use common::{good_account, repo, Binary, TestServer};
 use payrisk::proto::v1 as pb;
 use tokio_stream::StreamExt;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -141,42 +141,9 @@ async fn shutdown_finishes_calls_in_flight() {
     server.stop().await;
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
 #[tokio::test]
 async fn the_binary_serves_and_exits_cleanly_on_sigterm() {
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_payrisk-server"))
-        .current_dir(repo(""))
-        .args([
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--metrics-addr",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start payrisk-server");
-
-    // Wait until health says SERVING.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let channel = loop {
-        let attempt = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))
-            .expect("uri")
-            .connect()
-            .await;
-        if let Ok(channel) = attempt {
-            break channel;
-        }
-        assert!(Instant::now() < deadline, "server did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let Binary { mut child, channel } = Binary::start(&[], Stdio::piped()).await;
     let status = HealthClient::new(channel.clone())
         .check(HealthCheckRequest {
             service: SCORING_SERVICE.into(),

@@ -5,12 +5,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{default_config, good_account, repo, TestServer};
+use common::{default_config, good_account, repo, Binary, TestServer};
 use payrisk::proto::v1 as pb;
 use payrisk::proto::v1::admin_service_client::AdminServiceClient;
 use payrisk::proto::v1::scoring_service_client::ScoringServiceClient;
@@ -277,50 +277,26 @@ async fn the_binary_reloads_on_sighup() {
     let dir = tempfile::tempdir().expect("tempdir");
     let model = dir.path().join("model.json");
     write_atomically(&model, &artifact(LOGISTIC_MODEL, "1"));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_payrisk-server"))
-        .current_dir(repo(""))
-        .args([
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--reload-poll-secs",
-            "0",
-            "--metrics-addr",
-            "127.0.0.1:0",
-        ])
-        .arg("--model")
-        .arg(&model)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start payrisk-server");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let channel = loop {
-        let attempt = Channel::from_shared(format!("http://127.0.0.1:{port}"))
-            .expect("uri")
-            .connect()
-            .await;
-        if let Ok(channel) = attempt {
-            break channel;
-        }
-        assert!(Instant::now() < deadline, "server did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let server = Binary::start(
+        &[
+            "--reload-poll-secs".as_ref(),
+            "0".as_ref(),
+            "--model".as_ref(),
+            model.as_os_str(),
+        ],
+        Stdio::null(),
+    )
+    .await;
+    let channel = server.channel.clone();
     assert_eq!(info(&channel).await.version, "1");
     write_atomically(&model, &artifact(LOGISTIC_MODEL, "5"));
-    let hup = Command::new("kill")
-        .args(["-HUP", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(hup.success());
+    server.signal("-HUP");
     let deadline = Instant::now() + Duration::from_secs(15);
     while info(&channel).await.version != "5" {
         assert!(Instant::now() < deadline, "SIGHUP did not reload");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let mut child = server.child;
     assert!(
         child.try_wait().expect("wait").is_none(),
         "SIGHUP ended the server"

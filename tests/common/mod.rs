@@ -147,3 +147,56 @@ pub fn good_account(id: &str) -> pb::Account {
 pub fn risky_account(id: &str) -> pb::Account {
     account(id, 12, 0.02, 90)
 }
+
+/// A free loopback port (the OS may hand it out again; good enough for tests).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// The `payrisk-server` binary, started from the repository root on a free port with `args`
+/// (and metrics on an ephemeral port), once it accepts connections.
+pub struct Binary {
+    pub child: std::process::Child,
+    pub channel: Channel,
+}
+
+impl Binary {
+    pub async fn start(args: &[&std::ffi::OsStr], stderr: std::process::Stdio) -> Binary {
+        use std::time::{Duration, Instant};
+        let port = free_port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_payrisk-server"))
+            .current_dir(repo(""))
+            .args(["--addr", &format!("127.0.0.1:{port}")])
+            .args(["--metrics-addr", "127.0.0.1:0"])
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("start payrisk-server");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let channel = loop {
+            let attempt = Channel::from_shared(format!("http://127.0.0.1:{port}"))
+                .expect("uri")
+                .connect()
+                .await;
+            if let Ok(channel) = attempt {
+                break channel;
+            }
+            assert!(Instant::now() < deadline, "server did not come up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        Binary { child, channel }
+    }
+
+    /// Sends `signal` (for example `-HUP`) to the server.
+    pub fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+}
