@@ -268,7 +268,7 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, live: Arc<Live>
     let addr = listener
         .local_addr()
         .map_or_else(|e| e.to_string(), |a: SocketAddr| a.to_string());
-    tracing::info!(addr = %addr, "metrics at http://{addr}/metrics");
+    tracing::info!(url = %format!("http://{addr}/metrics"), "metrics endpoint ready");
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
