@@ -23,6 +23,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize, Serializer};
 use tokio::sync::{mpsc, oneshot};
@@ -105,6 +106,14 @@ pub struct AuditLog {
     writer: std::thread::JoinHandle<()>,
     next_id: AtomicU64,
     start: u64,
+    counts: Arc<Counts>,
+}
+
+/// Records written and records whose write failed, since start.
+#[derive(Debug, Default)]
+struct Counts {
+    written: AtomicU64,
+    failed: AtomicU64,
 }
 
 impl std::fmt::Debug for Entry {
@@ -136,9 +145,11 @@ impl AuditLog {
         };
         writer.rotate().map_err(open_err)?;
         let (tx, rx) = mpsc::channel(QUEUE);
+        let counts = Arc::new(Counts::default());
+        let thread_counts = counts.clone();
         let thread = std::thread::Builder::new()
             .name("payrisk-audit".into())
-            .spawn(move || writer.run(rx))
+            .spawn(move || writer.run(rx, &thread_counts))
             .map_err(open_err)?;
         tracing::info!(dir = %config.dir.display(), mode = ?config.mode, "audit log open");
         Ok(AuditLog {
@@ -147,7 +158,16 @@ impl AuditLog {
             writer: thread,
             next_id: AtomicU64::new(0),
             start: started.timestamp_micros().unsigned_abs(),
+            counts,
         })
+    }
+
+    /// Records written to the log, and records whose write failed, since start.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.counts.written.load(Ordering::Relaxed),
+            self.counts.failed.load(Ordering::Relaxed),
+        )
     }
 
     /// A request id unique to this server's run: the start time and a counter, in hex.
@@ -228,7 +248,7 @@ impl Writer {
         Ok(())
     }
 
-    fn run(mut self, mut rx: mpsc::Receiver<Entry>) {
+    fn run(mut self, mut rx: mpsc::Receiver<Entry>, counts: &Counts) {
         let mut buffer = Vec::new();
         let mut group: Vec<Entry> = Vec::new();
         while let Some(first) = rx.blocking_recv() {
@@ -245,6 +265,11 @@ impl Writer {
             }
             let wants_sync = self.durable || group.iter().any(|e| e.done.is_some());
             let result = self.write(&buffer, wants_sync).map_err(|e| e.to_string());
+            let records = buffer.iter().filter(|&&b| b == b'\n').count() as u64;
+            match &result {
+                Ok(()) => counts.written.fetch_add(records, Ordering::Relaxed),
+                Err(_) => counts.failed.fetch_add(records, Ordering::Relaxed),
+            };
             if let Err(e) = &result {
                 tracing::error!(error = %e, records = group.len(), "audit log write failed");
             }

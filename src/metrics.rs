@@ -10,6 +10,7 @@
 //! | `payrisk_model_reloads_total` | `result` (`ok`, `failed`) | reload attempts since start |
 //! | `payrisk_drift_psi` | `feature` (an input, or `score`) | PSI over the drift window ([`crate::drift`]) |
 //! | `payrisk_drift_window_accounts` | | accounts in the drift window |
+//! | `payrisk_audit_records_total` | `result` (`written`, `failed`) | decision records the audit log wrote or failed to write |
 //!
 //! Call metrics come from a tower layer ([`MetricsLayer`]) around every gRPC service, so calls
 //! refused before a handler runs (undecodable or oversized messages, unknown methods) count
@@ -35,6 +36,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
+use crate::audit::AuditLog;
 use crate::live::Live;
 use crate::watched_body::{watched, Polled, Rider};
 
@@ -111,6 +113,7 @@ pub struct Metrics {
     reloads: Family<ReloadLabels, Counter>,
     drift: Family<FeatureLabels, Gauge<f64, AtomicU64>>,
     drift_window: Gauge,
+    audit: Family<ReloadLabels, Counter>,
     /// Serializes scrapes, which bring the reload counters up to [`Live`]'s counts.
     scrape: Mutex<()>,
 }
@@ -135,6 +138,12 @@ impl Metrics {
         let reloads = Family::<ReloadLabels, Counter>::default();
         let drift = Family::<FeatureLabels, Gauge<f64, AtomicU64>>::default();
         let drift_window = Gauge::default();
+        let audit = Family::<ReloadLabels, Counter>::default();
+        registry.register(
+            "audit_records",
+            "Decision records the audit log wrote or failed to write",
+            audit.clone(),
+        );
         registry.register(
             "drift_psi",
             "Population stability index against the training baseline, per input and score (0.1 watch, 0.25 act)",
@@ -185,6 +194,7 @@ impl Metrics {
             reloads,
             drift,
             drift_window,
+            audit,
             scrape: Mutex::new(()),
         }
     }
@@ -218,8 +228,9 @@ impl Metrics {
         }
     }
 
-    /// The metrics as OpenMetrics text, with the model and reload metrics as `live` has them.
-    pub fn render(&self, live: &Live) -> String {
+    /// The metrics as OpenMetrics text, with the model and reload metrics as `live` has them
+    /// and the audit log's counts.
+    pub fn render(&self, live: &Live, audit: Option<&AuditLog>) -> String {
         let _scrape = self
             .scrape
             .lock()
@@ -237,9 +248,16 @@ impl Metrics {
             })
             .set(1);
         self.loaded_at.set(status.loaded_at.timestamp());
-        for (result, count) in [("ok", status.reloads), ("failed", status.failed_reloads)] {
-            let counter = self.reloads.get_or_create(&ReloadLabels { result });
+        let catch_up = |family: &Family<ReloadLabels, Counter>, result, count: u64| {
+            let counter = family.get_or_create(&ReloadLabels { result });
             counter.inc_by(count.saturating_sub(counter.get()));
+        };
+        catch_up(&self.reloads, "ok", status.reloads);
+        catch_up(&self.reloads, "failed", status.failed_reloads);
+        if let Some(audit) = audit {
+            let (written, failed) = audit.counts();
+            catch_up(&self.audit, "written", written);
+            catch_up(&self.audit, "failed", failed);
         }
         self.drift.clear();
         if let Some(monitor) = deployment.drift() {
@@ -262,7 +280,12 @@ impl Metrics {
 }
 
 /// Serves `GET /metrics` on `listener` until the task is dropped or aborted.
-pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, live: Arc<Live>) {
+pub async fn serve(
+    listener: TcpListener,
+    metrics: Arc<Metrics>,
+    live: Arc<Live>,
+    audit: Option<Arc<AuditLog>>,
+) {
     use hyper::service::service_fn;
     use hyper_util::rt::TokioIo;
     let addr = listener
@@ -277,7 +300,7 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, live: Arc<Live>
                 continue;
             }
         };
-        let (metrics, live) = (metrics.clone(), live.clone());
+        let (metrics, live, audit) = (metrics.clone(), live.clone(), audit.clone());
         tokio::spawn(async move {
             let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
                 let response = if request.method() == http::Method::GET
@@ -289,7 +312,7 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, live: Arc<Live>
                             "application/openmetrics-text; version=1.0.0; charset=utf-8",
                         )
                         .body(http_body_util::Full::new(Bytes::from(
-                            metrics.render(&live),
+                            metrics.render(&live, audit.as_deref()),
                         )))
                 } else {
                     http::Response::builder()

@@ -201,6 +201,7 @@ pub async fn run(
                 listener,
                 metrics.clone(),
                 live.clone(),
+                audit.clone(),
             )))
         }
         None => None,

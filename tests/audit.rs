@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{default_config, good_account, Binary, TestServer};
+use common::{default_config, get, good_account, samples, Binary, TestServer};
 use payrisk::audit::{AuditConfig, AuditMode};
 use payrisk::proto::v1 as pb;
 use payrisk::proto::v1::scoring_service_client::ScoringServiceClient;
@@ -139,7 +139,14 @@ async fn every_decision_is_recorded_with_its_request_id() {
 #[tokio::test]
 async fn the_log_rotates_without_losing_a_record() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start_with(audit_config(dir.path(), AuditMode::Async, 2_000)).await;
+    let metrics = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port");
+    let server = TestServer::start_with(payrisk::server::ServerConfig {
+        metrics_addr: Some(metrics),
+        ..audit_config(dir.path(), AuditMode::Async, 2_000)
+    })
+    .await;
     let mut client = server.client().await;
     for i in 0..30 {
         client
@@ -149,6 +156,22 @@ async fn the_log_rotates_without_losing_a_record() {
             })
             .await
             .expect("score");
+    }
+    // The writer counts what it wrote (async mode: wait for the queue to drain).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, body) = get(metrics, "/metrics").await;
+        let s = samples(&body);
+        let written = s.get("payrisk_audit_records_total{result=\"written\"}");
+        if written == Some(&30.0) {
+            assert_eq!(
+                s.get("payrisk_audit_records_total{result=\"failed\"}"),
+                Some(&0.0)
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{written:?}\n{body}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     server.stop().await;
     let files = std::fs::read_dir(dir.path()).expect("dir").count();

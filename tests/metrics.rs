@@ -4,47 +4,16 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use common::{default_config, good_account, TestServer};
+use common::{default_config, get, good_account, samples, TestServer};
 use payrisk::proto::v1 as pb;
 use payrisk::proto::v1::admin_service_client::AdminServiceClient;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn free_addr() -> SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
-}
-
-/// `GET path` over HTTP/1.1: (status line, body).
-async fn get(addr: SocketAddr, path: &str) -> (String, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream
-        .write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .await
-        .expect("write");
-    let mut text = String::new();
-    stream.read_to_string(&mut text).await.expect("read");
-    let (head, body) = text.split_once("\r\n\r\n").expect("a response");
-    (
-        head.lines().next().unwrap_or_default().to_owned(),
-        body.to_owned(),
-    )
-}
-
-/// Sample lines as `name{labels}` → value.
-fn samples(text: &str) -> HashMap<String, f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .filter_map(|l| {
-            let (key, value) = l.rsplit_once(' ')?;
-            Some((key.to_owned(), value.parse().ok()?))
-        })
-        .collect()
 }
 
 #[tokio::test]
