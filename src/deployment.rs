@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::drift::{DriftMonitor, DRIFT_WINDOW};
+use crate::drift::{DriftMonitor, DEFAULT_DRIFT_WINDOW};
 use crate::error::LoadError;
 use crate::model::Model;
 use crate::policy::{Arm, Experiment, ExperimentMode, Policy};
@@ -79,7 +79,7 @@ impl Deployment {
             .artifact()
             .baseline
             .clone()
-            .and_then(|b| DriftMonitor::new(b, DRIFT_WINDOW));
+            .and_then(|b| DriftMonitor::new(b, DEFAULT_DRIFT_WINDOW));
         Deployment {
             drift,
             champion,
@@ -87,6 +87,15 @@ impl Deployment {
             decisions: [AtomicU64::new(0), AtomicU64::new(0)],
             files: Vec::new(),
         }
+    }
+
+    /// The same deployment with a drift window of `size` accounts (0: no drift monitoring).
+    pub fn with_drift_window(mut self, size: usize) -> Deployment {
+        self.drift = (size > 0)
+            .then(|| self.champion.model().artifact().baseline.clone())
+            .flatten()
+            .and_then(|b| DriftMonitor::new(b, size));
+        self
     }
 
     /// The live drift of the champion's accounts (`None` when its artifact has no baseline).

@@ -1,5 +1,6 @@
 //! Live drift: the population stability index (PSI) of every model input and of the score over
-//! the last [`DRIFT_WINDOW`] accounts the champion scored, against the training baseline stored
+//! the last accounts the champion scored (the server's `drift_window`, by default
+//! [`DEFAULT_DRIFT_WINDOW`]), against the training baseline stored
 //! in the artifact ([`crate::stability::Baseline`]).
 //!
 //! Thresholds ([`crate::stability`]): PSI below 0.1 is stable, 0.1 to 0.25 worth watching, 0.25
@@ -13,8 +14,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::stability::{psi, Baseline, PSI_ACT, PSI_WATCH};
 
-/// Accounts in the sliding window.
-pub const DRIFT_WINDOW: usize = 10_000;
+/// Accounts in the sliding window unless the server is told otherwise.
+pub const DEFAULT_DRIFT_WINDOW: usize = 10_000;
 
 /// How far a distribution moved from training.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

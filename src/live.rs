@@ -83,6 +83,7 @@ struct State {
 #[derive(Debug)]
 pub struct Live {
     source: ModelSource,
+    drift_window: usize,
     policy: PathBuf,
     current: ArcSwap<Deployment>,
     /// Held for the whole of a reload, so reloads run one at a time.
@@ -92,8 +93,13 @@ pub struct Live {
 impl Live {
     /// Loads the first version. Fails when no valid model (in a repository: no valid version)
     /// or policy is found.
-    pub fn start(source: ModelSource, policy: &Path) -> Result<Live, LoadError> {
-        let loaded = load(&source, policy)?;
+    /// `drift_window` accounts are kept for drift (0: no drift monitoring).
+    pub fn start(
+        source: ModelSource,
+        policy: &Path,
+        drift_window: usize,
+    ) -> Result<Live, LoadError> {
+        let loaded = load(&source, policy, drift_window)?;
         let skipped = loaded.skipped_message();
         if let Some(message) = &skipped {
             tracing::warn!(error = %message, "newer model versions are not valid; skipped");
@@ -110,6 +116,7 @@ impl Live {
         let stamp = stamp(&source, &loaded.deployment);
         Ok(Live {
             source,
+            drift_window,
             policy: policy.to_path_buf(),
             current: ArcSwap::from_pointee(loaded.deployment),
             state: Mutex::new(State { status, stamp }),
@@ -154,7 +161,7 @@ impl Live {
     fn reload_locked(&self, state: &mut State) -> Result<Arc<Deployment>, LoadError> {
         let now = Utc::now();
         state.status.last_attempt_at = Some(now);
-        match load(&self.source, &self.policy) {
+        match load(&self.source, &self.policy, self.drift_window) {
             Ok(loaded) => {
                 let skipped = loaded.skipped_message();
                 state.stamp = stamp(&self.source, &loaded.deployment);
@@ -217,10 +224,10 @@ impl Loaded {
     }
 }
 
-fn load(source: &ModelSource, policy: &Path) -> Result<Loaded, LoadError> {
+fn load(source: &ModelSource, policy: &Path, drift_window: usize) -> Result<Loaded, LoadError> {
     match source {
         ModelSource::File(path) => Ok(Loaded {
-            deployment: Deployment::load(path, policy)?,
+            deployment: Deployment::load(path, policy)?.with_drift_window(drift_window),
             model_path: path.clone(),
             skipped: Vec::new(),
         }),
@@ -232,7 +239,7 @@ fn load(source: &ModelSource, policy: &Path) -> Result<Loaded, LoadError> {
                 {
                     Ok(deployment) => {
                         return Ok(Loaded {
-                            deployment,
+                            deployment: deployment.with_drift_window(drift_window),
                             model_path: path,
                             skipped,
                         })

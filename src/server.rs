@@ -66,6 +66,9 @@ pub struct ServerConfig {
     pub reload_poll_secs: u64,
     /// Where to serve Prometheus metrics (`GET /metrics`); none turns them off.
     pub metrics_addr: Option<SocketAddr>,
+    /// Accounts in the drift window (`AdminService.GetDrift`, `payrisk_drift_psi`); 0 turns
+    /// drift monitoring off.
+    pub drift_window: usize,
     /// Most scoring calls in flight across all connections; more are refused at once with
     /// `RESOURCE_EXHAUSTED` (load shedding).
     pub max_in_flight: usize,
@@ -102,6 +105,7 @@ impl Default for ServerConfig {
             metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_METRICS_PORT))),
             audit: None,
             auth_tokens_file: None,
+            drift_window: crate::drift::DEFAULT_DRIFT_WINDOW,
             max_in_flight: 128,
             max_concurrent_streams: 128,
             request_timeout_secs: 30,
@@ -133,7 +137,11 @@ impl ServerConfig {
     /// Loads and validates the model (from a repository: its latest valid version) and the
     /// policy, and the challenger's when the policy runs an experiment.
     pub fn load(&self) -> Result<Live, LoadError> {
-        Live::start(ModelSource::from_path(&self.model), &self.policy)
+        Live::start(
+            ModelSource::from_path(&self.model),
+            &self.policy,
+            self.drift_window,
+        )
     }
 }
 

@@ -122,6 +122,7 @@ async fn drift_over_the_window_is_reported_by_rpc_and_metrics() {
     let metrics = free_addr();
     let server = TestServer::start_with(payrisk::server::ServerConfig {
         metrics_addr: Some(metrics),
+        drift_window: 250,
         ..default_config()
     })
     .await;
@@ -131,7 +132,7 @@ async fn drift_over_the_window_is_reported_by_rpc_and_metrics() {
         .await
         .expect("drift")
         .into_inner();
-    assert_eq!((empty.window_accounts, empty.window_size), (0, 10_000));
+    assert_eq!((empty.window_accounts, empty.window_size), (0, 250));
     assert_eq!((empty.watch_threshold, empty.act_threshold), (0.1, 0.25));
     assert_eq!(empty.model_version, "2");
     let inputs = empty.features.len();
@@ -159,7 +160,8 @@ async fn drift_over_the_window_is_reported_by_rpc_and_metrics() {
         .await
         .expect("drift")
         .into_inner();
-    assert_eq!(report.window_accounts, 301);
+    // 301 scored; the window keeps the last 250.
+    assert_eq!(report.window_accounts, 250);
     assert_eq!(report.features.len(), inputs);
     assert!(report.features.windows(2).all(|w| w[0].psi >= w[1].psi));
     assert_eq!(report.features[0].status, "act", "{report:?}");
@@ -170,7 +172,7 @@ async fn drift_over_the_window_is_reported_by_rpc_and_metrics() {
     let s = samples(&body);
     assert_eq!(
         s.get("payrisk_drift_window_accounts"),
-        Some(&301.0),
+        Some(&250.0),
         "{body}"
     );
     let top = &report.features[0];
@@ -184,5 +186,21 @@ async fn drift_over_the_window_is_reported_by_rpc_and_metrics() {
         Some(&score.psi),
         "{body}"
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn drift_monitoring_can_be_turned_off() {
+    let server = TestServer::start_with(payrisk::server::ServerConfig {
+        drift_window: 0,
+        ..default_config()
+    })
+    .await;
+    let status = AdminServiceClient::new(server.channel().await)
+        .get_drift(pb::GetDriftRequest {})
+        .await
+        .expect_err("no drift window");
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+    assert!(status.message().contains("drift_window"), "{status:?}");
     server.stop().await;
 }

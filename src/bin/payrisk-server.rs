@@ -21,6 +21,7 @@ struct Args {
     /// TOML config file (keys: addr, model, policy, max_message_bytes, shutdown_grace_secs,
     /// worker_threads, reload_poll_secs, metrics_addr, max_in_flight, max_concurrent_streams,
     /// request_timeout_secs, keepalive_interval_secs, keepalive_timeout_secs, auth_tokens_file,
+    /// drift_window,
     /// and an [audit]
     /// table: dir, mode, max_file_bytes).
     #[arg(long, env = "PAYRISK_CONFIG")]
@@ -57,6 +58,9 @@ struct Args {
     /// PAYRISK_AUTH_TOKENS, comma-separated) [default: none: open].
     #[arg(long)]
     auth_tokens_file: Option<PathBuf>,
+    /// Accounts in the drift window (0: no drift monitoring) [default: 10000].
+    #[arg(long)]
+    drift_window: Option<usize>,
     /// Most scoring calls in flight; more are refused with RESOURCE_EXHAUSTED [default: 128].
     #[arg(long)]
     max_in_flight: Option<usize>,
@@ -120,6 +124,9 @@ fn main() -> anyhow::Result<()> {
     }
     if let Some(v) = args.auth_tokens_file {
         config.auth_tokens_file = Some(v);
+    }
+    if let Some(v) = args.drift_window {
+        config.drift_window = v;
     }
     if let Some(v) = args.max_in_flight {
         config.max_in_flight = v;

@@ -42,10 +42,14 @@ impl AdminService for AdminApi {
         let deployment = self.live.current();
         let a = deployment.champion().model().artifact();
         let Some(monitor) = deployment.drift() else {
-            return Err(Status::failed_precondition(format!(
-                "{} version {} has no training baseline to measure drift against",
-                a.name, a.version
-            )));
+            return Err(Status::failed_precondition(if a.baseline.is_none() {
+                format!(
+                    "{} version {} has no training baseline to measure drift against",
+                    a.name, a.version
+                )
+            } else {
+                "drift monitoring is off (drift_window = 0)".to_owned()
+            }));
         };
         let report = monitor.report();
         let mut features: Vec<pb::FeatureDrift> = report.features.iter().map(drift).collect();
