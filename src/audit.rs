@@ -259,13 +259,14 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            buffer.clear();
-            for e in &group {
-                buffer.extend_from_slice(&e.bytes);
-            }
             let wants_sync = self.durable || group.iter().any(|e| e.done.is_some());
-            let result = self.write(&buffer, wants_sync).map_err(|e| e.to_string());
-            let records = buffer.iter().filter(|&&b| b == b'\n').count() as u64;
+            let records: u64 = group
+                .iter()
+                .map(|e| e.bytes.iter().filter(|&&b| b == b'\n').count() as u64)
+                .sum();
+            let result = self
+                .write(&group, &mut buffer, wants_sync)
+                .map_err(|e| e.to_string());
             match &result {
                 Ok(()) => counts.written.fetch_add(records, Ordering::Relaxed),
                 Err(_) => counts.failed.fetch_add(records, Ordering::Relaxed),
@@ -286,22 +287,42 @@ impl Writer {
         }
     }
 
-    fn write(&mut self, bytes: &[u8], sync: bool) -> std::io::Result<()> {
+    /// Appends the group's records, rotating between records so that no file grows past
+    /// `max_file_bytes` (unless one record alone is larger), and syncs when asked.
+    fn write(&mut self, group: &[Entry], buffer: &mut Vec<u8>, sync: bool) -> std::io::Result<()> {
         if self.file.is_none() {
             self.rotate()?;
         }
+        buffer.clear();
+        for line in group
+            .iter()
+            .flat_map(|e| e.bytes.split_inclusive(|&b| b == b'\n'))
+        {
+            let size = self.written + buffer.len() as u64;
+            if size > 0 && size + line.len() as u64 > self.max_file_bytes {
+                self.append(buffer)?;
+                buffer.clear();
+                self.rotate()?;
+            }
+            buffer.extend_from_slice(line);
+        }
+        self.append(buffer)?;
+        if sync {
+            if let Some(file) = &self.file {
+                file.sync_data()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `bytes` to the current file (no sync).
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         let file = self
             .file
             .as_mut()
             .ok_or_else(|| std::io::Error::other("no audit file"))?;
         file.write_all(bytes)?;
-        if sync {
-            file.sync_data()?;
-        }
         self.written += bytes.len() as u64;
-        if self.written >= self.max_file_bytes {
-            self.rotate()?;
-        }
         Ok(())
     }
 }
@@ -453,5 +474,87 @@ pub fn format<'a>(
         if serde_json::to_writer(&mut *out, &record).is_ok() {
             out.push(b'\n');
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer(dir: &Path, max_file_bytes: u64) -> Writer {
+        Writer {
+            dir: dir.to_path_buf(),
+            stem: "decisions-test".into(),
+            sequence: 0,
+            file: None,
+            written: 0,
+            max_file_bytes,
+            durable: false,
+        }
+    }
+
+    fn entry(lines: &[String]) -> Entry {
+        Entry {
+            bytes: lines
+                .iter()
+                .flat_map(|l| format!("{l}\n").into_bytes())
+                .collect(),
+            done: None,
+        }
+    }
+
+    #[test]
+    fn a_large_group_rotates_between_records_and_no_file_overflows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut w = writer(dir.path(), 100);
+        let lines: Vec<String> = (0..40).map(|i| format!("{{\"record\":{i:04}}}")).collect();
+        // One group of several calls, as the writer sees under load: far more than one file.
+        let group = vec![entry(&lines[..25]), entry(&lines[25..])];
+        let mut buffer = Vec::new();
+        w.write(&group, &mut buffer, true).expect("write");
+        drop(w);
+        let mut files: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        files.sort();
+        let mut read = Vec::new();
+        for f in &files {
+            let text = std::fs::read_to_string(f).expect("read");
+            assert!(
+                text.len() <= 100,
+                "{} has {} bytes",
+                f.display(),
+                text.len()
+            );
+            assert!(text.ends_with('\n'), "a record split across files");
+            read.extend(text.lines().map(str::to_owned));
+        }
+        // 16 bytes a line, 6 to a file.
+        assert_eq!(files.len(), 7);
+        assert_eq!(read, lines);
+    }
+
+    #[test]
+    fn a_record_larger_than_the_limit_gets_a_file_of_its_own() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut w = writer(dir.path(), 10);
+        let lines = vec!["a".repeat(30), "b".into(), "c".repeat(30)];
+        let mut buffer = Vec::new();
+        w.write(&[entry(&lines)], &mut buffer, false)
+            .expect("write");
+        drop(w);
+        let sizes: Vec<u64> = {
+            let mut files: Vec<_> = std::fs::read_dir(dir.path())
+                .expect("dir")
+                .map(|e| e.expect("entry").path())
+                .collect();
+            files.sort();
+            files
+                .iter()
+                .map(|f| std::fs::metadata(f).expect("meta").len())
+                .collect()
+        };
+        assert_eq!(sizes, vec![31, 2, 31]);
     }
 }
