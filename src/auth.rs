@@ -1,7 +1,8 @@
-//! Token authentication: when tokens are configured, every call to the scoring and admin
-//! services must carry `authorization: Bearer <token>` with one of them, or it fails with
-//! `UNAUTHENTICATED`. Health checks and reflection stay open, so that load balancers and tools
-//! can reach them.
+//! Authentication of calls: when tokens are configured, every call to the scoring and admin
+//! services must carry `authorization: Bearer <token>` with one of them, and under mutual TLS
+//! ([`crate::tls`]) it must come over a connection whose client presented a verified
+//! certificate; otherwise it fails with `UNAUTHENTICATED`. Health checks and reflection stay
+//! open, so that load balancers and tools can reach them.
 //!
 //! Tokens come from a file (one per line; blank lines and `#` comments skipped) and/or the
 //! `PAYRISK_AUTH_TOKENS` environment variable (comma-separated). A presented token is compared
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use subtle::ConstantTimeEq;
+use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 
 use crate::error::LoadError;
 
@@ -105,12 +107,17 @@ impl Tokens {
 #[derive(Debug, Clone)]
 pub struct AuthLayer {
     tokens: Tokens,
+    client_certificate: bool,
 }
 
 impl AuthLayer {
-    /// Checks calls against `tokens` (none configured: everything passes).
-    pub fn new(tokens: Tokens) -> AuthLayer {
-        AuthLayer { tokens }
+    /// Checks calls against `tokens` (none configured: no token is needed) and, with
+    /// `client_certificate`, for a verified TLS client certificate.
+    pub fn new(tokens: Tokens, client_certificate: bool) -> AuthLayer {
+        AuthLayer {
+            tokens,
+            client_certificate,
+        }
     }
 }
 
@@ -121,6 +128,7 @@ impl<S> tower_layer::Layer<S> for AuthLayer {
         Auth {
             inner,
             tokens: self.tokens.clone(),
+            client_certificate: self.client_certificate,
         }
     }
 }
@@ -130,6 +138,7 @@ impl<S> tower_layer::Layer<S> for AuthLayer {
 pub struct Auth<S> {
     inner: S,
     tokens: Tokens,
+    client_certificate: bool,
 }
 
 impl<S, B> tower_service::Service<http::Request<B>> for Auth<S>
@@ -148,14 +157,47 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let path = request.uri().path();
-        let open = OPEN.iter().any(|p| path.starts_with(p));
-        if open || self.tokens.is_empty() || self.tokens.authorized(&request) {
+        let refusal = if OPEN.iter().any(|p| path.starts_with(p)) {
+            None
+        } else if self.client_certificate && !has_client_certificate(&request) {
+            Some("a client certificate is required")
+        } else if !self.tokens.is_empty() && !self.tokens.authorized(&request) {
+            Some("a valid bearer token is required")
+        } else {
+            None
+        };
+        let Some(reason) = refusal else {
             return Box::pin(self.inner.call(request));
-        }
-        tracing::info!(path = %path, "unauthenticated call refused");
-        let status = tonic::Status::unauthenticated("a valid bearer token is required");
+        };
+        tracing::info!(path = %path, peer = ?peer(&request), reason, "unauthenticated call refused");
+        let status = tonic::Status::unauthenticated(reason);
         Box::pin(std::future::ready(Ok(status.into_http())))
     }
+}
+
+type TlsInfo = TlsConnectInfo<TcpConnectInfo>;
+
+/// Whether the call came over TLS from a client that presented a certificate (rustls has
+/// verified any certificate presented against the client CA during the handshake).
+fn has_client_certificate<B>(request: &http::Request<B>) -> bool {
+    request
+        .extensions()
+        .get::<TlsInfo>()
+        .and_then(TlsInfo::peer_certs)
+        .is_some_and(|certs| !certs.is_empty())
+}
+
+/// The caller's address, for the log.
+fn peer<B>(request: &http::Request<B>) -> Option<std::net::SocketAddr> {
+    let extensions = request.extensions();
+    extensions
+        .get::<TlsInfo>()
+        .and_then(|i| i.get_ref().remote_addr())
+        .or_else(|| {
+            extensions
+                .get::<TcpConnectInfo>()
+                .and_then(TcpConnectInfo::remote_addr)
+        })
 }
 
 #[cfg(test)]

@@ -24,7 +24,8 @@
 //!
 //! Edges:
 //! - [`proto`]: generated gRPC types.
-//! - [`auth`]: bearer-token authentication of the scoring and admin services.
+//! - [`auth`]: authentication of scoring and admin calls (bearer tokens, client certificates).
+//! - [`tls`]: TLS and mutual TLS settings, loaded and checked from PEM files.
 //! - [`watched_body`]: response bodies with a rider (call records, in-flight places).
 //! - [`overload`]: load shedding of scoring calls over the in-flight limit.
 //! - [`audit`]: the decision log (JSON Lines, rotated; durable or async).
@@ -60,6 +61,7 @@ pub mod server;
 pub mod service;
 pub mod stability;
 pub mod stable_hash;
+pub mod tls;
 #[cfg(feature = "train")]
 pub mod train;
 pub mod watched_body;

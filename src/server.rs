@@ -26,6 +26,7 @@ use crate::proto::v1::admin_service_server::AdminServiceServer;
 use crate::proto::v1::scoring_service_server::ScoringServiceServer;
 use crate::service::admin::AdminApi;
 use crate::service::ScoringApi;
+use crate::tls::TlsConfig;
 
 /// Default listen address.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:50051";
@@ -88,6 +89,9 @@ pub struct ServerConfig {
     /// The decision audit log (`[audit]` in the file: `dir`, `mode`, `max_file_bytes`); none
     /// records nothing.
     pub audit: Option<AuditConfig>,
+    /// TLS, and mutual TLS with `client_ca` (`[tls]` in the file: `cert`, `key`,
+    /// `client_ca`); none serves plaintext HTTP/2.
+    pub tls: Option<TlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -104,6 +108,7 @@ impl Default for ServerConfig {
             reload_poll_secs: 5,
             metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_METRICS_PORT))),
             audit: None,
+            tls: None,
             auth_tokens_file: None,
             drift_window: crate::drift::DEFAULT_DRIFT_WINDOW,
             max_in_flight: 128,
@@ -154,6 +159,9 @@ pub enum ServeError {
     /// The authentication tokens could not be loaded.
     #[error("authentication tokens: {0}")]
     Auth(LoadError),
+    /// The TLS certificate, key or client CA could not be loaded.
+    #[error("TLS: {0}")]
+    Tls(LoadError),
     /// The audit log could not be opened.
     #[error(transparent)]
     Audit(#[from] AuditError),
@@ -182,6 +190,20 @@ pub async fn run(
         std::env::var("PAYRISK_AUTH_TOKENS").ok().as_deref(),
     )
     .map_err(ServeError::Auth)?;
+    let tls = match &config.tls {
+        Some(t) => Some(t.server_config().map_err(ServeError::Tls)?),
+        None => None,
+    };
+    let mutual_tls = config.tls.as_ref().is_some_and(TlsConfig::mutual);
+    match &config.tls {
+        Some(t) => tracing::info!(
+            cert = %t.cert.display(),
+            client_ca = t.client_ca.as_ref().map(|p| p.display().to_string()),
+            "TLS on; scoring and admin calls {} a client certificate",
+            if mutual_tls { "need" } else { "do not need" }
+        ),
+        None => tracing::warn!("no TLS: calls and decisions cross the network in plaintext"),
+    }
     if tokens.is_empty() {
         tracing::warn!(
             "no authentication tokens: scoring and admin calls are open to anyone who can connect"
@@ -250,7 +272,11 @@ pub async fn run(
         config.reload_poll_secs,
     ));
 
-    let mut router = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls)?;
+    }
+    let mut router = builder
         .trace_fn(|request| tracing::info_span!("grpc", path = %request.uri().path()))
         .timeout(Duration::from_secs(config.request_timeout_secs.max(1)))
         .max_concurrent_streams(config.max_concurrent_streams)
@@ -263,7 +289,7 @@ pub async fn run(
         )))
         // Outermost first: shed calls are counted and timed too.
         .layer(MetricsLayer::new(metrics))
-        .layer(AuthLayer::new(tokens))
+        .layer(AuthLayer::new(tokens, mutual_tls))
         .layer(ShedLayer::new(config.max_in_flight))
         .add_service(health_service)
         .add_service(scoring)

@@ -13,6 +13,7 @@ use anyhow::Context;
 use clap::Parser;
 use payrisk::audit::{AuditConfig, AuditMode};
 use payrisk::server::{self, ServerConfig};
+use payrisk::tls::TlsConfig;
 
 /// Payment-risk scoring gRPC server.
 #[derive(Debug, Parser)]
@@ -21,9 +22,8 @@ struct Args {
     /// TOML config file (keys: addr, model, policy, max_message_bytes, shutdown_grace_secs,
     /// worker_threads, reload_poll_secs, metrics_addr, max_in_flight, max_concurrent_streams,
     /// request_timeout_secs, keepalive_interval_secs, keepalive_timeout_secs, auth_tokens_file,
-    /// drift_window,
-    /// and an [audit]
-    /// table: dir, mode, max_file_bytes).
+    /// drift_window; an [audit] table: dir, mode, max_file_bytes; a [tls] table: cert, key,
+    /// client_ca).
     #[arg(long, env = "PAYRISK_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:50051].
@@ -64,6 +64,15 @@ struct Args {
     /// Most scoring calls in flight; more are refused with RESOURCE_EXHAUSTED [default: 128].
     #[arg(long)]
     max_in_flight: Option<usize>,
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, env = "PAYRISK_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The TLS private key (PEM).
+    #[arg(long, env = "PAYRISK_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Mutual TLS: scoring and admin calls need a client certificate signed by these CAs (PEM).
+    #[arg(long, env = "PAYRISK_TLS_CLIENT_CA")]
+    tls_client_ca: Option<PathBuf>,
     /// Record every decision in a JSON Lines audit log in this directory [default: none].
     #[arg(long, env = "PAYRISK_AUDIT_DIR")]
     audit_dir: Option<PathBuf>,
@@ -131,6 +140,20 @@ fn main() -> anyhow::Result<()> {
     if let Some(v) = args.max_in_flight {
         config.max_in_flight = v;
     }
+    if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
+        let client_ca = config.tls.take().and_then(|t| t.client_ca);
+        config.tls = Some(TlsConfig {
+            cert,
+            key,
+            client_ca,
+        });
+    }
+    if let Some(ca) = args.tls_client_ca {
+        match config.tls.as_mut() {
+            Some(tls) => tls.client_ca = Some(ca),
+            None => anyhow::bail!("--tls-client-ca needs TLS: give --tls-cert and --tls-key"),
+        }
+    }
     if args.no_metrics {
         config.metrics_addr = None;
     }
@@ -153,16 +176,7 @@ fn main() -> anyhow::Result<()> {
     }
 
     let live = config.load().context("cannot start")?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(
-            std::env::var("SRV_THREADS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(2),
-        )
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = config.runtime().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
