@@ -1,8 +1,10 @@
-//! Authentication of calls: when tokens are configured, every call to the scoring and admin
-//! services must carry `authorization: Bearer <token>` with one of them, and under mutual TLS
-//! ([`crate::tls`]) it must come over a connection whose client presented a verified
-//! certificate; otherwise it fails with `UNAUTHENTICATED`. Health checks and reflection stay
-//! open, so that load balancers and tools can reach them.
+//! Authentication of calls ([`Access`]): when tokens are configured, every call to the scoring
+//! and admin services must carry `authorization: Bearer <token>` with one of them, and under
+//! mutual TLS ([`crate::tls`]) it must come over a connection whose client presented a verified
+//! certificate; otherwise it fails with `UNAUTHENTICATED`. With admin tokens configured, the
+//! admin service (reload, drift) takes only those: a scoring token there gets
+//! `PERMISSION_DENIED`, and an admin token cannot score. Health checks and reflection stay open,
+//! so that load balancers and tools can reach them.
 //!
 //! Tokens come from a file (one per line; blank lines and `#` comments skipped) and/or the
 //! `PAYRISK_AUTH_TOKENS` environment variable (comma-separated). A presented token is compared
@@ -27,11 +29,14 @@ const OPEN: [&str; 3] = [
     "/grpc.reflection.v1alpha.ServerReflection/",
 ];
 
+/// The admin service's path prefix.
+const ADMIN: &str = "/payrisk.v1.AdminService/";
+
 /// Shortest token accepted in configuration.
 pub const MIN_TOKEN_LEN: usize = 16;
 
 /// The accepted tokens.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Tokens(Arc<Vec<Vec<u8>>>);
 
 impl std::fmt::Debug for Tokens {
@@ -103,20 +108,59 @@ impl Tokens {
     }
 }
 
+/// Who may call what (see the module docs).
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// Tokens for the scoring service, and for the admin service when `admin` is none; none
+    /// configured: no token is needed.
+    pub scoring: Tokens,
+    /// Tokens for the admin service alone; none: the scoring tokens serve for both.
+    pub admin: Option<Tokens>,
+    /// Whether calls need a verified TLS client certificate (mutual TLS).
+    pub client_certificate: bool,
+}
+
+impl Access {
+    /// Why `request` may not go through, if it may not.
+    fn refusal<B>(&self, request: &http::Request<B>) -> Option<tonic::Status> {
+        let path = request.uri().path();
+        if OPEN.iter().any(|p| path.starts_with(p)) {
+            return None;
+        }
+        if self.client_certificate && !has_client_certificate(request) {
+            return Some(tonic::Status::unauthenticated(
+                "a client certificate is required",
+            ));
+        }
+        let tokens = match &self.admin {
+            Some(admin) if path.starts_with(ADMIN) => admin,
+            _ => &self.scoring,
+        };
+        if tokens.is_empty() || tokens.authorized(request) {
+            return None;
+        }
+        if path.starts_with(ADMIN) && self.scoring.authorized(request) {
+            return Some(tonic::Status::permission_denied(
+                "this token may not call the admin service",
+            ));
+        }
+        Some(tonic::Status::unauthenticated(
+            "a valid bearer token is required",
+        ))
+    }
+}
+
 /// A tower layer that refuses unauthenticated calls (see the module docs).
 #[derive(Debug, Clone)]
 pub struct AuthLayer {
-    tokens: Tokens,
-    client_certificate: bool,
+    access: Arc<Access>,
 }
 
 impl AuthLayer {
-    /// Checks calls against `tokens` (none configured: no token is needed) and, with
-    /// `client_certificate`, for a verified TLS client certificate.
-    pub fn new(tokens: Tokens, client_certificate: bool) -> AuthLayer {
+    /// Checks calls against `access`.
+    pub fn new(access: Access) -> AuthLayer {
         AuthLayer {
-            tokens,
-            client_certificate,
+            access: Arc::new(access),
         }
     }
 }
@@ -127,8 +171,7 @@ impl<S> tower_layer::Layer<S> for AuthLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Auth {
             inner,
-            tokens: self.tokens.clone(),
-            client_certificate: self.client_certificate,
+            access: self.access.clone(),
         }
     }
 }
@@ -137,8 +180,7 @@ impl<S> tower_layer::Layer<S> for AuthLayer {
 #[derive(Debug, Clone)]
 pub struct Auth<S> {
     inner: S,
-    tokens: Tokens,
-    client_certificate: bool,
+    access: Arc<Access>,
 }
 
 impl<S, B> tower_service::Service<http::Request<B>> for Auth<S>
@@ -156,21 +198,16 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let path = request.uri().path();
-        let refusal = if OPEN.iter().any(|p| path.starts_with(p)) {
-            None
-        } else if self.client_certificate && !has_client_certificate(&request) {
-            Some("a client certificate is required")
-        } else if !self.tokens.is_empty() && !self.tokens.authorized(&request) {
-            Some("a valid bearer token is required")
-        } else {
-            None
-        };
-        let Some(reason) = refusal else {
+        let Some(status) = self.access.refusal(&request) else {
             return Box::pin(self.inner.call(request));
         };
-        tracing::info!(path = %path, peer = ?peer(&request), reason, "unauthenticated call refused");
-        let status = tonic::Status::unauthenticated(reason);
+        tracing::info!(
+            path = %request.uri().path(),
+            peer = ?peer(&request),
+            code = ?status.code(),
+            reason = status.message(),
+            "call refused"
+        );
         Box::pin(std::future::ready(Ok(status.into_http())))
     }
 }

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 
 use crate::audit::{AuditConfig, AuditError, AuditLog};
-use crate::auth::{AuthLayer, Tokens};
+use crate::auth::{Access, AuthLayer, Tokens};
 use crate::error::LoadError;
 use crate::live::{Live, ModelSource};
 use crate::metrics::{Metrics, MetricsLayer};
@@ -86,6 +86,10 @@ pub struct ServerConfig {
     /// Bearer tokens that may call the scoring and admin services, one per line (with
     /// `PAYRISK_AUTH_TOKENS`, comma-separated); with neither, calls need no token.
     pub auth_tokens_file: Option<PathBuf>,
+    /// Tokens for the admin service alone (reload, drift), one per line (with
+    /// `PAYRISK_ADMIN_TOKENS`, comma-separated); with neither, admin calls take the scoring
+    /// tokens.
+    pub admin_tokens_file: Option<PathBuf>,
     /// The decision audit log (`[audit]` in the file: `dir`, `mode`, `max_file_bytes`); none
     /// records nothing.
     pub audit: Option<AuditConfig>,
@@ -110,6 +114,7 @@ impl Default for ServerConfig {
             audit: None,
             tls: None,
             auth_tokens_file: None,
+            admin_tokens_file: None,
             drift_window: crate::drift::DEFAULT_DRIFT_WINDOW,
             max_in_flight: 128,
             max_concurrent_streams: 128,
@@ -190,6 +195,7 @@ pub async fn run(
         std::env::var("PAYRISK_AUTH_TOKENS").ok().as_deref(),
     )
     .map_err(ServeError::Auth)?;
+    let admin_tokens = admin_tokens(config)?;
     let tls = match &config.tls {
         Some(t) => Some(t.server_config().map_err(ServeError::Tls)?),
         None => None,
@@ -204,15 +210,23 @@ pub async fn run(
         ),
         None => tracing::warn!("no TLS: calls and decisions cross the network in plaintext"),
     }
-    if tokens.is_empty() {
-        tracing::warn!(
+    match (tokens.is_empty(), &admin_tokens) {
+        (true, None) => tracing::warn!(
             "no authentication tokens: scoring and admin calls are open to anyone who can connect"
-        );
-    } else {
-        tracing::info!(
+        ),
+        (true, Some(_)) => {
+            tracing::warn!("no scoring tokens: scoring calls are open to anyone who can connect")
+        }
+        (false, None) => tracing::info!(
             tokens = tokens.len(),
-            "scoring and admin calls need a bearer token"
-        );
+            "scoring and admin calls need a bearer token (the same ones)"
+        ),
+        (false, Some(_)) => {
+            tracing::info!(tokens = tokens.len(), "scoring calls need a bearer token")
+        }
+    }
+    if let Some(admin) = &admin_tokens {
+        tracing::info!(tokens = admin.len(), "admin calls need an admin token");
     }
     let metrics = Arc::new(Metrics::new());
     let audit = match &config.audit {
@@ -289,7 +303,11 @@ pub async fn run(
         )))
         // Outermost first: shed calls are counted and timed too.
         .layer(MetricsLayer::new(metrics))
-        .layer(AuthLayer::new(tokens, mutual_tls))
+        .layer(AuthLayer::new(Access {
+            scoring: tokens,
+            admin: admin_tokens,
+            client_certificate: mutual_tls,
+        }))
         .layer(ShedLayer::new(config.max_in_flight))
         .add_service(health_service)
         .add_service(scoring)
@@ -349,6 +367,27 @@ pub async fn run(
             Ok(())
         }
     }
+}
+
+/// The admin service's own tokens, when a file or `PAYRISK_ADMIN_TOKENS` names any; configured
+/// but empty is an error (it would leave the admin service open).
+fn admin_tokens(config: &ServerConfig) -> Result<Option<Tokens>, ServeError> {
+    let env = std::env::var("PAYRISK_ADMIN_TOKENS").ok();
+    if config.admin_tokens_file.is_none() && env.is_none() {
+        return Ok(None);
+    }
+    let tokens = Tokens::load(config.admin_tokens_file.as_deref(), env.as_deref())
+        .map_err(ServeError::Auth)?;
+    if tokens.is_empty() {
+        return Err(ServeError::Auth(LoadError::Invalid {
+            origin: config.admin_tokens_file.as_ref().map_or_else(
+                || "PAYRISK_ADMIN_TOKENS".to_owned(),
+                |p| p.display().to_string(),
+            ),
+            message: "admin tokens are configured but there are none".into(),
+        }));
+    }
+    Ok(Some(tokens))
 }
 
 /// Writes and syncs what the audit log has queued once no call holds it (waiting up to `grace`

@@ -22,7 +22,7 @@ struct Args {
     /// TOML config file (keys: addr, model, policy, max_message_bytes, shutdown_grace_secs,
     /// worker_threads, reload_poll_secs, metrics_addr, max_in_flight, max_concurrent_streams,
     /// request_timeout_secs, keepalive_interval_secs, keepalive_timeout_secs, auth_tokens_file,
-    /// drift_window; an [audit] table: dir, mode, max_file_bytes; a [tls] table: cert, key,
+    /// admin_tokens_file, drift_window; an [audit] table: dir, mode, max_file_bytes; a [tls] table: cert, key,
     /// client_ca).
     #[arg(long, env = "PAYRISK_CONFIG")]
     config: Option<PathBuf>,
@@ -58,6 +58,10 @@ struct Args {
     /// PAYRISK_AUTH_TOKENS, comma-separated) [default: none: open].
     #[arg(long)]
     auth_tokens_file: Option<PathBuf>,
+    /// Tokens for the admin service alone, one per line (also PAYRISK_ADMIN_TOKENS)
+    /// [default: none: admin calls take the scoring tokens].
+    #[arg(long)]
+    admin_tokens_file: Option<PathBuf>,
     /// Accounts in the drift window (0: no drift monitoring) [default: 10000].
     #[arg(long)]
     drift_window: Option<usize>,
@@ -133,6 +137,9 @@ fn main() -> anyhow::Result<()> {
     }
     if let Some(v) = args.auth_tokens_file {
         config.auth_tokens_file = Some(v);
+    }
+    if let Some(v) = args.admin_tokens_file {
+        config.admin_tokens_file = Some(v);
     }
     if let Some(v) = args.drift_window {
         config.drift_window = v;

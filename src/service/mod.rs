@@ -150,6 +150,23 @@ fn max_reasons(requested: Option<u32>, field: &str) -> Result<usize, Status> {
     }
 }
 
+/// What `Score` does with a decoded request, without the transport: validates it (field
+/// violations become `INVALID_ARGUMENT`) and scores it on `deployment`. The handler adds the
+/// audit record, metrics and the request id; the fuzz target `score_request` calls this.
+pub fn score_request(
+    deployment: &Deployment,
+    request: pb::ScoreRequest,
+) -> Result<pb::ScoreResponse, Status> {
+    let k = max_reasons(request.max_reasons, "max_reasons")?;
+    let now = convert::decision_time(request.decision_time.as_ref(), "decision_time")
+        .map_err(status::invalid_argument)?;
+    let account = convert::account(request.account, convert::AccountPath::Single).map_err(|v| {
+        tracing::debug!(violations = v.len(), "invalid account");
+        status::invalid_argument(v)
+    })?;
+    Ok(score_one(deployment, account, k, now))
+}
+
 /// Scores one account: the deciding arm's engine, and the challenger beside it in shadow mode.
 fn score_one(
     deployment: &Deployment,
@@ -182,9 +199,10 @@ fn score_one(
     response
 }
 
-/// Scores a whole batch; bad accounts get error entries. Each arm's accounts are scored
-/// together on the batch path when no reason codes are asked for.
-fn score_batch(
+/// What `ScoreBatch` (and each `ScoreStream` message) does with a decoded request, without the
+/// transport: bad accounts get error entries, a bad request as a whole `INVALID_ARGUMENT`. Each
+/// arm's accounts are scored together on the batch path when no reason codes are asked for.
+pub fn score_batch(
     deployment: &Deployment,
     request: pb::ScoreBatchRequest,
 ) -> Result<pb::ScoreBatchResponse, Status> {
@@ -362,16 +380,9 @@ impl ScoringService for ScoringApi {
         request: Request<pb::ScoreRequest>,
     ) -> Result<Response<pb::ScoreResponse>, Status> {
         let (metadata, _, request) = request.into_parts();
-        let k = max_reasons(request.max_reasons, "max_reasons")?;
-        let now = convert::decision_time(request.decision_time.as_ref(), "decision_time")
-            .map_err(status::invalid_argument)?;
-        let account =
-            convert::account(request.account, convert::AccountPath::Single).map_err(|v| {
-                tracing::debug!(violations = v.len(), "invalid account");
-                status::invalid_argument(v)
-            })?;
-        let call = self.call(&metadata, "Score", request.decision_time.as_ref());
-        let response = score_one(&self.live.current(), account, k, now);
+        let decision_time = request.decision_time;
+        let response = score_request(&self.live.current(), request)?;
+        let call = self.call(&metadata, "Score", decision_time.as_ref());
         if let Some(call) = &call {
             let mut lines = Vec::with_capacity(640);
             audit::format(call, None, [(0, &response)], &mut lines);
