@@ -14,7 +14,11 @@
 //!   time whatever the earlier ones are doing, and its latency counts from that time (no
 //!   coordinated omission). A thread of its own sends the calls, sleeping to each one's time:
 //!   tokio's timer ticks in whole milliseconds, which would send bursts and add up to 1 ms to
-//!   every latency. Reports p50/p90/p99/p99.9/max and errors.
+//!   every latency. Reports p50/p90/p99/p99.9/max of the answered calls, errors, and the calls
+//!   the server shed (`RESOURCE_EXHAUSTED`) with their own latencies: at a rate beyond the
+//!   server's capacity this shows what load shedding buys (see BENCHMARKS.md, "Overload").
+//!   With `--batch N` each call is a `ScoreBatch` of N accounts instead (work that is heavy
+//!   beside the transport's).
 //! - `max`: closed-loop `Score` with `--concurrency` calls in flight for `--seconds`: the most
 //!   calls per second, with latency percentiles.
 //! - `stream`: `ScoreStream` with `--streams` streams of `--chunk`-account messages for
@@ -27,8 +31,9 @@
 //! request is encoded once up front and only the probability of each response is decoded (and
 //! checked to be in [0, 1]): the client's own CPU is reported beside the server's.
 //!
-//! `--client-threads N` sets this client's tokio workers (default 2); `--server-threads N`
-//! passes `--worker-threads N` to a `--spawn`ed server.
+//! `--client-threads N` sets this client's tokio workers (default 2); `--server-threads N` and
+//! `--server-max-in-flight N` pass `--worker-threads N` and `--max-in-flight N` to a
+//! `--spawn`ed server.
 //!
 //! Bounded: at most 120 s per phase and 10 million requests in all; loopback addresses only.
 //! `--h2load FILE` writes a pre-encoded `Score` request (gRPC length-prefixed) for Debian's
@@ -63,6 +68,8 @@ struct Args {
     seconds: f64,
     client_threads: usize,
     server_threads: Option<usize>,
+    server_max_in_flight: Option<usize>,
+    batch: usize,
     concurrency: usize,
     connections: usize,
     streams: usize,
@@ -85,6 +92,8 @@ fn parse_args() -> Result<Args, String> {
         seconds: 10.0,
         client_threads: 2,
         server_threads: None,
+        server_max_in_flight: None,
+        batch: 0,
         concurrency: 64,
         connections: 4,
         streams: 2,
@@ -111,6 +120,10 @@ fn parse_args() -> Result<Args, String> {
             }
             "--client-threads" => args.client_threads = number(value()?)? as usize,
             "--server-threads" => args.server_threads = Some(number(value()?)? as usize),
+            "--server-max-in-flight" => {
+                args.server_max_in_flight = Some(number(value()?)? as usize)
+            }
+            "--batch" => args.batch = number(value()?)? as usize,
             "--seconds" => args.seconds = number(value()?)?,
             "--concurrency" => args.concurrency = number(value()?)? as usize,
             "--connections" => args.connections = number(value()?)? as usize,
@@ -302,18 +315,59 @@ impl RawClient {
 
     /// One call; true when it returned a probability in [0, 1].
     async fn score(&mut self, body: bytes::Bytes) -> bool {
+        self.call(body).await == Outcome::Scored
+    }
+
+    /// One `Score` call and how it ended.
+    async fn call(&mut self, body: bytes::Bytes) -> Outcome {
         if self.0.ready().await.is_err() {
-            return false;
+            return Outcome::Failed;
         }
         let path = tonic::codegen::http::uri::PathAndQuery::from_static(
             "/payrisk.v1.ScoringService/Score",
         );
         let codec = tonic_prost::ProstCodec::<PreEncoded, RawScore>::default();
-        self.0
+        match self
+            .0
             .unary(tonic::Request::new(PreEncoded(body)), path, codec)
             .await
-            .is_ok_and(|r| (0.0..=1.0).contains(&r.into_inner().repayment_probability))
+        {
+            Ok(r) if (0.0..=1.0).contains(&r.get_ref().repayment_probability) => Outcome::Scored,
+            Err(s) if s.code() == tonic::Code::ResourceExhausted => Outcome::Shed,
+            _ => Outcome::Failed,
+        }
     }
+
+    /// One `ScoreBatch` call of `accounts` accounts and how it ended.
+    async fn call_batch(&mut self, body: bytes::Bytes, accounts: usize) -> Outcome {
+        if self.0.ready().await.is_err() {
+            return Outcome::Failed;
+        }
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+            "/payrisk.v1.ScoringService/ScoreBatch",
+        );
+        let codec = tonic_prost::ProstCodec::<PreEncoded, RawBatch>::default();
+        match self
+            .0
+            .unary(tonic::Request::new(PreEncoded(body)), path, codec)
+            .await
+        {
+            Ok(r) if r.get_ref().results.len() == accounts => Outcome::Scored,
+            Err(s) if s.code() == tonic::Code::ResourceExhausted => Outcome::Shed,
+            _ => Outcome::Failed,
+        }
+    }
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Answered with a probability in [0, 1].
+    Scored,
+    /// Refused by the server's load shedding (`RESOURCE_EXHAUSTED`).
+    Shed,
+    /// Anything else.
+    Failed,
 }
 
 /// The pool's `Score` requests, encoded once.
@@ -330,20 +384,28 @@ async fn unary(
     rate: f64,
     pool: Arc<Vec<pb::Account>>,
 ) -> Result<serde_json::Value, String> {
-    let bodies = encoded_requests(&pool);
+    let batch = args.batch;
+    let bodies = if batch > 0 {
+        let request = pb::ScoreBatchRequest {
+            accounts: (0..batch).map(|i| pool[i % pool.len()].clone()).collect(),
+            ..Default::default()
+        };
+        Arc::new(vec![bytes::Bytes::from(request.encode_to_vec())])
+    } else {
+        encoded_requests(&pool)
+    };
     let mut clients = Vec::new();
     for _ in 0..args.connections {
         clients.push(RawClient::connect(args.addr).await?);
     }
     let total = (rate * args.seconds) as usize;
     let interval = Duration::from_secs_f64(1.0 / rate);
-    let errors = Arc::new(AtomicU64::new(0));
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Outcome, u64)>();
     // Calls are sent from a thread of their own that sleeps to each call's scheduled time:
     // tokio's timer ticks in whole milliseconds, which would send calls in bursts and add up
     // to a millisecond to each measured latency.
     let handle = tokio::runtime::Handle::current();
-    let (dispatcher_errors, dispatcher_tx) = (errors.clone(), tx.clone());
+    let dispatcher_tx = tx.clone();
     let dispatcher = std::thread::spawn(move || {
         let start = Instant::now() + Duration::from_millis(50);
         for i in 0..total {
@@ -353,20 +415,26 @@ async fn unary(
             }
             let mut client = clients[i % clients.len()].clone();
             let body = bodies[i % bodies.len()].clone();
-            let (tx, errors) = (dispatcher_tx.clone(), dispatcher_errors.clone());
+            let tx = dispatcher_tx.clone();
             handle.spawn(async move {
-                if !client.score(body).await {
-                    errors.fetch_add(1, Ordering::Relaxed);
-                }
-                let _ = tx.send(scheduled.elapsed().as_micros() as u64);
+                let outcome = if batch > 0 {
+                    client.call_batch(body, batch).await
+                } else {
+                    client.call(body).await
+                };
+                let _ = tx.send((outcome, scheduled.elapsed().as_micros() as u64));
             });
         }
         start
     });
     drop(tx);
-    let mut latencies = Vec::with_capacity(total);
-    while let Some(l) = rx.recv().await {
-        latencies.push(l);
+    let (mut latencies, mut shed, mut errors) = (Vec::with_capacity(total), Vec::new(), 0u64);
+    while let Some((outcome, l)) = rx.recv().await {
+        match outcome {
+            Outcome::Scored => latencies.push(l),
+            Outcome::Shed => shed.push(l),
+            Outcome::Failed => errors += 1,
+        }
     }
     let start = dispatcher
         .join()
@@ -374,10 +442,17 @@ async fn unary(
     let elapsed = start.elapsed().as_secs_f64();
     let mut out = percentiles(latencies);
     out["phase"] = "unary".into();
+    if batch > 0 {
+        out["batch"] = batch.into();
+    }
     out["target_rate"] = rate.into();
     out["requests"] = total.into();
     out["achieved_rate"] = (total as f64 / elapsed).round().into();
-    out["errors"] = errors.load(Ordering::Relaxed).into();
+    out["errors"] = errors.into();
+    out["shed"] = shed.len().into();
+    if !shed.is_empty() {
+        out["shed_latency"] = percentiles(shed);
+    }
     Ok(out)
 }
 
@@ -611,6 +686,9 @@ async fn run(args: Args) -> Result<(), String> {
         ]);
         if let Some(n) = args.server_threads {
             command.args(["--worker-threads", &n.to_string()]);
+        }
+        if let Some(n) = args.server_max_in_flight {
+            command.args(["--max-in-flight", &n.to_string()]);
         }
         let child = command
             .stdout(Stdio::null())
