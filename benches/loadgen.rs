@@ -320,39 +320,38 @@ impl RawClient {
 
     /// One `Score` call and how it ended.
     async fn call(&mut self, body: bytes::Bytes) -> Outcome {
-        if self.0.ready().await.is_err() {
-            return Outcome::Failed;
-        }
-        let path = tonic::codegen::http::uri::PathAndQuery::from_static(
-            "/payrisk.v1.ScoringService/Score",
-        );
-        let codec = tonic_prost::ProstCodec::<PreEncoded, RawScore>::default();
-        match self
-            .0
-            .unary(tonic::Request::new(PreEncoded(body)), path, codec)
-            .await
-        {
-            Ok(r) if (0.0..=1.0).contains(&r.get_ref().repayment_probability) => Outcome::Scored,
-            Err(s) if s.code() == tonic::Code::ResourceExhausted => Outcome::Shed,
-            _ => Outcome::Failed,
-        }
+        self.call_at::<RawScore>("/payrisk.v1.ScoringService/Score", body, |r| {
+            (0.0..=1.0).contains(&r.repayment_probability)
+        })
+        .await
     }
 
     /// One `ScoreBatch` call of `accounts` accounts and how it ended.
     async fn call_batch(&mut self, body: bytes::Bytes, accounts: usize) -> Outcome {
+        self.call_at::<RawBatch>("/payrisk.v1.ScoringService/ScoreBatch", body, |r| {
+            r.results.len() == accounts
+        })
+        .await
+    }
+
+    /// One unary call to `path`; `Scored` when its response passes `check`.
+    async fn call_at<R: prost::Message + Default + Send + 'static>(
+        &mut self,
+        path: &'static str,
+        body: bytes::Bytes,
+        check: impl FnOnce(&R) -> bool,
+    ) -> Outcome {
         if self.0.ready().await.is_err() {
             return Outcome::Failed;
         }
-        let path = tonic::codegen::http::uri::PathAndQuery::from_static(
-            "/payrisk.v1.ScoringService/ScoreBatch",
-        );
-        let codec = tonic_prost::ProstCodec::<PreEncoded, RawBatch>::default();
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static(path);
+        let codec = tonic_prost::ProstCodec::<PreEncoded, R>::default();
         match self
             .0
             .unary(tonic::Request::new(PreEncoded(body)), path, codec)
             .await
         {
-            Ok(r) if r.get_ref().results.len() == accounts => Outcome::Scored,
+            Ok(r) if check(r.get_ref()) => Outcome::Scored,
             Err(s) if s.code() == tonic::Code::ResourceExhausted => Outcome::Shed,
             _ => Outcome::Failed,
         }
