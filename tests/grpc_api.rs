@@ -3,6 +3,10 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
 use common::{account, good_account, risky_account, TestServer};
 use payrisk::proto::v1 as pb;
 use tokio_stream::StreamExt;
@@ -319,9 +323,12 @@ async fn batch_over_ten_thousand_accounts_is_refused() {
 async fn stream_answers_each_chunk_in_order() {
     let server = TestServer::start().await;
     let mut client = server.client().await;
+    // Sizes that make later messages finish first if the server let them overtake (it scores
+    // two messages of a stream at once).
+    let sizes = [2_000, 10, 100, 1_500, 5];
     let chunks: Vec<pb::ScoreBatchRequest> = (0..5u64)
         .map(|b| pb::ScoreBatchRequest {
-            accounts: (0..100)
+            accounts: (0..sizes[b as usize])
                 .map(|i| {
                     if i % 2 == 0 {
                         good_account(&format!("{b}-{i}"))
@@ -344,7 +351,7 @@ async fn stream_answers_each_chunk_in_order() {
     while let Some(r) = responses.next().await {
         let r = r.expect("chunk");
         assert_eq!(r.batch_id, seen);
-        assert_eq!(r.results.len(), 100);
+        assert_eq!(r.results.len(), sizes[seen as usize]);
         assert_eq!(r.results[3].account_id, format!("{seen}-3"));
         assert!(r
             .results
@@ -353,6 +360,48 @@ async fn stream_answers_each_chunk_in_order() {
         seen += 1;
     }
     assert_eq!(seen, 5);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_stream_whose_client_does_not_read_stops_being_read() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let chunk = pb::ScoreBatchRequest {
+        accounts: (0..200).map(|i| good_account(&format!("bp-{i}"))).collect(),
+        max_reasons: Some(0),
+        ..Default::default()
+    };
+    let sent = Arc::new(AtomicU64::new(0));
+    let counter = sent.clone();
+    let requests = tokio_stream::iter(0..400u64).map(move |b| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        pb::ScoreBatchRequest {
+            batch_id: b,
+            ..chunk.clone()
+        }
+    });
+    let mut responses = client
+        .score_stream(requests)
+        .await
+        .expect("stream")
+        .into_inner();
+    // The client reads nothing for a while: the server must stop reading too, instead of
+    // scoring all 400 messages into memory. What it does take is bounded by the HTTP/2 flow
+    // control windows (87 messages of 200 accounts here); with the server's reply buffer made
+    // unbounded, it took 238 in the same time, limited only by the debug build's speed.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let taken = sent.load(Ordering::Relaxed);
+    assert!(
+        taken < 150,
+        "{taken} of 400 messages taken from a client that reads nothing"
+    );
+    let mut seen = 0u64;
+    while let Some(r) = responses.next().await {
+        assert_eq!(r.expect("chunk").batch_id, seen);
+        seen += 1;
+    }
+    assert_eq!(seen, 400);
     server.stop().await;
 }
 

@@ -14,9 +14,11 @@ pub mod codec;
 pub mod convert;
 pub mod status;
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use tokio::task::JoinHandle;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
@@ -39,6 +41,8 @@ pub const MAX_BATCH_ACCOUNTS: usize = 10_000;
 /// Response messages a stream may have waiting for a slow client before the server stops reading
 /// its requests (back-pressure).
 const STREAM_BUFFER: usize = 2;
+/// Messages of one stream scored at once.
+const STREAM_PIPELINE: usize = 2;
 
 /// Longest `x-request-id` kept from a caller.
 const MAX_REQUEST_ID: usize = 128;
@@ -370,6 +374,15 @@ async fn score_batch_blocking(
     .map_err(|e| Status::internal(format!("scoring task failed: {e}")))?
 }
 
+/// The oldest pending stream message's reply, once it is ready (none while nothing is pending).
+async fn oldest(
+    pending: &mut VecDeque<JoinHandle<Result<pb::ScoreBatchResponse, Status>>>,
+) -> Option<Result<pb::ScoreBatchResponse, Status>> {
+    let reply = pending.front_mut()?.await;
+    pending.pop_front();
+    Some(reply.unwrap_or_else(|e| Err(Status::internal(format!("scoring task failed: {e}")))))
+}
+
 type ScoreStreamOut = Pin<Box<dyn Stream<Item = Result<pb::ScoreBatchResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -421,39 +434,58 @@ impl ScoringService for ScoringApi {
         let deployment = self.live.current();
         let api = self.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(STREAM_BUFFER);
+        // Scores one message (on the blocking pool), records it and counts it.
+        let process = move |chunk: pb::ScoreBatchRequest| {
+            let (api, deployment) = (api.clone(), deployment.clone());
+            let call = call.as_ref().map(|c| CallContext {
+                decision_time: chunk
+                    .decision_time
+                    .as_ref()
+                    .and_then(convert::timestamp)
+                    .map_or_else(|| c.time.clone(), |t| t.to_rfc3339()),
+                ..c.clone()
+            });
+            async move {
+                let (response, lines) = score_batch_blocking(deployment, chunk, call).await?;
+                api.record(lines).await?;
+                api.metrics.decided(batch_decisions(&response));
+                Ok(response)
+            }
+            .in_current_span()
+        };
         tokio::spawn(
             async move {
-                let mut chunks = 0u64;
-                while let Some(message) = incoming.next().await {
-                    let reply = match message {
-                        Ok(chunk) => {
-                            let call = call.as_ref().map(|c| CallContext {
-                                decision_time: chunk
-                                    .decision_time
-                                    .as_ref()
-                                    .and_then(convert::timestamp)
-                                    .map_or_else(|| c.time.clone(), |t| t.to_rfc3339()),
-                                ..c.clone()
-                            });
-                            match score_batch_blocking(deployment.clone(), chunk, call).await {
-                                Ok((response, lines)) => match api.record(lines).await {
-                                    Ok(()) => {
-                                        api.metrics.decided(batch_decisions(&response));
-                                        Ok(response)
-                                    }
-                                    Err(status) => Err(status),
-                                },
-                                Err(status) => Err(status),
+                // Up to STREAM_PIPELINE messages are scored at once, so that one stream keeps
+                // both the blocking pool and the transport busy; replies go out in order, and
+                // reading stops while the client is slow to take them (bounded memory).
+                let mut pending: VecDeque<JoinHandle<Result<pb::ScoreBatchResponse, Status>>> =
+                    VecDeque::new();
+                let (mut open, mut chunks) = (true, 0u64);
+                loop {
+                    tokio::select! {
+                        biased;
+                        Some(reply) = oldest(&mut pending) => {
+                            let failed = reply.is_err();
+                            // A closed channel means the client went away: stop reading.
+                            if tx.send(reply).await.is_err() || failed {
+                                break;
+                            }
+                            chunks += 1;
+                        }
+                        message = incoming.next(), if open && pending.len() < STREAM_PIPELINE => {
+                            match message {
+                                Some(Ok(chunk)) => pending.push_back(tokio::spawn(process(chunk))),
+                                Some(Err(status)) => {
+                                    pending.push_back(tokio::spawn(std::future::ready(Err(status))))
+                                }
+                                None => open = false,
                             }
                         }
-                        Err(status) => Err(status),
-                    };
-                    let failed = reply.is_err();
-                    // A closed channel means the client went away: stop reading.
-                    if tx.send(reply).await.is_err() || failed {
-                        break;
+                        else => break,
                     }
-                    chunks += 1;
+                }
+                for task in pending {
+                    task.abort();
                 }
                 tracing::debug!(chunks, "stream finished");
             }
