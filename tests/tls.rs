@@ -95,6 +95,13 @@ impl Pki {
         }
     }
 
+    /// A channel presenting the client CA's certificate.
+    async fn trusted(&self, server: &TestServer) -> Channel {
+        self.channel(server, Some(&self.client))
+            .await
+            .expect("mTLS connect")
+    }
+
     /// A TLS channel that trusts the server's CA, presenting `identity` if any.
     async fn channel(
         &self,
@@ -184,10 +191,7 @@ async fn mutual_tls_refuses_missing_and_foreign_client_certificates() {
     .await;
 
     // A certificate from the client CA: scored.
-    let trusted = pki
-        .channel(&server, Some(&pki.client))
-        .await
-        .expect("mTLS connect");
+    let trusted = pki.trusted(&server).await;
     ScoringServiceClient::new(trusted.clone())
         .score(score_request(None))
         .await
@@ -247,10 +251,7 @@ async fn with_mutual_tls_and_tokens_a_call_needs_both() {
         ..default_config()
     })
     .await;
-    let trusted = pki
-        .channel(&server, Some(&pki.client))
-        .await
-        .expect("mTLS connect");
+    let trusted = pki.trusted(&server).await;
     let mut client = ScoringServiceClient::new(trusted);
     for token in [None, Some("worklist-builder-5e1d0c77aa43")] {
         let status = client
