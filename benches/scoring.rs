@@ -4,6 +4,9 @@
 //! Run: `cargo bench --bench scoring`. Throughput is reported in accounts per second (elements/s)
 //! on one core; the target is at least 1,000,000 accounts/s for `features+logistic`.
 
+#[path = "support/pb_accounts.rs"]
+mod pb_accounts;
+
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::Path;
@@ -15,7 +18,9 @@ use payrisk::features::{derive_base, N_BASE};
 use payrisk::model::gbdt::Tree;
 use payrisk::model::{Model, ModelParams};
 use payrisk::policy::Policy;
+use payrisk::proto::v1 as pb;
 use payrisk::scoring::Engine;
+use prost::Message;
 
 const ACCOUNTS: usize = 1024;
 
@@ -249,5 +254,57 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// What the server does with one `ScoreStream` message of 1,000 accounts, without the network:
+/// protobuf decoding, validation, the batch decision on the default model and the response's
+/// encoding (the transport's share is what `benches/loadgen.rs` adds on top).
+fn stream_message(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let deployment = payrisk::deployment::Deployment::load(
+        &root.join(payrisk::server::DEFAULT_MODEL),
+        &root.join(payrisk::server::DEFAULT_POLICY),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let request = pb::ScoreBatchRequest {
+        accounts: pb_accounts::accounts(1_000),
+        max_reasons: Some(0),
+        ..Default::default()
+    };
+    let bytes = request.encode_to_vec();
+    let response = payrisk::service::score_batch(&deployment, request.clone())
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let mut out = Vec::with_capacity(response.encoded_len());
+    let mut group = c.benchmark_group("stream_message_1000_accounts");
+    group.throughput(Throughput::Elements(1_000));
+    group.bench_function("decode", |b| {
+        b.iter(|| black_box(pb::ScoreBatchRequest::decode(black_box(&bytes[..]))))
+    });
+    group.bench_function("validate+score", |b| {
+        b.iter_batched(
+            || request.clone(),
+            |r| black_box(payrisk::service::score_batch(&deployment, r)),
+            criterion::BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("encode", |b| {
+        b.iter(|| {
+            out.clear();
+            black_box(&response).encode(&mut out).unwrap_or_default();
+            black_box(out.len())
+        })
+    });
+    group.bench_function("all", |b| {
+        b.iter(|| {
+            let r = pb::ScoreBatchRequest::decode(black_box(&bytes[..]))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let response =
+                payrisk::service::score_batch(&deployment, r).unwrap_or_else(|e| panic!("{e:?}"));
+            out.clear();
+            response.encode(&mut out).unwrap_or_default();
+            black_box(out.len())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, stream_message);
 criterion_main!(benches);
