@@ -7,13 +7,11 @@
 #[path = "support/pb_accounts.rs"]
 mod pb_accounts;
 
-use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::Path;
 
-use chrono::{Days, NaiveDate};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use payrisk::domain::{Account, CreditProfile, PaymentCycle};
+use payrisk::domain::Account;
 use payrisk::features::{derive_base, N_BASE};
 use payrisk::model::gbdt::Tree;
 use payrisk::model::{Model, ModelParams};
@@ -24,53 +22,17 @@ use prost::Message;
 
 const ACCOUNTS: usize = 1024;
 
-/// Deterministic, varied accounts with 12 monthly cycles each.
+/// Deterministic, varied accounts with 12 monthly cycles each: the load generator's requests,
+/// validated as the server validates them.
 fn accounts() -> Vec<Account> {
-    let start = NaiveDate::from_ymd_opt(2024, 1, 28).unwrap_or_default();
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
-    (0..ACCOUNTS)
-        .map(|i| {
-            let limit = 1_000.0 + 9_000.0 * next();
-            let history: Vec<PaymentCycle> = (0..12u64)
-                .map(|m| {
-                    let due = limit * next();
-                    PaymentCycle {
-                        statement_date: start.checked_add_days(Days::new(30 * m)).unwrap_or(start),
-                        amount_due: due,
-                        minimum_due: due * 0.05,
-                        amount_paid: due * next() * 1.1,
-                        days_past_due: if next() < 0.2 {
-                            30 * (1 + (next() * 4.0) as u32)
-                        } else {
-                            0
-                        },
-                    }
-                })
-                .collect();
-            Account {
-                account_id: format!("acct-{i}"),
-                as_of: start.checked_add_days(Days::new(365)).unwrap_or(start),
-                profile: CreditProfile {
-                    credit_limit: limit,
-                    current_balance: history[11].amount_due,
-                    months_on_book: 12 + (next() * 100.0) as u32,
-                    open_credit_lines: 1 + (next() * 5.0) as u32,
-                    prior_delinquencies: (next() * 3.0) as u32,
-                    bureau_score: (next() < 0.7).then(|| 500.0 + 300.0 * next()),
-                    annual_income: (next() < 0.5).then(|| 20_000.0 + 80_000.0 * next()),
-                    hardship: next() < 0.05,
-                },
-                history,
-                attributes: HashMap::new(),
-                contacts: Vec::new(),
-                promises: Vec::new(),
-            }
+    pb_accounts::accounts(ACCOUNTS)
+        .into_iter()
+        .map(|a| {
+            payrisk::service::convert::account(
+                Some(a),
+                payrisk::service::convert::AccountPath::Single,
+            )
+            .unwrap_or_else(|v| panic!("a valid account: {v:?}"))
         })
         .collect()
 }
