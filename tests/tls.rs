@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{default_config, good_account, TestServer};
+use common::{default_config, free_port, good_account, repo, TestServer};
 use payrisk::proto::v1 as pb;
 use payrisk::proto::v1::scoring_service_client::ScoringServiceClient;
 use payrisk::tls::TlsConfig;
@@ -108,13 +108,22 @@ impl Pki {
         server: &TestServer,
         identity: Option<&Identity>,
     ) -> Result<Channel, tonic::transport::Error> {
+        self.channel_to(server.addr, identity).await
+    }
+
+    /// [`Pki::channel`] to any address.
+    async fn channel_to(
+        &self,
+        addr: std::net::SocketAddr,
+        identity: Option<&Identity>,
+    ) -> Result<Channel, tonic::transport::Error> {
         let mut tls = ClientTlsConfig::new()
             .ca_certificate(Certificate::from_pem(&self.server_ca))
             .domain_name("localhost");
         if let Some(id) = identity {
             tls = tls.identity(id.clone());
         }
-        Channel::from_shared(format!("https://{}", server.addr))
+        Channel::from_shared(format!("https://{addr}"))
             .expect("uri")
             .tls_config(tls)?
             .connect()
@@ -299,4 +308,59 @@ async fn a_server_with_an_unreadable_key_does_not_start() {
         text.contains("TLS") && text.contains("server.key"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn the_binary_serves_mutual_tls_from_its_flags() {
+    use std::time::{Duration, Instant};
+    let pki = Pki::new();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_payrisk-server"))
+        .current_dir(repo(""))
+        .args(["--addr", &addr.to_string(), "--no-metrics"])
+        .arg("--tls-cert")
+        .arg(pki.path("server.crt"))
+        .arg("--tls-key")
+        .arg(pki.path("server.key"))
+        .arg("--tls-client-ca")
+        .arg(pki.path("client-ca.crt"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start payrisk-server");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let channel = loop {
+        if let Ok(channel) = pki.channel_to(addr, Some(&pki.client)).await {
+            break channel;
+        }
+        assert!(Instant::now() < deadline, "the TLS server did not come up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let scored = ScoringServiceClient::new(channel)
+        .score(score_request(None))
+        .await;
+    let anonymous = match pki.channel_to(addr, None).await {
+        Ok(channel) => ScoringServiceClient::new(channel)
+            .score(score_request(None))
+            .await
+            .map(|_| ()),
+        Err(e) => Err(tonic::Status::unknown(e.to_string())),
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    scored.expect("a trusted client scores over mutual TLS");
+    let status = anonymous.expect_err("no client certificate");
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+}
+
+#[test]
+fn a_client_ca_without_a_server_certificate_is_refused_at_start() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_payrisk-server"))
+        .current_dir(repo(""))
+        .args(["--tls-client-ca", "clients.crt", "--no-metrics"])
+        .output()
+        .expect("run payrisk-server");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--tls-client-ca needs TLS"), "{stderr}");
 }
