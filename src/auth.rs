@@ -11,15 +11,13 @@
 //! with every configured one in constant time (only lengths can leak), and tokens are never
 //! logged.
 
-use std::future::Future;
 use std::path::Path;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use subtle::ConstantTimeEq;
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 
+use crate::call_layer::{CallFuture, GrpcResponse, OnCall};
 use crate::error::LoadError;
 
 /// Paths that need no token.
@@ -150,7 +148,8 @@ impl Access {
     }
 }
 
-/// A tower layer that refuses unauthenticated calls (see the module docs).
+/// Refuses unauthenticated calls (see the module docs); a tower layer as
+/// [`CallLayer`](crate::call_layer::CallLayer)`(AuthLayer)`.
 #[derive(Debug, Clone)]
 pub struct AuthLayer {
     access: Arc<Access>,
@@ -165,41 +164,15 @@ impl AuthLayer {
     }
 }
 
-impl<S> tower_layer::Layer<S> for AuthLayer {
-    type Service = Auth<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Auth {
-            inner,
-            access: self.access.clone(),
-        }
-    }
-}
-
-/// The service [`AuthLayer`] wraps around the gRPC routes.
-#[derive(Debug, Clone)]
-pub struct Auth<S> {
-    inner: S,
-    access: Arc<Access>,
-}
-
-impl<S, B> tower_service::Service<http::Request<B>> for Auth<S>
-where
-    S: tower_service::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-{
-    type Response = http::Response<tonic::body::Body>;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+impl OnCall for AuthLayer {
+    fn on_call<S, B>(&self, inner: &mut S, request: http::Request<B>) -> CallFuture<S::Error>
+    where
+        S: tower_service::Service<http::Request<B>, Response = GrpcResponse>,
+        S::Future: Send + 'static,
+        S::Error: Send + 'static,
+    {
         let Some(status) = self.access.refusal(&request) else {
-            return Box::pin(self.inner.call(request));
+            return Box::pin(inner.call(request));
         };
         tracing::info!(
             path = %request.uri().path(),

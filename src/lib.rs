@@ -24,6 +24,7 @@
 //!
 //! Edges:
 //! - [`proto`]: generated gRPC types.
+//! - [`call_layer`]: the tower layer shape shared by the metrics, auth and shedding layers.
 //! - [`auth`]: authentication of scoring and admin calls (bearer tokens, client certificates).
 //! - [`tls`]: TLS and mutual TLS settings, loaded and checked from PEM files.
 //! - [`watched_body`]: response bodies with a rider (call records, in-flight places).
@@ -44,6 +45,7 @@ pub mod audit;
 pub mod auth;
 #[cfg(feature = "boost")]
 pub mod boost;
+pub mod call_layer;
 pub mod deployment;
 pub mod domain;
 pub mod drift;

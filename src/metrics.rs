@@ -19,12 +19,10 @@
 //! paths share `method="other"`, so clients cannot grow the label set. Model and reload metrics
 //! are read from [`Live`] when scraped.
 
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -37,6 +35,7 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
 use crate::audit::AuditLog;
+use crate::call_layer::{CallFuture, GrpcResponse, OnCall};
 use crate::live::Live;
 use crate::watched_body::{watched, Polled, Rider};
 
@@ -333,7 +332,8 @@ pub async fn serve(
     }
 }
 
-/// A tower layer that counts and times every gRPC call (see the module docs).
+/// Counts and times every gRPC call (see the module docs); a tower layer as
+/// [`CallLayer`](crate::call_layer::CallLayer)`(MetricsLayer)`.
 #[derive(Debug, Clone)]
 pub struct MetricsLayer {
     metrics: Arc<Metrics>,
@@ -346,38 +346,13 @@ impl MetricsLayer {
     }
 }
 
-impl<S> tower_layer::Layer<S> for MetricsLayer {
-    type Service = MetricsService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        MetricsService {
-            inner,
-            metrics: self.metrics.clone(),
-        }
-    }
-}
-
-/// The service [`MetricsLayer`] wraps around the gRPC routes.
-#[derive(Debug, Clone)]
-pub struct MetricsService<S> {
-    inner: S,
-    metrics: Arc<Metrics>,
-}
-
-impl<S, B> tower_service::Service<http::Request<B>> for MetricsService<S>
-where
-    S: tower_service::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
-    S::Future: Send + 'static,
-{
-    type Response = http::Response<tonic::body::Body>;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+impl OnCall for MetricsLayer {
+    fn on_call<S, B>(&self, inner: &mut S, request: http::Request<B>) -> CallFuture<S::Error>
+    where
+        S: tower_service::Service<http::Request<B>, Response = GrpcResponse>,
+        S::Future: Send + 'static,
+        S::Error: Send + 'static,
+    {
         let path = request.uri().path();
         let method = METHODS
             .iter()
@@ -389,7 +364,7 @@ where
             method,
             started: Instant::now(),
         };
-        let future = self.inner.call(request);
+        let future = inner.call(request);
         Box::pin(async move {
             let response = future.await?;
             // Errors come "trailers-only": the status is in the headers.

@@ -5,18 +5,17 @@
 //! Only `payrisk.v1.ScoringService` calls count and are shed: health checks, reflection and the
 //! admin service always answer. A stream holds its place until it ends.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::call_layer::{CallFuture, GrpcResponse, OnCall};
 use crate::watched_body::{watched, Rider};
 
 const SCORING: &str = "/payrisk.v1.ScoringService/";
 
-/// A tower layer that sheds scoring calls over the limit.
+/// Sheds scoring calls over the limit; a tower layer as
+/// [`CallLayer`](crate::call_layer::CallLayer)`(ShedLayer)`.
 #[derive(Debug, Clone)]
 pub struct ShedLayer {
     permits: Arc<Semaphore>,
@@ -34,51 +33,25 @@ impl ShedLayer {
     }
 }
 
-impl<S> tower_layer::Layer<S> for ShedLayer {
-    type Service = Shed<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Shed {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-/// The service [`ShedLayer`] wraps around the gRPC routes.
-#[derive(Debug, Clone)]
-pub struct Shed<S> {
-    inner: S,
-    layer: ShedLayer,
-}
-
-impl<S, B> tower_service::Service<http::Request<B>> for Shed<S>
-where
-    S: tower_service::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-{
-    type Response = http::Response<tonic::body::Body>;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+impl OnCall for ShedLayer {
+    fn on_call<S, B>(&self, inner: &mut S, request: http::Request<B>) -> CallFuture<S::Error>
+    where
+        S: tower_service::Service<http::Request<B>, Response = GrpcResponse>,
+        S::Future: Send + 'static,
+        S::Error: Send + 'static,
+    {
         if !request.uri().path().starts_with(SCORING) {
-            return Box::pin(self.inner.call(request));
+            return Box::pin(inner.call(request));
         }
-        let Ok(permit) = self.layer.permits.clone().try_acquire_owned() else {
-            let limit = self.layer.limit;
+        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+            let limit = self.limit;
             tracing::debug!(limit, "shedding a scoring call");
             let status = tonic::Status::resource_exhausted(format!(
                 "overloaded: {limit} scoring calls in flight; retry with backoff"
             ));
             return Box::pin(std::future::ready(Ok(status.into_http())));
         };
-        let future = self.inner.call(request);
+        let future = inner.call(request);
         Box::pin(async move {
             let response = future.await?;
             Ok(response.map(|inner| watched(inner, permit)))

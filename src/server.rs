@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 
 use crate::audit::{AuditConfig, AuditError, AuditLog};
 use crate::auth::{Access, AuthLayer, Tokens};
+use crate::call_layer::CallLayer;
 use crate::error::LoadError;
 use crate::live::{Live, ModelSource};
 use crate::metrics::{Metrics, MetricsLayer};
@@ -302,13 +303,13 @@ pub async fn run(
             config.keepalive_timeout_secs.max(1),
         )))
         // Outermost first: shed calls are counted and timed too.
-        .layer(MetricsLayer::new(metrics))
-        .layer(AuthLayer::new(Access {
+        .layer(CallLayer(MetricsLayer::new(metrics)))
+        .layer(CallLayer(AuthLayer::new(Access {
             scoring: tokens,
             admin: admin_tokens,
             client_certificate: mutual_tls,
-        }))
-        .layer(ShedLayer::new(config.max_in_flight))
+        })))
+        .layer(CallLayer(ShedLayer::new(config.max_in_flight)))
         .add_service(health_service)
         .add_service(scoring)
         .add_service(admin);

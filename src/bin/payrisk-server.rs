@@ -22,7 +22,7 @@ struct Args {
     /// TOML config file (keys: addr, model, policy, max_message_bytes, shutdown_grace_secs,
     /// worker_threads, reload_poll_secs, metrics_addr, max_in_flight, max_concurrent_streams,
     /// request_timeout_secs, keepalive_interval_secs, keepalive_timeout_secs, auth_tokens_file,
-    /// admin_tokens_file, drift_window; an [audit] table: dir, mode, max_file_bytes; a [tls] table: cert, key,
+    /// admin_tokens_file, drift_window; an `[audit]` table: dir, mode, max_file_bytes; a `[tls]` table: cert, key,
     /// client_ca).
     #[arg(long, env = "PAYRISK_CONFIG")]
     config: Option<PathBuf>,

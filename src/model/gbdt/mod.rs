@@ -338,7 +338,7 @@ impl GbdtModel {
     }
 
     /// Log-odds for many input vectors: `xs` holds `out.len()` rows of `p` inputs, row-major.
-    /// Walks each tree for [`BLOCK`] rows at a time; equal to [`Self::margin`] row by row.
+    /// Walks each tree for `BLOCK` rows at a time; equal to [`Self::margin`] row by row.
     pub fn margins(&self, xs: &[f64], p: usize, out: &mut [f64]) {
         let rows = out.len().min(xs.len().checked_div(p).unwrap_or(0));
         let w = self.width;
