@@ -110,10 +110,7 @@ impl Model {
     pub fn contributions(&self, x: &[f64], out: &mut [f64], scratch: &mut ModelScratch) -> f64 {
         match &self.kind {
             Kind::Logistic(m) => m.contributions(x, out),
-            Kind::Gbdt(m) => {
-                m.shap(x, out, &mut scratch.shap);
-                m.margin(x)
-            }
+            Kind::Gbdt(m) => m.shap(x, out, &mut scratch.shap),
         }
     }
 

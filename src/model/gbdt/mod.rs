@@ -494,6 +494,15 @@ pub(crate) mod tests {
                 t.cover.push(1.0);
             }
         }
+        // Uneven covers, each internal node's the sum of its children's (children come after
+        // their parent), so that TreeSHAP's cover shares are not all 1/2 or 1.
+        for i in (0..t.len()).rev() {
+            t.cover[i] = if t.split_feature[i] < 0 {
+                1.0 + (next() % 100) as f64
+            } else {
+                t.cover[t.left[i] as usize] + t.cover[t.right[i] as usize]
+            };
+        }
         t
     }
 
@@ -549,16 +558,24 @@ pub(crate) mod tests {
             state >> 33
         };
         let mut scratch = shap::ShapScratch::default();
-        for case in 0..30 {
-            let p = 1 + (next() % 5) as usize;
+        let mut widest = 0;
+        for case in 0..40 {
+            // Up to 14 inputs and 80 splits: paths with more than the 8 path features the
+            // table walk unrolls for.
+            let p = 1 + (next() % 14) as usize;
             let trees: Vec<Tree> = (0..1 + next() % 8)
                 .map(|_| {
-                    let splits = (next() % 25) as usize;
+                    let splits = (next() % 80) as usize;
                     random_tree(&mut next, p, splits)
                 })
                 .collect();
             let m = GbdtModel::new(-0.2, &trees);
             assert!(m.shap_table.is_some(), "case {case}");
+            widest = widest.max(
+                m.shap_table
+                    .as_ref()
+                    .map_or(0, shap::ShapTable::widest_leaf),
+            );
             for _ in 0..10 {
                 let x: Vec<f64> = (0..p)
                     .map(|_| match next() % 8 {
@@ -577,5 +594,6 @@ pub(crate) mod tests {
                 assert!((sum - margin).abs() < 1e-9, "case {case}");
             }
         }
+        assert!(widest > 8, "no path had more than 8 features: {widest}");
     }
 }

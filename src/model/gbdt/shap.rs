@@ -6,127 +6,267 @@
 //! share of permutations in which it is "present" (follows `x`) or "absent" (follows the training
 //! covers). Cost per account: O(trees x leaves x depth^2).
 //!
-//! A leaf's contributions depend on the account only through which of the leaf's path features
-//! the account "follows" (goes the path's way at every node on that feature). So, as in Fast
-//! TreeSHAP v2 (Yang, 2021), [`ShapTable`] precomputes at load, for every leaf and every subset
-//! of its `k` path features, the `k` contributions; an account then costs one walk down every
-//! branch of every tree carrying that subset as a bit mask (one comparison per node), and `k`
-//! additions per leaf: O(trees x leaves x depth). The table takes
-//! `2^k x k` numbers per leaf, so it is built only when the whole of it fits
-//! [`TABLE_BUDGET`]; deeper models use the recursive algorithm. Both give the same values
-//! (tested to 1e-9 against each other and against brute force).
+//! A leaf's contributions depend on the account only through the set `M` of the leaf's `k` path
+//! features that the account "follows" (goes the path's way at every node on that feature). With
+//! `z_i` the share of training cover that goes the path's way on feature `i`, `v` the leaf value
+//! and `c(s) = s! (k - 1 - s)! / k!`, let
+//!
+//! ```text
+//! F(T) = v * sum over S ⊆ T of c(|S|) * prod over i not in S of z_i        (T ⊆ path features)
+//! ```
+//!
+//! Then a feature the account does not follow gets `-F(M)`, and a feature `j` it follows gets
+//! `(1 - z_j) / z_j * F(M - {j})`. So [`ShapTable`] precomputes at load, as in Fast TreeSHAP v2
+//! (Yang, 2021) but one number per subset instead of `k`, the `2^k` values of `F` for every leaf.
+//! An account then costs one comparison per node (every node's direction, in one pass over the
+//! flat node array), and per leaf one step per path node to build `M`'s bit mask and `k`
+//! multiply-adds from the leaf's row: O(trees x leaves x depth), in straight loops without a
+//! stack or data-dependent branches. The table is built only when it fits [`TABLE_BUDGET`];
+//! deeper models use the recursive algorithm. Both give the same values (tested to 1e-9 against
+//! each other and against brute force).
 
 use super::{GbdtModel, LEAF};
 
-/// Most precomputed contributions one model may hold (8 bytes each: 32 MiB).
+/// Most precomputed values one model may hold (8 bytes each: 32 MiB).
 pub const TABLE_BUDGET: usize = 4 << 20;
 /// Most distinct features on one path that the table handles.
-const TABLE_MAX_FEATURES: usize = 12;
+const TABLE_MAX_FEATURES: usize = 16;
+/// Smallest cover share the table divides by; smaller ones (from odd imported covers) send the
+/// model to the recursive algorithm rather than risk an overflow.
+const MIN_SHARE: f64 = 1e-100;
 
-/// Precomputed per-leaf contributions (see the module docs). Derived from the trees, so two
-/// tables of equal models are equal.
+/// Precomputed per-leaf values of `F` (see the module docs), and the trees in the order the
+/// account walks them. Derived from the trees, so two tables of equal models are equal.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ShapTable {
+    /// Every node of every tree, depth first (a node, then its left subtree, then its right).
+    visits: Vec<Visit>,
     leaves: Vec<LeafEntry>,
-    features: Vec<u32>,
-    weights: Vec<f64>,
-    /// Per node: the slot of its split feature among the path features (the same for every
-    /// leaf below it, as slots follow first appearance from the root).
-    node_slot: Vec<u8>,
-    /// Per node: its leaf entry, or `u32::MAX` for an internal node.
-    node_leaf: Vec<u32>,
+    /// Per leaf, its path features in slot order.
+    features: Vec<PathFeature>,
+    /// Per leaf, `F` of every subset of its path features, by bit mask of slots.
+    values: Vec<f64>,
+}
+
+/// One node in the walk.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Visit {
+    /// Internal node: its threshold (`x > threshold` goes right).
+    threshold: f64,
+    /// Internal node: its slot in the expanded input.
+    input: u32,
+    /// Leaf: its entry in `leaves`; internal node: `u32::MAX`.
+    leaf: u32,
+    depth: u8,
+    /// 1 when this node is its parent's right child.
+    right: u8,
+    /// Internal node: the path slot of its split feature.
+    slot: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct LeafEntry {
+    /// Where this leaf's `k` path features start.
     features: u32,
     k: u32,
-    weights: u32,
+    /// Where this leaf's `2^k` values start.
+    values: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct PathFeature {
+    /// What the leaf's `F` is multiplied by for this feature: when it is not followed, -1
+    /// (times `F(M)`); when it is, `(1 - z) / z` (times `F(M - {j})`).
+    factors: [f64; 2],
+    feature: u32,
+}
+
+/// The depth-first walk's state while building a table.
+struct Builder<'a> {
+    model: &'a GbdtModel,
+    table: ShapTable,
+    /// The current path: (node, child) pairs from the root.
+    path: Vec<(usize, usize)>,
 }
 
 impl ShapTable {
+    /// The most distinct features on one path (for tests).
+    #[cfg(test)]
+    pub(super) fn widest_leaf(&self) -> usize {
+        self.leaves.iter().map(|l| l.k as usize).max().unwrap_or(0)
+    }
+
     /// The table of `model`, or `None` when it would exceed [`TABLE_BUDGET`].
     pub(super) fn build(model: &GbdtModel) -> Option<ShapTable> {
-        // Each leaf's path: (node, child) pairs from the root.
-        let mut paths: Vec<(usize, Vec<(usize, usize)>)> = Vec::new();
-        for &(root, _) in &model.trees {
-            let mut stack = vec![(root as usize, Vec::new())];
-            while let Some((node, path)) = stack.pop() {
-                let n = &model.nodes[node];
-                if n.left as usize == node {
-                    paths.push((node, path));
-                    continue;
-                }
-                for child in [n.left as usize, n.left as usize + 1] {
-                    let mut p = path.clone();
-                    p.push((node, child));
-                    stack.push((child, p));
-                }
-            }
-        }
-        let mut size = 0usize;
-        let mut unique: Vec<Vec<u32>> = Vec::with_capacity(paths.len());
-        for (_, path) in &paths {
-            let mut features: Vec<u32> = Vec::new();
-            for &(node, _) in path {
-                let f = model.split_of(node).0;
-                if !features.contains(&f) {
-                    features.push(f);
-                }
-            }
-            if features.len() > TABLE_MAX_FEATURES {
-                return None;
-            }
-            size += (1usize << features.len()) * features.len();
-            if size > TABLE_BUDGET {
-                return None;
-            }
-            unique.push(features);
-        }
-        let mut table = ShapTable {
-            leaves: Vec::with_capacity(paths.len()),
-            features: Vec::new(),
-            weights: Vec::with_capacity(size),
-            node_slot: vec![0; model.nodes.len()],
-            node_leaf: vec![u32::MAX; model.nodes.len()],
+        let mut builder = Builder {
+            model,
+            table: ShapTable::default(),
+            path: Vec::new(),
         };
-        let mut buffer = vec![PathElement::default(); TABLE_MAX_FEATURES + 2];
-        for ((leaf, path), features) in paths.iter().zip(unique) {
-            let k = features.len();
-            let entry = LeafEntry {
-                features: u32::try_from(table.features.len()).ok()?,
-                k: k as u32,
-                weights: u32::try_from(table.weights.len()).ok()?,
-            };
-            // The share of training cover down the path, per feature.
-            let mut zero = vec![1.0; k];
-            for &(node, child) in path {
-                let f = model.split_of(node).0;
-                let slot = features.iter().position(|&g| g == f).unwrap_or(0);
-                zero[slot] *= model.cover[child] / model.cover[node];
-                table.node_slot[node] = slot as u8;
-            }
-            let value = model.values[*leaf];
-            for mask in 0..(1usize << k) {
-                extend(&mut buffer, 0, 1.0, 1.0, LEAF);
-                for (j, &f) in features.iter().enumerate() {
-                    let one = if mask & (1 << j) != 0 { 1.0 } else { 0.0 };
-                    extend(&mut buffer, j + 1, zero[j], one, f);
-                }
-                for i in 1..=k {
-                    let w = unwound_sum(&buffer, k, i);
-                    let el = buffer[i];
-                    table
-                        .weights
-                        .push(w * (el.one_fraction - el.zero_fraction) * value);
-                }
-            }
-            table.features.extend(features);
-            table.node_leaf[*leaf] = u32::try_from(table.leaves.len()).ok()?;
-            table.leaves.push(entry);
+        for &(root, _) in &model.trees {
+            builder.visit(root as usize, 0)?;
         }
-        Some(table)
+        Some(builder.table)
     }
+}
+
+impl Builder<'_> {
+    /// Adds `node` and its subtree to the walk (`right`: whether `node` is a right child).
+    fn visit(&mut self, node: usize, right: u8) -> Option<()> {
+        let model = self.model;
+        let depth = u8::try_from(self.path.len()).ok()?;
+        // The distinct features above, in order of first appearance: the path's slots.
+        let mut features: Vec<u32> = Vec::new();
+        for &(n, _) in &self.path {
+            let f = model.split_of(n).0;
+            if !features.contains(&f) {
+                features.push(f);
+            }
+        }
+        let n = &model.nodes[node];
+        if n.left as usize != node {
+            let f = model.split_of(node).0;
+            let slot = features
+                .iter()
+                .position(|&g| g == f)
+                .unwrap_or(features.len());
+            if slot >= TABLE_MAX_FEATURES {
+                return None;
+            }
+            self.table.visits.push(Visit {
+                threshold: n.threshold,
+                input: n.slot,
+                leaf: u32::MAX,
+                depth,
+                right,
+                slot: slot as u8,
+            });
+            for (child, side) in [(n.left as usize, 0), (n.left as usize + 1, 1)] {
+                self.path.push((node, child));
+                let done = self.visit(child, side);
+                self.path.pop();
+                done?;
+            }
+            return Some(());
+        }
+        // A leaf: the share of training cover down the path, per feature.
+        let k = features.len();
+        let mut zero = vec![1.0; k];
+        for &(n, child) in &self.path {
+            let f = model.split_of(n).0;
+            let slot = features.iter().position(|&g| g == f).unwrap_or(0);
+            zero[slot] *= model.cover[child] / model.cover[n];
+        }
+        if !zero.iter().all(|&z| z >= MIN_SHARE) {
+            return None;
+        }
+        let table = &mut self.table;
+        if table.values.len() + (1usize << k) > TABLE_BUDGET {
+            return None;
+        }
+        table.visits.push(Visit {
+            threshold: f64::INFINITY,
+            input: 0,
+            leaf: u32::try_from(table.leaves.len()).ok()?,
+            depth,
+            right,
+            slot: 0,
+        });
+        table.leaves.push(LeafEntry {
+            features: u32::try_from(table.features.len()).ok()?,
+            k: k as u32,
+            values: u32::try_from(table.values.len()).ok()?,
+        });
+        table.features.extend(
+            features
+                .iter()
+                .zip(&zero)
+                .map(|(&feature, &z)| PathFeature {
+                    factors: [-1.0, (1.0 - z) / z],
+                    feature,
+                }),
+        );
+        // F by its definition's terms, g(S) = v c(|S|) prod_{i not in S} z_i, then summed over
+        // subsets (the zeta transform, k 2^k additions). The full set is never read (some
+        // feature is always left out) and has no c, so it stays 0.
+        let value = model.values[node];
+        let full = (1usize << k) - 1;
+        let start = table.values.len();
+        for set in 0..=full {
+            let g = if set == full {
+                0.0
+            } else {
+                let absent: f64 = (0..k)
+                    .filter(|j| set & (1 << j) == 0)
+                    .map(|j| zero[j])
+                    .product();
+                value * shapley_weight(set.count_ones() as usize, k) * absent
+            };
+            table.values.push(g);
+        }
+        let f = &mut table.values[start..];
+        for bit in 0..k {
+            for set in 0..=full {
+                if set & (1 << bit) != 0 {
+                    f[set] += f[set ^ (1 << bit)];
+                }
+            }
+        }
+        Some(())
+    }
+}
+
+/// Adds a leaf's contributions to `out`, for `K` path features followed as `mask` says: a
+/// followed feature `j` gets `F(M - {j})` times `(1 - z) / z`, one not followed `-F(M)` (and
+/// `M - {j}` is `M` then). `values` holds the leaf's `2^K` values of `F`; `out` is at least the
+/// model's width (checked by [`GbdtModel::shap`]).
+#[inline(always)]
+fn add_leaf<const K: usize>(
+    mask: usize,
+    values: &[f64],
+    features: &[PathFeature],
+    out: &mut [f64],
+) {
+    let (Ok(features), true) = (
+        <&[PathFeature; K]>::try_from(features),
+        values.len() == 1 << K,
+    ) else {
+        return;
+    };
+    let mask = mask & ((1 << K) - 1);
+    for (slot, f) in features.iter().enumerate() {
+        let factor = f.factors[(mask >> slot) & 1];
+        // SAFETY: `mask < 2^K = values.len()`, so clearing a bit stays below it; `f.feature`
+        // is a split feature, below the model's width, which `out` is at least. Bounds checks
+        // here cost a third of the table walk's instructions (callgrind).
+        unsafe {
+            let v = *values.get_unchecked(mask & !(1 << slot));
+            *out.get_unchecked_mut(f.feature as usize) += factor * v;
+        }
+    }
+}
+
+/// [`add_leaf`] for any number of path features (checked).
+fn add_leaf_any(k: usize, mask: usize, values: &[f64], features: &[PathFeature], out: &mut [f64]) {
+    let mask = mask & ((1 << k) - 1);
+    for (slot, f) in features.iter().enumerate() {
+        let factor = f.factors[(mask >> slot) & 1];
+        let v = values.get(mask & !(1 << slot)).copied().unwrap_or(0.0);
+        if let Some(p) = out.get_mut(f.feature as usize) {
+            *p += factor * v;
+        }
+    }
+}
+
+/// `s! (k - 1 - s)! / k!`: the Shapley weight of a coalition of `s` of a leaf's other `k - 1`
+/// path features.
+fn shapley_weight(s: usize, k: usize) -> f64 {
+    // 1 / (k * binomial(k - 1, s)), built as a product to stay exact for small k.
+    let mut w = 1.0 / k as f64;
+    for i in 0..s {
+        w *= (i + 1) as f64 / (k - 1 - i) as f64;
+    }
+    w
 }
 
 /// One element of the unique path of features from the root to the current node.
@@ -143,17 +283,17 @@ struct PathElement {
 pub struct ShapScratch {
     path: Vec<PathElement>,
     expanded: Vec<f64>,
-    stack: Vec<(u32, usize)>,
 }
 
 impl GbdtModel {
-    /// Writes each input's SHAP value into `out` (zeroed first) and returns the margin, which
-    /// equals `expected_margin() + sum(out)` (up to rounding). Uses the precomputed table when
-    /// the model has one.
+    /// Writes each input's SHAP value into `out` (zeroed first) and returns the margin: exactly
+    /// [`GbdtModel::margin`], and `expected_margin() + sum(out)` up to rounding. Uses the
+    /// precomputed table when the model has one.
     pub fn shap(&self, x: &[f64], out: &mut [f64], scratch: &mut ShapScratch) -> f64 {
         match &self.shap_table {
-            Some(table) => self.shap_from_table(table, x, out, scratch),
-            None => self.shap_recursive(x, out, scratch),
+            // Every split feature is below `width`: the table writes there unchecked.
+            Some(table) if out.len() >= self.width => self.shap_from_table(table, x, out, scratch),
+            _ => self.shap_recursive(x, out, scratch),
         }
     }
 
@@ -169,43 +309,52 @@ impl GbdtModel {
         scratch.expanded.resize(2 * self.width, 0.0);
         self.expand(x, &mut scratch.expanded);
         let expanded = &scratch.expanded;
-        // Depth-first down every tree, carrying the mask of path features the account
-        // follows: each node's decision is made once, and a leaf reads its row directly.
-        let stack = &mut scratch.stack;
-        for &(root, _) in &self.trees {
-            stack.clear();
-            stack.push((root, usize::MAX));
-            while let Some((node, mask)) = stack.pop() {
-                let n = &self.nodes[node as usize];
-                let entry = table
-                    .node_leaf
-                    .get(node as usize)
+        // Per depth, the masks of the left and the right child of the last internal node
+        // there: bit `slot` stays set while the account follows the path on that feature.
+        let mut masks = [[0usize; 2]; super::MAX_TREE_DEPTH + 2];
+        for visit in &table.visits {
+            let depth = usize::from(visit.depth);
+            let mask = if depth == 0 {
+                usize::MAX
+            } else {
+                masks.get(depth).map_or(0, |m| m[usize::from(visit.right)])
+            };
+            let Some(leaf) = table.leaves.get(visit.leaf as usize) else {
+                let v = expanded
+                    .get(visit.input as usize)
                     .copied()
-                    .unwrap_or(u32::MAX);
-                if let Some(leaf) = table.leaves.get(entry as usize) {
-                    let k = leaf.k as usize;
-                    let row = leaf.weights as usize + (mask & ((1usize << k) - 1)) * k;
-                    let features = &table.features[leaf.features as usize..][..k];
-                    for (f, w) in features.iter().zip(&table.weights[row..row + k]) {
-                        if let Some(p) = out.get_mut(*f as usize) {
-                            *p += w;
-                        }
-                    }
-                    continue;
+                    .unwrap_or(f64::INFINITY);
+                // Expanded inputs are never NaN, so `>` is the exact negation of `<=` here.
+                let went_right = usize::from(v > visit.threshold);
+                if let Some(children) = masks.get_mut(depth + 1) {
+                    *children = [
+                        mask & !(went_right << visit.slot),
+                        mask & !((went_right ^ 1) << visit.slot),
+                    ];
                 }
-                let slot = table.node_slot.get(node as usize).copied().unwrap_or(0);
-                let taken = n.next(expanded);
-                for child in [n.left, n.left + 1] {
-                    // Branch-free: whether the account goes this way is data.
-                    let off = usize::from(taken != child) << slot;
-                    stack.push((child, mask & !off));
-                }
+                continue;
+            };
+            let k = leaf.k as usize;
+            let values = &table.values[leaf.values as usize..][..1 << k];
+            let features = &table.features[leaf.features as usize..][..k];
+            // Unrolled for the usual path lengths.
+            match k {
+                0 => {}
+                1 => add_leaf::<1>(mask, values, features, out),
+                2 => add_leaf::<2>(mask, values, features, out),
+                3 => add_leaf::<3>(mask, values, features, out),
+                4 => add_leaf::<4>(mask, values, features, out),
+                5 => add_leaf::<5>(mask, values, features, out),
+                6 => add_leaf::<6>(mask, values, features, out),
+                7 => add_leaf::<7>(mask, values, features, out),
+                8 => add_leaf::<8>(mask, values, features, out),
+                _ => add_leaf_any(k, mask, values, features, out),
             }
         }
         self.walk(expanded)
     }
 
-    /// [`Self::shap`] by the recursive algorithm (any depth).
+    /// [`Self::shap`] by the recursive algorithm (any depth); returns [`GbdtModel::margin`].
     pub fn shap_recursive(&self, x: &[f64], out: &mut [f64], scratch: &mut ShapScratch) -> f64 {
         out.fill(0.0);
         // Each level keeps its own copy of the path after its parent's: at unique depth d the
@@ -228,7 +377,7 @@ impl GbdtModel {
                 LEAF,
             );
         }
-        self.expected_margin() + out.iter().sum::<f64>()
+        self.margin(x)
     }
 
     #[allow(clippy::too_many_arguments)]
