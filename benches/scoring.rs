@@ -217,7 +217,7 @@ fn bench(c: &mut Criterion) {
 }
 
 /// What the server does with one `ScoreStream` message of 1,000 accounts, without the network:
-/// protobuf decoding, validation, the batch decision on the default model and the response's
+/// protobuf decoding (the server's hand-written decoder; `decode_prost` for comparison), validation, the batch decision on the default model and the response's
 /// encoding (the transport's share is what `benches/loadgen.rs` adds on top).
 fn stream_message(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -237,8 +237,15 @@ fn stream_message(c: &mut Criterion) {
     let mut out = Vec::with_capacity(response.encoded_len());
     let mut group = c.benchmark_group("stream_message_1000_accounts");
     group.throughput(Throughput::Elements(1_000));
-    group.bench_function("decode", |b| {
+    group.bench_function("decode_prost", |b| {
         b.iter(|| black_box(pb::ScoreBatchRequest::decode(black_box(&bytes[..]))))
+    });
+    group.bench_function("decode", |b| {
+        b.iter(|| {
+            black_box(payrisk::service::wire::score_batch_request(black_box(
+                &bytes[..],
+            )))
+        })
     });
     group.bench_function("validate+score", |b| {
         b.iter_batched(
@@ -256,7 +263,7 @@ fn stream_message(c: &mut Criterion) {
     });
     group.bench_function("all", |b| {
         b.iter(|| {
-            let r = pb::ScoreBatchRequest::decode(black_box(&bytes[..]))
+            let r = payrisk::service::wire::score_batch_request(black_box(&bytes[..]))
                 .unwrap_or_else(|e| panic!("{e}"));
             let response =
                 payrisk::service::score_batch(&deployment, r).unwrap_or_else(|e| panic!("{e:?}"));

@@ -130,6 +130,14 @@ impl DriftMonitor {
             return;
         }
         let width = p + 1;
+        // Binning is the work; it happens before taking the lock, so that concurrent batches
+        // (two streams) wait only for the window's bookkeeping.
+        let mut rows = Vec::with_capacity(probabilities.len() * width);
+        for (row, &probability) in inputs.chunks_exact(p.max(1)).zip(probabilities) {
+            let histograms = self.baseline.features.iter().map(|f| &f.histogram);
+            rows.extend(histograms.zip(row).map(|(h, &x)| h.bin(x) as u16));
+            rows.push(self.baseline.score.bin(probability) as u16);
+        }
         let mut w = self.lock();
         let Window {
             bins,
@@ -137,7 +145,7 @@ impl DriftMonitor {
             filled,
             counts,
         } = &mut *w;
-        for (row, &probability) in inputs.chunks_exact(p.max(1)).zip(probabilities) {
+        for row in rows.chunks_exact(width) {
             let slot = &mut bins[*next * width..(*next + 1) * width];
             if *filled == self.size {
                 for (j, &b) in slot.iter().enumerate() {
@@ -146,15 +154,10 @@ impl DriftMonitor {
             } else {
                 *filled += 1;
             }
-            let histograms = self.baseline.features.iter().map(|f| &f.histogram);
-            for (j, (h, &x)) in histograms.zip(row).enumerate() {
-                let b = h.bin(x);
-                slot[j] = b as u16;
-                counts[j][b] += 1;
+            for (j, &b) in row.iter().enumerate() {
+                counts[j][usize::from(b)] += 1;
             }
-            let b = self.baseline.score.bin(probability);
-            slot[p] = b as u16;
-            counts[p][b] += 1;
+            slot.copy_from_slice(row);
             *next = (*next + 1) % self.size;
         }
     }

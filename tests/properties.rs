@@ -2,6 +2,8 @@
 //! request conversion or the scoring engine panic, and every account that passes validation gets
 //! a finite probability in [0, 1] and a finite priority, on both shipped models, on the unary
 //! path (with reason codes) and the batch path alike.
+//! The server's hand-written `ScoreBatchRequest` decoder agrees with prost on valid, damaged and
+//! arbitrary protobuf-shaped bytes.
 
 use std::path::Path;
 
@@ -276,4 +278,291 @@ proptest! {
             prop_assert_eq!(many[0].probability, one.probability);
         }
     }
+}
+
+// The server's hand-written `ScoreBatchRequest` decoder (`payrisk::service::wire`) must agree
+// with prost on every input: the same message where prost decodes one, an error where prost
+// fails.
+
+/// A request in a comparable form: its encoding with the attribute maps taken out (their
+/// iteration order is random), and the maps sorted, values by bits (NaN included).
+type Canonical = (Vec<u8>, Vec<Vec<(String, u64)>>);
+
+fn canonical(request: &pb::ScoreBatchRequest) -> Canonical {
+    use prost::Message;
+    let mut request = request.clone();
+    let attributes = request
+        .accounts
+        .iter_mut()
+        .map(|a| {
+            let mut pairs: Vec<(String, u64)> = a
+                .attributes
+                .drain()
+                .map(|(k, v)| (k, v.to_bits()))
+                .collect();
+            pairs.sort();
+            pairs
+        })
+        .collect();
+    (request.encode_to_vec(), attributes)
+}
+
+/// Both decoders on `bytes`: the canonical message each produced, or none on an error.
+fn both_decoders(bytes: &[u8]) -> (Option<Canonical>, Option<Canonical>) {
+    use prost::Message;
+    let prost = pb::ScoreBatchRequest::decode(bytes).ok();
+    let wire = payrisk::service::wire::score_batch_request(bytes).ok();
+    (prost.as_ref().map(canonical), wire.as_ref().map(canonical))
+}
+
+fn batch_request() -> impl Strategy<Value = pb::ScoreBatchRequest> {
+    (
+        proptest::collection::vec(account_message(), 0..4),
+        proptest::option::of(any::<u32>()),
+        any::<u64>(),
+        proptest::option::of((any::<i64>(), any::<i32>())),
+    )
+        .prop_map(
+            |(accounts, max_reasons, batch_id, decision_time)| pb::ScoreBatchRequest {
+                accounts,
+                max_reasons,
+                batch_id,
+                decision_time: decision_time
+                    .map(|(seconds, nanos)| prost_types::Timestamp { seconds, nanos }),
+            },
+        )
+}
+
+/// Protobuf-shaped bytes: fields with tags 1 to 9 (known and unknown to each message) and every
+/// wire type, values of any length, nested length-delimited fields holding more of the same,
+/// groups (balanced or not), and stray bytes.
+fn field_soup() -> impl Strategy<Value = Vec<u8>> {
+    fn key(tag: u32, wire: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        prost::encoding::encode_varint(u64::from(tag << 3 | wire), &mut out);
+        out
+    }
+    let leaf = prop_oneof![
+        (1..10u32, any::<u64>()).prop_map(|(tag, v)| {
+            let mut out = key(tag, 0);
+            prost::encoding::encode_varint(v, &mut out);
+            out
+        }),
+        (1..10u32, any::<[u8; 8]>()).prop_map(|(tag, v)| [key(tag, 1), v.to_vec()].concat()),
+        (1..10u32, any::<[u8; 4]>()).prop_map(|(tag, v)| [key(tag, 5), v.to_vec()].concat()),
+        (1..10u32, proptest::collection::vec(any::<u8>(), 0..12)).prop_map(|(tag, v)| {
+            let mut out = key(tag, 2);
+            prost::encoding::encode_varint(v.len() as u64, &mut out);
+            [out, v].concat()
+        }),
+        (1..10u32, 1..10u32).prop_map(|(open, close)| [key(open, 3), key(close, 4)].concat()),
+        proptest::collection::vec(any::<u8>(), 0..4),
+    ];
+    leaf.prop_recursive(4, 64, 6, |inner| {
+        prop_oneof![
+            (1..10u32, proptest::collection::vec(inner.clone(), 0..6)).prop_map(|(tag, parts)| {
+                let body = parts.concat();
+                let mut out = key(tag, 2);
+                prost::encoding::encode_varint(body.len() as u64, &mut out);
+                [out, body].concat()
+            }),
+            proptest::collection::vec(inner, 0..6).prop_map(|parts| parts.concat()),
+        ]
+    })
+}
+
+/// Request-shaped bytes from `seed`: each message a random sequence of its own fields (so
+/// singular fields repeat, and their messages must merge), with now and then an unknown field, a
+/// wrong wire type or an out-of-range value.
+fn schema_soup(seed: u64) -> Vec<u8> {
+    #[derive(Clone, Copy)]
+    enum Value {
+        Varint,
+        Double,
+        Text,
+        Message(usize),
+    }
+    use Value::{Double, Message, Text, Varint};
+    // Per message: its fields' tags and types. 0 ScoreBatchRequest, 1 Account, 2 Date,
+    // 3 CreditProfile, 4 PaymentCycle, 5 attribute entry, 6 ContactAttempt, 7 PromiseToPay,
+    // 8 Timestamp.
+    const SCHEMA: [&[(u32, Value)]; 9] = [
+        &[(1, Message(1)), (2, Varint), (3, Varint), (4, Message(8))],
+        &[
+            (1, Text),
+            (2, Message(2)),
+            (3, Message(3)),
+            (4, Message(4)),
+            (5, Message(5)),
+            (6, Message(6)),
+            (7, Message(7)),
+        ],
+        &[(1, Varint), (2, Varint), (3, Varint)],
+        &[
+            (1, Double),
+            (2, Double),
+            (3, Varint),
+            (4, Varint),
+            (5, Varint),
+            (6, Double),
+            (7, Double),
+            (8, Varint),
+        ],
+        &[
+            (1, Message(2)),
+            (2, Double),
+            (3, Double),
+            (4, Double),
+            (5, Varint),
+        ],
+        &[(1, Text), (2, Double)],
+        &[(1, Message(8)), (2, Text), (3, Varint)],
+        &[(1, Message(2)), (2, Message(2)), (3, Double), (4, Varint)],
+        &[(1, Varint), (2, Varint)],
+    ];
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+    fn message(kind: usize, depth: u32, rng: &mut Rng, out: &mut Vec<u8>) {
+        let fields = SCHEMA[kind];
+        for _ in 0..rng.below(if depth == 0 { 8 } else { 5 }) {
+            let (mut tag, mut value) = fields[rng.below(fields.len() as u64) as usize];
+            if rng.below(12) == 0 {
+                tag = 10 + rng.below(3) as u32; // unknown
+            }
+            if rng.below(16) == 0 {
+                value = [Varint, Double, Text][rng.below(3) as usize]; // maybe the wrong type
+            }
+            let wire = match value {
+                Varint => 0,
+                Double => 1,
+                Text | Message(_) => 2,
+            };
+            prost::encoding::encode_varint(u64::from(tag << 3 | wire), out);
+            match value {
+                Varint => {
+                    let v = match rng.below(4) {
+                        0 => rng.next(),
+                        1 => rng.below(40),
+                        2 => 2000 + rng.below(40),
+                        _ => u64::from(u32::MAX) + rng.below(3),
+                    };
+                    prost::encoding::encode_varint(v, out);
+                }
+                Double => out.extend_from_slice(&(rng.below(10_000) as f64 / 7.0).to_le_bytes()),
+                Text => {
+                    let text: &[u8] = [&b"a-1"[..], b"", "d\u{e9}j\u{e0}".as_bytes(), b"\xff\xfe"]
+                        [rng.below(4) as usize];
+                    prost::encoding::encode_varint(text.len() as u64, out);
+                    out.extend_from_slice(text);
+                }
+                Message(inner) => {
+                    let mut body = Vec::new();
+                    if depth < 4 {
+                        message(inner, depth + 1, rng, &mut body);
+                    }
+                    prost::encoding::encode_varint(body.len() as u64, out);
+                    out.extend_from_slice(&body);
+                }
+            }
+        }
+    }
+    let mut rng = Rng(seed | 1);
+    let mut out = Vec::new();
+    message(0, 0, &mut rng, &mut out);
+    out
+}
+
+/// The share of schema soups prost decodes is high enough for the agreement to mean something.
+#[test]
+fn schema_soup_is_mostly_decodable() {
+    use prost::Message;
+    let decoded = (1..=1000u64)
+        .filter(|&seed| pb::ScoreBatchRequest::decode(&schema_soup(seed)[..]).is_ok())
+        .count();
+    assert!(decoded > 300, "{decoded} of 1000");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    #[test]
+    fn wire_decoder_agrees_with_prost_on_valid_requests(request in batch_request()) {
+        use prost::Message;
+        let bytes = request.encode_to_vec();
+        let (prost, wire) = both_decoders(&bytes);
+        prop_assert!(prost.is_some());
+        prop_assert_eq!(prost, wire);
+    }
+
+    #[test]
+    fn wire_decoder_agrees_with_prost_on_damaged_requests(
+        request in batch_request(),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0..4u8), 1..4),
+        soup in field_soup(),
+    ) {
+        use prost::Message;
+        let mut bytes = request.encode_to_vec();
+        for (at, byte, kind) in edits {
+            let i = at.index(bytes.len() + 1);
+            match kind {
+                0 if i < bytes.len() => bytes[i] = byte,
+                1 => bytes.truncate(i),
+                2 => bytes.insert(i, byte),
+                _ => bytes.splice(i..i, soup.iter().copied()).for_each(drop),
+            }
+        }
+        let (prost, wire) = both_decoders(&bytes);
+        prop_assert_eq!(prost, wire);
+    }
+
+    #[test]
+    fn wire_decoder_agrees_with_prost_on_field_soup(soup in field_soup()) {
+        let (prost, wire) = both_decoders(&soup);
+        prop_assert_eq!(prost, wire);
+    }
+
+    #[test]
+    fn wire_decoder_agrees_with_prost_on_schema_soup(seed in any::<u64>()) {
+        let (prost, wire) = both_decoders(&schema_soup(seed));
+        prop_assert_eq!(prost, wire);
+    }
+}
+
+/// Groups nested around prost's recursion limit, in an unknown field of an account: both
+/// decoders accept or refuse at the same depth.
+#[test]
+fn wire_decoder_counts_the_recursion_limit_as_prost_does() {
+    let mut agreed = (0, 0);
+    for depth in 90..=105 {
+        let mut group = Vec::new();
+        for _ in 0..depth {
+            group.push(9 << 3 | 3);
+        }
+        for _ in 0..depth {
+            group.push(9 << 3 | 4);
+        }
+        // An account (field 1) holding only the groups.
+        let mut bytes = vec![1 << 3 | 2];
+        prost::encoding::encode_varint(group.len() as u64, &mut bytes);
+        bytes.extend_from_slice(&group);
+        let (prost, wire) = both_decoders(&bytes);
+        assert_eq!(prost, wire, "groups nested {depth} deep");
+        if prost.is_some() {
+            agreed.0 += 1;
+        } else {
+            agreed.1 += 1;
+        }
+    }
+    // The range straddles the limit: some depths decode, some do not.
+    assert!(agreed.0 > 0 && agreed.1 > 0, "{agreed:?}");
 }

@@ -1,6 +1,7 @@
 //! Any bytes as a `ScoreBatch` request (also each `ScoreStream` message), through the server's
 //! own path: decoding, per-account validation, the batch feature engine and the model. Every
-//! account gets exactly one result, in order: an error entry, or a probability in [0, 1].
+//! account gets exactly one result, in order: an error entry, or a probability in [0, 1]. The
+//! server's hand-written decoder (`service::wire`) must agree with prost on every input.
 
 #![no_main]
 
@@ -10,8 +11,31 @@ use libfuzzer_sys::fuzz_target;
 use payrisk::proto::v1 as pb;
 use prost::Message;
 
+/// The request with its attribute maps sorted (their iteration order is random).
+fn canonical(request: &pb::ScoreBatchRequest) -> (Vec<u8>, Vec<Vec<(String, u64)>>) {
+    let mut request = request.clone();
+    let maps = request.accounts.iter_mut().map(|a| {
+        let mut pairs: Vec<_> = a
+            .attributes
+            .drain()
+            .map(|(k, v)| (k, v.to_bits()))
+            .collect();
+        pairs.sort();
+        pairs
+    });
+    let maps = maps.collect();
+    (request.encode_to_vec(), maps)
+}
+
 fuzz_target!(|data: &[u8]| {
-    let Ok(request) = pb::ScoreBatchRequest::decode(data) else {
+    let decoded = payrisk::service::wire::score_batch_request(data);
+    let by_prost = pb::ScoreBatchRequest::decode(data);
+    assert_eq!(
+        decoded.as_ref().ok().map(canonical),
+        by_prost.as_ref().ok().map(canonical),
+        "wire: {decoded:?}, prost: {by_prost:?}"
+    );
+    let Ok(request) = decoded else {
         return;
     };
     let accounts = request.accounts.len();

@@ -3,6 +3,7 @@
 //!
 //! - [`convert`]: proto ↔ domain, with field-level validation.
 //! - [`codec`]: the gRPC codec (prost encoding, slice decoding).
+//! - [`wire`]: hand-written decoding of `ScoreBatchRequest`, in agreement with prost.
 //! - [`status`]: validation failures as `INVALID_ARGUMENT` with `google.rpc.BadRequest`.
 //! - [`admin`]: the `AdminService` (hot reload).
 //!
@@ -13,6 +14,7 @@ pub mod admin;
 pub mod codec;
 pub mod convert;
 pub mod status;
+pub mod wire;
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -256,10 +258,11 @@ pub fn score_batch(
                 let probabilities: Vec<f64> = scored.iter().map(|s| s.probability).collect();
                 drift.record(scratch.batch_inputs(), &probabilities);
             }
-            for ((i, a), s) in members.iter().zip(&scored) {
+            for ((i, _), s) in members.iter().zip(&scored) {
+                // The account id moves in at the end, when the accounts are done with.
                 responses[*i] = Some(convert::response(
                     engine,
-                    a.account_id.clone(),
+                    String::new(),
                     s,
                     &scratch,
                     decider,
@@ -273,7 +276,7 @@ pub fn score_batch(
                 }
                 responses[*i] = Some(convert::response(
                     engine,
-                    a.account_id.clone(),
+                    String::new(),
                     &s,
                     &scratch,
                     decider,
@@ -307,7 +310,10 @@ pub fn score_batch(
         .enumerate()
         .map(|(index, ((account_id, outcome), response))| {
             let outcome = match (outcome, response) {
-                (Ok(_), Some(r)) => pb::score_result::Outcome::Score(r),
+                (Ok(account), Some(mut r)) => {
+                    r.account_id = account.account_id;
+                    pb::score_result::Outcome::Score(r)
+                }
                 (Err(violations), _) => pb::score_result::Outcome::Error(pb::AccountError {
                     violations: violations
                         .into_iter()
