@@ -99,6 +99,18 @@ impl<'a> Reader<'a> {
         Err(WireError::Varint)
     }
 
+    /// Consumes `key` if the message goes on with that one-byte field key.
+    #[inline(always)]
+    fn eat(&mut self, key: u8) -> bool {
+        match self.buf.split_first() {
+            Some((&first, rest)) if first == key => {
+                self.buf = rest;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The next field's tag and wire type, or none at the end of the message.
     #[inline(always)]
     fn key(&mut self) -> Result<Option<(u32, u8)>> {
@@ -361,8 +373,22 @@ fn merge_account(
     Ok(())
 }
 
+// `merge_date` and `merge_cycle` first read the fields of the usual encoding (in field order,
+// each at most once, one-byte keys) straight through, then hand whatever is left, if anything, to
+// the general loop. Reading a field the fast way does exactly what the loop does with it, so the
+// result is the same for any input; about 13 dates and 12 cycles per account take this path.
+
 #[inline]
 fn merge_date(r: &mut Reader<'_>, date: &mut pb::Date) -> Result<()> {
+    if r.eat(1 << 3 | VARINT) {
+        date.year = r.int32(VARINT)?;
+    }
+    if r.eat(2 << 3 | VARINT) {
+        date.month = r.int32(VARINT)?;
+    }
+    if r.eat(3 << 3 | VARINT) {
+        date.day = r.int32(VARINT)?;
+    }
     while let Some((tag, wire)) = r.key()? {
         match tag {
             1 => date.year = r.int32(wire)?,
@@ -376,6 +402,24 @@ fn merge_date(r: &mut Reader<'_>, date: &mut pb::Date) -> Result<()> {
 
 #[inline]
 fn merge_cycle(r: &mut Reader<'_>, cycle: &mut pb::PaymentCycle) -> Result<()> {
+    if r.eat(1 << 3 | LEN) {
+        merge_date(
+            &mut r.message(LEN)?,
+            cycle.statement_date.get_or_insert_with(Default::default),
+        )?;
+    }
+    if r.eat(2 << 3 | I64) {
+        cycle.amount_due = r.double(I64)?;
+    }
+    if r.eat(3 << 3 | I64) {
+        cycle.minimum_due = r.double(I64)?;
+    }
+    if r.eat(4 << 3 | I64) {
+        cycle.amount_paid = r.double(I64)?;
+    }
+    if r.eat(5 << 3 | VARINT) {
+        cycle.days_past_due = r.uint32(VARINT)?;
+    }
     while let Some((tag, wire)) = r.key()? {
         match tag {
             1 => merge_date(
