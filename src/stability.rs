@@ -58,6 +58,15 @@ impl Histogram {
     pub fn bin(&self, x: f64) -> usize {
         if x.is_nan() {
             0
+        } else if self.edges.len() <= 32 {
+            // The edges are ascending (`validate`), so the count of those below `x` is the
+            // binary search's answer; counting has no unpredictable branches, and a histogram
+            // has about ten edges. The drift window bins every input of every scored account.
+            1 + self
+                .edges
+                .iter()
+                .map(|&e| usize::from(e < x))
+                .sum::<usize>()
         } else {
             1 + self.edges.partition_point(|&e| e < x)
         }
@@ -216,6 +225,25 @@ mod tests {
         // A constant feature: one value bin.
         let h = Histogram::fit(&[3.0; 50], 10);
         assert_eq!(h.shares, vec![0.0, 1.0]);
+    }
+
+    #[test]
+    fn counting_bins_agree_with_the_binary_search() {
+        let mut widest = 0;
+        for bins in [2, 10, 33, 40, 200] {
+            let h = Histogram::fit(&values(10_000, 0.0), bins);
+            widest = widest.max(h.edges.len());
+            let mut probes = vec![f64::NEG_INFINITY, f64::INFINITY, -1e300, 1e300, 0.0];
+            for &e in &h.edges {
+                probes.extend([e, e - 1e-9, e + 1e-9, f64::from_bits(e.to_bits() + 1)]);
+            }
+            probes.extend((0..500).map(|i| f64::from(i) * 0.21 - 3.0));
+            for x in probes {
+                let expected = 1 + h.edges.partition_point(|&e| e < x);
+                assert_eq!(h.bin(x), expected, "{} edges, x = {x}", h.edges.len());
+            }
+        }
+        assert!(widest > 32, "the binary search ran too ({widest} edges)");
     }
 
     #[test]
