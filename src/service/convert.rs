@@ -290,8 +290,7 @@ pub fn account(
         }
     };
 
-    let mut history = Vec::new();
-    if a.history.len() > MAX_HISTORY_CYCLES {
+    let history: Vec<PaymentCycle> = if a.history.len() > MAX_HISTORY_CYCLES {
         c.push(
             "history",
             format!(
@@ -299,59 +298,64 @@ pub fn account(
                 a.history.len()
             ),
         );
+        Vec::new()
     } else {
-        history.reserve_exact(a.history.len());
         let mut previous: Option<NaiveDate> = None;
-        for (i, cycle) in a.history.iter().enumerate() {
-            let before = c.violations.len();
-            let date = c.date(
-                format_args!("history[{i}].statement_date"),
-                cycle.statement_date.as_ref(),
-            );
-            if let Some(d) = date {
-                if previous.is_some_and(|p| d <= p) {
+        // Collected from the message's own vector, which the standard library reuses in place
+        // (a domain cycle is smaller than a message cycle): no second allocation per account.
+        a.history
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, cycle)| {
+                let before = c.violations.len();
+                let date = c.date(
+                    format_args!("history[{i}].statement_date"),
+                    cycle.statement_date.as_ref(),
+                );
+                if let Some(d) = date {
+                    if previous.is_some_and(|p| d <= p) {
+                        c.push(
+                            format_args!("history[{i}].statement_date"),
+                            "must be later than the previous cycle's (history is oldest first)",
+                        );
+                    }
+                    if as_of.is_some_and(|as_of| d > as_of) {
+                        c.push(
+                            format_args!("history[{i}].statement_date"),
+                            "must not be after as_of",
+                        );
+                    }
+                    previous = Some(d);
+                }
+                c.amount(format_args!("history[{i}].amount_due"), cycle.amount_due);
+                c.amount(format_args!("history[{i}].minimum_due"), cycle.minimum_due);
+                c.amount(format_args!("history[{i}].amount_paid"), cycle.amount_paid);
+                if cycle.minimum_due > cycle.amount_due {
                     c.push(
-                        format_args!("history[{i}].statement_date"),
-                        "must be later than the previous cycle's (history is oldest first)",
+                        format_args!("history[{i}].minimum_due"),
+                        "must not exceed amount_due",
                     );
                 }
-                if as_of.is_some_and(|as_of| d > as_of) {
+                if cycle.days_past_due > MAX_DAYS_PAST_DUE {
                     c.push(
-                        format_args!("history[{i}].statement_date"),
-                        "must not be after as_of",
+                        format_args!("history[{i}].days_past_due"),
+                        format!(
+                            "must be at most {MAX_DAYS_PAST_DUE}, got {}",
+                            cycle.days_past_due
+                        ),
                     );
                 }
-                previous = Some(d);
-            }
-            c.amount(format_args!("history[{i}].amount_due"), cycle.amount_due);
-            c.amount(format_args!("history[{i}].minimum_due"), cycle.minimum_due);
-            c.amount(format_args!("history[{i}].amount_paid"), cycle.amount_paid);
-            if cycle.minimum_due > cycle.amount_due {
-                c.push(
-                    format_args!("history[{i}].minimum_due"),
-                    "must not exceed amount_due",
-                );
-            }
-            if cycle.days_past_due > MAX_DAYS_PAST_DUE {
-                c.push(
-                    format_args!("history[{i}].days_past_due"),
-                    format!(
-                        "must be at most {MAX_DAYS_PAST_DUE}, got {}",
-                        cycle.days_past_due
-                    ),
-                );
-            }
-            if let (Some(d), true) = (date, c.violations.len() == before) {
-                history.push(PaymentCycle {
+                let valid = c.violations.len() == before;
+                date.filter(|_| valid).map(|d| PaymentCycle {
                     statement_date: d,
                     amount_due: cycle.amount_due,
                     minimum_due: cycle.minimum_due,
                     amount_paid: cycle.amount_paid,
                     days_past_due: cycle.days_past_due,
-                });
-            }
-        }
-    }
+                })
+            })
+            .collect()
+    };
 
     if a.attributes.len() > MAX_ATTRIBUTES {
         c.push(
