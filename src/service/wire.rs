@@ -130,7 +130,7 @@ impl<'a> Reader<'a> {
         Ok(Some((tag, wire)))
     }
 
-    fn expect(&self, wire: u8, expected: u8) -> Result<()> {
+    fn check_wire(&self, wire: u8, expected: u8) -> Result<()> {
         if wire == expected {
             Ok(())
         } else {
@@ -150,7 +150,7 @@ impl<'a> Reader<'a> {
 
     #[inline]
     fn uint64(&mut self, wire: u8) -> Result<u64> {
-        self.expect(wire, VARINT)?;
+        self.check_wire(wire, VARINT)?;
         self.varint()
     }
 
@@ -180,7 +180,7 @@ impl<'a> Reader<'a> {
 
     #[inline]
     fn double(&mut self, wire: u8) -> Result<f64> {
-        self.expect(wire, I64)?;
+        self.check_wire(wire, I64)?;
         let bytes = self.take(8)?;
         let mut le = [0u8; 8];
         le.copy_from_slice(bytes);
@@ -188,7 +188,7 @@ impl<'a> Reader<'a> {
     }
 
     fn string(&mut self, wire: u8, out: &mut String) -> Result<()> {
-        self.expect(wire, LEN)?;
+        self.check_wire(wire, LEN)?;
         let len = self.varint()?;
         let bytes = self.take(len)?;
         let s = std::str::from_utf8(bytes).map_err(|_| WireError::Utf8)?;
@@ -200,7 +200,7 @@ impl<'a> Reader<'a> {
     /// A nested message's bytes, with a reader for them one level deeper.
     #[inline]
     fn message(&mut self, wire: u8) -> Result<Reader<'a>> {
-        self.expect(wire, LEN)?;
+        self.check_wire(wire, LEN)?;
         if self.depth == 0 {
             return Err(WireError::RecursionLimit);
         }
