@@ -210,7 +210,42 @@ fn rss_kb(pid: u32) -> Option<u64> {
 
 async fn channel(addr: SocketAddr) -> Result<Channel, String> {
     let endpoint = Channel::from_shared(format!("http://{addr}")).map_err(|e| e.to_string())?;
-    endpoint.connect().await.map_err(|e| e.to_string())
+    endpoint
+        .connect_with_connector(Connector(addr))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Opens connections whose socket reports no vectored writes, as the server's do
+/// (`payrisk::connection`): h2 then copies a request's message (about 530 bytes) into its write
+/// buffer, and a call's frames leave in fewer writes, with fewer wake-ups of the server.
+#[derive(Clone, Copy)]
+struct Connector(SocketAddr);
+
+impl tower_service::Service<tonic::codegen::http::Uri> for Connector {
+    type Response = hyper_util::rt::TokioIo<payrisk::connection::Connection>;
+    type Error = std::io::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = std::io::Result<Self::Response>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: tonic::codegen::http::Uri) -> Self::Future {
+        let addr = self.0;
+        Box::pin(async move {
+            let stream = tokio::net::TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            Ok(hyper_util::rt::TokioIo::new(
+                payrisk::connection::Connection(stream),
+            ))
+        })
+    }
 }
 
 async fn serving(addr: SocketAddr) -> bool {
@@ -331,6 +366,33 @@ fn encoded_requests(pool: &[pb::Account]) -> Arc<Vec<bytes::Bytes>> {
     )
 }
 
+/// The unary phase at one rate, on a thread of its own with a single-threaded runtime: see
+/// [`unary`].
+async fn unary_phase(
+    args: &Args,
+    rate: f64,
+    pool: Arc<Vec<pb::Account>>,
+) -> Result<serde_json::Value, String> {
+    let args = args.clone();
+    tokio::task::spawn_blocking(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?
+            .block_on(unary(&args, rate, pool))
+    })
+    .await
+    .map_err(|e| format!("the unary phase failed: {e}"))?
+}
+
+/// Open-loop calls at `rate` per second.
+///
+/// One thread does everything, on a single-threaded runtime: it sleeps to each call's scheduled
+/// time on a `timerfd` (tokio's own timer ticks in whole milliseconds, which would send bursts
+/// and add up to a millisecond to each latency), sends the calls that are due, and handles the
+/// replies in between. A client thread handing calls to a runtime on other threads pays a
+/// thread wake-up per call, and a wake-up costs 50–90 µs of CPU in this VM (BENCHMARKS.md):
+/// that was more than the server's own work, on the cores the server needs.
 async fn unary(
     args: &Args,
     rate: f64,
@@ -352,33 +414,27 @@ async fn unary(
     }
     let total = (rate * args.seconds) as usize;
     let interval = Duration::from_secs_f64(1.0 / rate);
+    let timer = Pacer::new().map_err(|e| format!("timerfd: {e}"))?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Outcome, u64)>();
-    // Calls are sent from a thread of their own that sleeps to each call's scheduled time:
-    // tokio's timer ticks in whole milliseconds, which would send calls in bursts and add up
-    // to a millisecond to each measured latency.
-    let handle = tokio::runtime::Handle::current();
-    let dispatcher_tx = tx.clone();
-    let dispatcher = std::thread::spawn(move || {
-        let start = Instant::now() + Duration::from_millis(50);
-        for i in 0..total {
-            let scheduled = start + interval.mul_f64(i as f64);
-            if let Some(wait) = scheduled.checked_duration_since(Instant::now()) {
-                std::thread::sleep(wait);
-            }
-            let mut client = clients[i % clients.len()].clone();
-            let body = bodies[i % bodies.len()].clone();
-            let tx = dispatcher_tx.clone();
-            handle.spawn(async move {
-                let outcome = if batch > 0 {
-                    client.call_batch(body, batch).await
-                } else {
-                    client.call(body).await
-                };
-                let _ = tx.send((outcome, scheduled.elapsed().as_micros() as u64));
-            });
-        }
-        start
-    });
+    let start = Instant::now() + Duration::from_millis(50);
+    for i in 0..total {
+        let scheduled = start + interval.mul_f64(i as f64);
+        timer
+            .sleep_until(scheduled)
+            .await
+            .map_err(|e| format!("timerfd: {e}"))?;
+        let mut client = clients[i % clients.len()].clone();
+        let body = bodies[i % bodies.len()].clone();
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let outcome = if batch > 0 {
+                client.call_batch(body, batch).await
+            } else {
+                client.call(body).await
+            };
+            let _ = tx.send((outcome, scheduled.elapsed().as_micros() as u64));
+        });
+    }
     drop(tx);
     let (mut latencies, mut shed, mut errors) = (Vec::with_capacity(total), Vec::new(), 0u64);
     while let Some((outcome, l)) = rx.recv().await {
@@ -388,9 +444,6 @@ async fn unary(
             Outcome::Failed => errors += 1,
         }
     }
-    let start = dispatcher
-        .join()
-        .map_err(|_| "the dispatcher thread panicked".to_string())?;
     let elapsed = start.elapsed().as_secs_f64();
     let mut out = percentiles(latencies);
     out["phase"] = "unary".into();
@@ -406,6 +459,61 @@ async fn unary(
         out["shed_latency"] = percentiles(shed);
     }
     Ok(out)
+}
+
+/// A one-shot `timerfd` on the runtime's event loop: sleeps to within microseconds of a
+/// deadline.
+struct Pacer(tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>);
+
+impl Pacer {
+    fn new() -> std::io::Result<Pacer> {
+        use rustix::time::{timerfd_create, TimerfdClockId, TimerfdFlags};
+        let fd = timerfd_create(
+            TimerfdClockId::Monotonic,
+            TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC,
+        )?;
+        // SAFETY: an `OwnedFd` stays open, and is the same descriptor, for as long as it is owned.
+        let fd = unsafe {
+            tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)
+        };
+        Ok(Pacer(fd.map_err(std::io::Error::from)?))
+    }
+
+    /// Returns at `deadline`, or at once when it has passed.
+    async fn sleep_until(&self, deadline: Instant) -> std::io::Result<()> {
+        use rustix::time::{timerfd_settime, Itimerspec, TimerfdTimerFlags, Timespec};
+        let Some(wait) = deadline.checked_duration_since(Instant::now()) else {
+            return Ok(());
+        };
+        if wait.is_zero() {
+            return Ok(());
+        }
+        let zero = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        let value = Itimerspec {
+            it_interval: zero,
+            it_value: Timespec {
+                tv_sec: wait.as_secs() as _,
+                tv_nsec: wait.subsec_nanos() as _,
+            },
+        };
+        timerfd_settime(self.0.get_ref(), TimerfdTimerFlags::empty(), &value)?;
+        loop {
+            let mut ready = self.0.readable().await?;
+            let mut expirations = [0u8; 8];
+            // Readiness is cleared either way: the expiration is read, so the next sleep waits
+            // for the timer instead of trying a read that would fail.
+            let read = rustix::io::read(self.0.get_ref(), &mut expirations);
+            ready.clear_ready();
+            match read {
+                Ok(_) => return Ok(()),
+                Err(rustix::io::Errno::AGAIN) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
 }
 
 async fn max(args: &Args, pool: Arc<Vec<pb::Account>>) -> Result<serde_json::Value, String> {
@@ -695,7 +803,7 @@ async fn run(args: Args) -> Result<(), String> {
         let own_before = cpu_seconds(std::process::id());
         let result = match phase {
             "ready" => continue,
-            "unary" => unary(&args, rate, pool.clone()).await?,
+            "unary" => unary_phase(&args, rate, pool.clone()).await?,
             "max" => max(&args, pool.clone()).await?,
             "stream" => stream(&args, pool.clone()).await?,
             other => return Err(format!("unknown phase {other}")),

@@ -24,6 +24,8 @@
 //!
 //! Edges:
 //! - [`proto`]: generated gRPC types.
+//! - [`connection`]: accepted connections, presented to HTTP/2 so that small replies leave in
+//!   one write.
 //! - [`call_layer`]: the tower layer shape shared by the metrics, auth and shedding layers.
 //! - [`auth`]: authentication of scoring and admin calls (bearer tokens, client certificates).
 //! - [`tls`]: TLS and mutual TLS settings, loaded and checked from PEM files.
@@ -46,6 +48,7 @@ pub mod auth;
 #[cfg(feature = "boost")]
 pub mod boost;
 pub mod call_layer;
+pub mod connection;
 pub mod deployment;
 pub mod domain;
 pub mod drift;

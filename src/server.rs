@@ -15,10 +15,12 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use tokio::net::TcpListener;
+use tokio_stream::StreamExt;
 
 use crate::audit::{AuditConfig, AuditError, AuditLog};
 use crate::auth::{Access, AuthLayer, Tokens};
 use crate::call_layer::CallLayer;
+use crate::connection::Connection;
 use crate::error::LoadError;
 use crate::live::{Live, ModelSource};
 use crate::metrics::{Metrics, MetricsLayer};
@@ -326,7 +328,9 @@ pub async fn run(
     // Small responses go out at once: without TCP_NODELAY, Nagle's algorithm holds a response
     // back until the client's delayed ACK (about 40 ms) whenever a connection has several calls
     // in flight.
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    let incoming = tonic::transport::server::TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .map(|accepted| accepted.map(Connection));
     let server = router.serve_with_incoming_shutdown(incoming, async {
         let _ = stop_rx.await;
     });
