@@ -12,9 +12,11 @@
 //! - `unary`: open-loop `Score` calls at a fixed `--rate` per second for `--seconds` (a
 //!   comma-separated list runs one measurement per rate): each call is sent at its scheduled
 //!   time whatever the earlier ones are doing, and its latency counts from that time (no
-//!   coordinated omission). A thread of its own sends the calls, sleeping to each one's time:
-//!   tokio's timer ticks in whole milliseconds, which would send bursts and add up to 1 ms to
-//!   every latency. Reports p50/p90/p99/p99.9/max of the answered calls, errors, and the calls
+//!   coordinated omission). One thread sends the calls and handles their replies, on a
+//!   single-threaded runtime, sleeping to each call's time on a `timerfd`: tokio's timer ticks
+//!   in whole milliseconds, which would send bursts and add up to 1 ms to every latency, and
+//!   handing each call to other threads costs a thread wake-up (`cargo bench --bench wakeup`).
+//!   Reports p50/p90/p99/p99.9/max of the answered calls, errors, and the calls
 //!   the server shed (`RESOURCE_EXHAUSTED`) with their own latencies: at a rate beyond the
 //!   server's capacity this shows what load shedding buys (see BENCHMARKS.md, "Overload").
 //!   With `--batch N` each call is a `ScoreBatch` of N accounts instead (work that is heavy
@@ -31,7 +33,11 @@
 //! request is encoded once up front and only the probability of each response is decoded (and
 //! checked to be in [0, 1]): the client's own CPU is reported beside the server's.
 //!
-//! `--client-threads N` sets this client's tokio workers (default 2); `--server-threads N` and
+//! Connections report no vectored writes, as the server's do (`payrisk::connection`), so that a
+//! request leaves in two writes instead of three.
+//!
+//! `--client-threads N` sets this client's tokio workers for `max` and `stream` (default 2;
+//! `unary` runs on one thread); `--server-threads N` and
 //! `--server-max-in-flight N` pass `--worker-threads N` and `--max-in-flight N` to a
 //! `--spawn`ed server.
 //!

@@ -198,7 +198,7 @@ fn score_one(
         let mut scratch = challenger.scratch();
         let scored = challenger.score(&account, 0, now, &mut scratch);
         deployment.record(Arm::Challenger, 1);
-        convert::shadow(challenger, &scored)
+        Box::new(convert::shadow(challenger, &scored))
     });
     let mut response = convert::response(engine, account.account_id, &scored, &scratch, decider);
     response.shadow = shadow;
@@ -224,25 +224,32 @@ pub fn score_batch(
     let k = max_reasons(request.max_reasons, "max_reasons")?;
     let now = convert::decision_time(request.decision_time.as_ref(), "decision_time")
         .map_err(status::invalid_argument)?;
-    let converted: Vec<(String, Result<Account, Vec<Violation>>)> = request
+    // Each account's result is filled in place: a `ScoreResponse` is about 400 bytes, and
+    // collecting responses first and results after moved each of them twice more (`perf` put
+    // a tenth of a stream's server time in `memmove`).
+    let mut results: Vec<pb::ScoreResult> = Vec::with_capacity(request.accounts.len());
+    let converted: Vec<Result<Account, Vec<Violation>>> = request
         .accounts
         .into_iter()
         .enumerate()
         .map(|(index, message)| {
-            let id = message.account_id.clone();
-            (
-                id,
-                convert::account(Some(message), convert::AccountPath::Batch(index)),
-            )
+            results.push(pb::ScoreResult {
+                index: u32::try_from(index).unwrap_or(u32::MAX),
+                account_id: message.account_id.clone(),
+                outcome: None,
+            });
+            convert::account(Some(message), convert::AccountPath::Batch(index))
         })
         .collect();
-    let arms: Vec<Arm> = converted.iter().map(|(id, _)| deployment.arm(id)).collect();
-    let mut responses: Vec<Option<pb::ScoreResponse>> = vec![None; converted.len()];
+    let arms: Vec<Arm> = results
+        .iter()
+        .map(|r| deployment.arm(&r.account_id))
+        .collect();
     for decider in [Arm::Champion, Arm::Challenger] {
         let members: Vec<(usize, &Account)> = converted
             .iter()
             .enumerate()
-            .filter_map(|(i, (_, r))| r.as_ref().ok().map(|a| (i, a)))
+            .filter_map(|(i, r)| r.as_ref().ok().map(|a| (i, a)))
             .filter(|(i, _)| deployment.decider(arms[*i]).0 == decider)
             .collect();
         if members.is_empty() {
@@ -250,6 +257,16 @@ pub fn score_batch(
         }
         let (_, engine) = deployment.decider(decider);
         let mut scratch: Scratch = engine.scratch();
+        // The account id moves in at the end, when the accounts are done with.
+        let scored_outcome = |s: &_, scratch: &Scratch| {
+            Some(pb::score_result::Outcome::Score(convert::response(
+                engine,
+                String::new(),
+                s,
+                scratch,
+                decider,
+            )))
+        };
         if k == 0 {
             let accounts: Vec<&Account> = members.iter().map(|(_, a)| *a).collect();
             let mut scored = Vec::with_capacity(accounts.len());
@@ -259,14 +276,7 @@ pub fn score_batch(
                 drift.record(scratch.batch_inputs(), &probabilities);
             }
             for ((i, _), s) in members.iter().zip(&scored) {
-                // The account id moves in at the end, when the accounts are done with.
-                responses[*i] = Some(convert::response(
-                    engine,
-                    String::new(),
-                    s,
-                    &scratch,
-                    decider,
-                ));
+                results[*i].outcome = scored_outcome(s, &scratch);
             }
         } else {
             for (i, a) in &members {
@@ -274,13 +284,7 @@ pub fn score_batch(
                 if let (Arm::Champion, Some(drift)) = (decider, deployment.drift()) {
                     drift.record(scratch.inputs(), &[s.probability]);
                 }
-                responses[*i] = Some(convert::response(
-                    engine,
-                    String::new(),
-                    &s,
-                    &scratch,
-                    decider,
-                ));
+                results[*i].outcome = scored_outcome(&s, &scratch);
             }
         }
         deployment.record(decider, members.len() as u64);
@@ -290,7 +294,7 @@ pub fn score_batch(
         let members: Vec<(usize, &Account)> = converted
             .iter()
             .enumerate()
-            .filter_map(|(i, (_, r))| r.as_ref().ok().map(|a| (i, a)))
+            .filter_map(|(i, r)| r.as_ref().ok().map(|a| (i, a)))
             .filter(|(i, _)| arms[*i] == Arm::Challenger)
             .collect();
         let accounts: Vec<&Account> = members.iter().map(|(_, a)| *a).collect();
@@ -298,23 +302,19 @@ pub fn score_batch(
         let mut scored = Vec::with_capacity(accounts.len());
         challenger.score_many(&accounts, now, &mut scratch, &mut scored);
         for ((i, _), s) in members.iter().zip(&scored) {
-            if let Some(r) = &mut responses[*i] {
-                r.shadow = Some(convert::shadow(challenger, s));
+            if let Some(pb::score_result::Outcome::Score(r)) = &mut results[*i].outcome {
+                r.shadow = Some(Box::new(convert::shadow(challenger, s)));
             }
         }
         deployment.record(Arm::Challenger, members.len() as u64);
     }
-    let results = converted
-        .into_iter()
-        .zip(responses)
-        .enumerate()
-        .map(|(index, ((account_id, outcome), response))| {
-            let outcome = match (outcome, response) {
-                (Ok(account), Some(mut r)) => {
-                    r.account_id = account.account_id;
-                    pb::score_result::Outcome::Score(r)
-                }
-                (Err(violations), _) => pb::score_result::Outcome::Error(pb::AccountError {
+    for (result, converted) in results.iter_mut().zip(converted) {
+        match (converted, &mut result.outcome) {
+            (Ok(account), Some(pb::score_result::Outcome::Score(r))) => {
+                r.account_id = account.account_id;
+            }
+            (Err(violations), outcome) => {
+                *outcome = Some(pb::score_result::Outcome::Error(pb::AccountError {
                     violations: violations
                         .into_iter()
                         .map(|v| pb::FieldViolation {
@@ -322,22 +322,19 @@ pub fn score_batch(
                             description: v.description,
                         })
                         .collect(),
-                }),
-                // Every valid account was scored by exactly one arm above.
-                (Ok(_), None) => pb::score_result::Outcome::Error(pb::AccountError {
+                }));
+            }
+            // Every valid account was scored by exactly one arm above.
+            (Ok(_), outcome) => {
+                *outcome = Some(pb::score_result::Outcome::Error(pb::AccountError {
                     violations: vec![pb::FieldViolation {
-                        field: format!("accounts[{index}]"),
+                        field: format!("accounts[{}]", result.index),
                         description: "was not scored (internal error)".into(),
                     }],
-                }),
-            };
-            pb::ScoreResult {
-                index: u32::try_from(index).unwrap_or(u32::MAX),
-                account_id,
-                outcome: Some(outcome),
+                }));
             }
-        })
-        .collect();
+        }
+    }
     Ok(pb::ScoreBatchResponse {
         results,
         batch_id: request.batch_id,
