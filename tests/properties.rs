@@ -242,18 +242,22 @@ fn most_plausible_accounts_pass_validation() {
     assert!(valid >= 180, "{valid} of 200 valid");
 }
 
-fn deployments() -> Vec<Deployment> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    [
-        payrisk::server::DEFAULT_MODEL,
-        payrisk::server::LOGISTIC_MODEL,
-    ]
-    .iter()
-    .map(|m| {
-        Deployment::load(&root.join(m), &root.join(payrisk::server::DEFAULT_POLICY))
-            .expect("shipped model and policy")
+/// The shipped deployments, loaded once (a load fills the model's TreeSHAP tables).
+fn deployments() -> &'static [Deployment] {
+    static DEPLOYMENTS: std::sync::OnceLock<Vec<Deployment>> = std::sync::OnceLock::new();
+    DEPLOYMENTS.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        [
+            payrisk::server::DEFAULT_MODEL,
+            payrisk::server::LOGISTIC_MODEL,
+        ]
+        .iter()
+        .map(|m| {
+            Deployment::load(&root.join(m), &root.join(payrisk::server::DEFAULT_POLICY))
+                .expect("shipped model and policy")
+        })
+        .collect()
     })
-    .collect()
 }
 
 proptest! {

@@ -193,7 +193,7 @@ pub struct GbdtModel {
     /// One more than the largest split feature: half the expanded input's length.
     width: usize,
     /// Precomputed TreeSHAP contributions, when they fit the budget.
-    shap_table: Option<shap::ShapTable>,
+    shap_table: Option<Box<shap::ShapTable>>,
 }
 
 impl GbdtModel {
@@ -221,7 +221,7 @@ impl GbdtModel {
             model.push_tree(tree);
         }
         debug_assert!(model.layout_is_sound());
-        model.shap_table = shap::ShapTable::build(&model);
+        model.shap_table = shap::ShapTable::build(&model).map(Box::new);
         model
     }
 
@@ -558,7 +558,7 @@ pub(crate) mod tests {
             state >> 33
         };
         let mut scratch = shap::ShapScratch::default();
-        let mut widest = 0;
+        let (mut widest, mut with_cells) = (0, 0);
         for case in 0..40 {
             // Up to 14 inputs and 80 splits: paths with more than the 8 path features the
             // table walk unrolls for.
@@ -571,11 +571,8 @@ pub(crate) mod tests {
                 .collect();
             let m = GbdtModel::new(-0.2, &trees);
             assert!(m.shap_table.is_some(), "case {case}");
-            widest = widest.max(
-                m.shap_table
-                    .as_ref()
-                    .map_or(0, shap::ShapTable::widest_leaf),
-            );
+            widest = widest.max(m.shap_table.as_ref().map_or(0, |t| t.widest_leaf()));
+            with_cells += m.shap_table.as_ref().map_or(0, |t| t.trees_with_cells());
             for _ in 0..10 {
                 let x: Vec<f64> = (0..p)
                     .map(|_| match next() % 8 {
@@ -595,5 +592,8 @@ pub(crate) mod tests {
             }
         }
         assert!(widest > 8, "no path had more than 8 features: {widest}");
+        // Trees small enough for cell tables, and accounts with missing inputs (which take the
+        // leaf walk there), both came up.
+        assert!(with_cells > 20, "{with_cells} trees with cell tables");
     }
 }

@@ -24,6 +24,11 @@
 //! stack or data-dependent branches. The table is built only when it fits [`TABLE_BUDGET`];
 //! deeper models use the recursive algorithm. Both give the same values (tested to 1e-9 against
 //! each other and against brute force).
+//!
+//! On top of it, trees with few cells (see [`CELL_BUDGET`]) get a table of their contributions
+//! for every cell of their input space, filled at load by the leaf walk: an account with no
+//! missing input on such a tree costs a few comparisons per feature and one addition per
+//! feature, instead of a pass over the tree's leaves.
 
 use super::{GbdtModel, LEAF};
 
@@ -46,6 +51,48 @@ pub struct ShapTable {
     features: Vec<PathFeature>,
     /// Per leaf, `F` of every subset of its path features, by bit mask of slots.
     values: Vec<f64>,
+    /// Per tree, its visits' range in `visits`.
+    trees: Vec<(u32, u32)>,
+    /// Per tree, its cell table when it has one (see [`Cells`]).
+    cells: Vec<Option<CellTree>>,
+    cell_features: Vec<CellFeature>,
+    cell_thresholds: Vec<f64>,
+    cell_values: Vec<f64>,
+}
+
+/// Most precomputed cell values one model may hold (8 bytes each: 20 MiB), on top of
+/// [`TABLE_BUDGET`].
+pub const CELL_BUDGET: usize = 5 << 19;
+
+/// One tree's contributions for every cell of its input space.
+///
+/// A tree splits each of its `k` features at a few thresholds, which cut that feature's line
+/// into cells; an account with no missing input falls in one cell per feature, and the tree's
+/// contributions depend on nothing else. So, for trees whose cells fit [`CELL_BUDGET`], the
+/// table holds the `k` contributions of every combination of cells, computed at load by the
+/// leaf walk: an account then costs a few comparisons per feature and `k` additions per tree,
+/// instead of a pass over every leaf. An account with a missing input on one of the tree's
+/// features goes down the tree's own default directions, which the cells do not model: that
+/// tree takes the leaf walk.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct CellTree {
+    /// Where its features start in `cell_features`.
+    features: u32,
+    k: u32,
+    /// Where its `cells x k` values start in `cell_values`, cell-major.
+    values: u32,
+}
+
+/// One of a tree's features, for its cell table.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct CellFeature {
+    /// The model input.
+    input: u32,
+    /// Its cell index's weight in the tree's cell number.
+    stride: u32,
+    /// Where its ascending, distinct thresholds start in `cell_thresholds`, and how many.
+    thresholds: u32,
+    count: u32,
 }
 
 /// One node in the walk.
@@ -104,9 +151,96 @@ impl ShapTable {
             path: Vec::new(),
         };
         for &(root, _) in &model.trees {
+            let start = u32::try_from(builder.table.visits.len()).ok()?;
             builder.visit(root as usize, 0)?;
+            let end = u32::try_from(builder.table.visits.len()).ok()?;
+            builder.table.trees.push((start, end));
         }
-        Some(builder.table)
+        let mut table = builder.table;
+        table.build_cells(model);
+        Some(table)
+    }
+
+    /// Adds the cell tables of the trees with the fewest cell values first, while they fit
+    /// [`CELL_BUDGET`].
+    fn build_cells(&mut self, model: &GbdtModel) {
+        // Per tree: its features, each with its ascending distinct thresholds.
+        let mut plans: Vec<(usize, usize, TreeFeatures)> = Vec::new();
+        for (t, &(root, _)) in model.trees.iter().enumerate() {
+            let Some(features) = tree_features(model, root as usize) else {
+                continue;
+            };
+            let cells = features
+                .iter()
+                .try_fold(1usize, |n, (_, th)| n.checked_mul(th.len() + 1));
+            let Some(size) = cells.and_then(|n| n.checked_mul(features.len())) else {
+                continue;
+            };
+            if size > 0 && size <= CELL_BUDGET {
+                plans.push((size, t, features));
+            }
+        }
+        plans.sort_by_key(|&(size, t, _)| (size, t));
+        self.cells = vec![None; self.trees.len()];
+        let mut expanded = vec![0.0; 2 * model.width];
+        let mut out = vec![0.0; model.width];
+        for (size, t, features) in plans {
+            if self.cell_values.len() + size > CELL_BUDGET {
+                break;
+            }
+            let (Ok(first), Ok(k), Ok(values)) = (
+                u32::try_from(self.cell_features.len()),
+                u32::try_from(features.len()),
+                u32::try_from(self.cell_values.len()),
+            ) else {
+                break;
+            };
+            let mut stride = 1usize;
+            for (input, thresholds) in &features {
+                let (Ok(s), Ok(at), Ok(count)) = (
+                    u32::try_from(stride),
+                    u32::try_from(self.cell_thresholds.len()),
+                    u32::try_from(thresholds.len()),
+                ) else {
+                    return;
+                };
+                self.cell_features.push(CellFeature {
+                    input: *input,
+                    stride: s,
+                    thresholds: at,
+                    count,
+                });
+                self.cell_thresholds.extend(thresholds);
+                stride *= thresholds.len() + 1;
+            }
+            let (start, end) = self.trees[t];
+            let visits = &self.visits[start as usize..end as usize];
+            for cell in 0..stride {
+                // A value in each feature's cell: no threshold below cell 0 (-inf), exactly
+                // `c` below cell `c` (its upper threshold, or +inf past the last one).
+                let mut rest = cell;
+                for (input, thresholds) in &features {
+                    let c = rest % (thresholds.len() + 1);
+                    rest /= thresholds.len() + 1;
+                    let v = match c {
+                        0 => f64::NEG_INFINITY,
+                        c => thresholds.get(c).copied().unwrap_or(f64::INFINITY),
+                    };
+                    let input = *input as usize;
+                    expanded[input] = v;
+                    expanded[model.width + input] = v;
+                }
+                out.fill(0.0);
+                self.add_leaves(visits, &expanded, &mut out);
+                self.cell_values
+                    .extend(features.iter().map(|(input, _)| out[*input as usize]));
+            }
+            self.cells[t] = Some(CellTree {
+                features: first,
+                k,
+                values,
+            });
+        }
     }
 }
 
@@ -216,6 +350,129 @@ impl Builder<'_> {
     }
 }
 
+impl ShapTable {
+    /// Adds the contributions of the trees whose nodes are `visits` (whole trees, depth
+    /// first), for the account whose expanded input is `expanded`.
+    fn add_leaves(&self, visits: &[Visit], expanded: &[f64], out: &mut [f64]) {
+        // Per depth, the masks of the left and the right child of the last internal node
+        // there: bit `slot` stays set while the account follows the path on that feature.
+        let mut masks = [[0usize; 2]; super::MAX_TREE_DEPTH + 2];
+        for visit in visits {
+            let depth = usize::from(visit.depth);
+            let mask = if depth == 0 {
+                usize::MAX
+            } else {
+                masks.get(depth).map_or(0, |m| m[usize::from(visit.right)])
+            };
+            let Some(leaf) = self.leaves.get(visit.leaf as usize) else {
+                let v = expanded
+                    .get(visit.input as usize)
+                    .copied()
+                    .unwrap_or(f64::INFINITY);
+                // Expanded inputs are never NaN, so `>` is the exact negation of `<=` here.
+                let went_right = usize::from(v > visit.threshold);
+                if let Some(children) = masks.get_mut(depth + 1) {
+                    *children = [
+                        mask & !(went_right << visit.slot),
+                        mask & !((went_right ^ 1) << visit.slot),
+                    ];
+                }
+                continue;
+            };
+            let k = leaf.k as usize;
+            let values = &self.values[leaf.values as usize..][..1 << k];
+            let features = &self.features[leaf.features as usize..][..k];
+            // Unrolled for the usual path lengths.
+            match k {
+                0 => {}
+                1 => add_leaf::<1>(mask, values, features, out),
+                2 => add_leaf::<2>(mask, values, features, out),
+                3 => add_leaf::<3>(mask, values, features, out),
+                4 => add_leaf::<4>(mask, values, features, out),
+                5 => add_leaf::<5>(mask, values, features, out),
+                6 => add_leaf::<6>(mask, values, features, out),
+                7 => add_leaf::<7>(mask, values, features, out),
+                8 => add_leaf::<8>(mask, values, features, out),
+                _ => add_leaf_any(k, mask, values, features, out),
+            }
+        }
+    }
+
+    /// Adds one tree's contributions from its cell table and returns true, or returns false
+    /// (having added nothing) when one of the tree's inputs is missing from `x`.
+    fn add_cell(&self, tree: &CellTree, x: &[f64], out: &mut [f64]) -> bool {
+        let k = tree.k as usize;
+        let Some(features) = self
+            .cell_features
+            .get(tree.features as usize..)
+            .and_then(|f| f.get(..k))
+        else {
+            return false;
+        };
+        let mut cell = 0usize;
+        for f in features {
+            let v = x.get(f.input as usize).copied().unwrap_or(f64::NAN);
+            if v.is_nan() {
+                return false;
+            }
+            let start = f.thresholds as usize;
+            let Some(thresholds) = self.cell_thresholds.get(start..start + f.count as usize) else {
+                return false;
+            };
+            // `v > t` sends an account right at threshold `t`: the cell is the count of
+            // thresholds below `v`.
+            let c: usize = thresholds.iter().map(|&t| usize::from(t < v)).sum();
+            cell += c * f.stride as usize;
+        }
+        let start = tree.values as usize + cell * k;
+        let Some(values) = self.cell_values.get(start..start + k) else {
+            return false;
+        };
+        for (f, v) in features.iter().zip(values) {
+            if let Some(o) = out.get_mut(f.input as usize) {
+                *o += v;
+            }
+        }
+        true
+    }
+
+    /// How many trees have a cell table (for tests).
+    #[cfg(test)]
+    pub(super) fn trees_with_cells(&self) -> usize {
+        self.cells.iter().flatten().count()
+    }
+}
+
+/// A tree's split features, ascending, each with its ascending distinct thresholds.
+type TreeFeatures = Vec<(u32, Vec<f64>)>;
+
+/// The [`TreeFeatures`] of the tree at `root`; `None` when a threshold is not finite.
+fn tree_features(model: &GbdtModel, root: usize) -> Option<TreeFeatures> {
+    let mut features: TreeFeatures = Vec::new();
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        let n = model.nodes.get(node)?;
+        if n.left as usize == node {
+            continue;
+        }
+        if !n.threshold.is_finite() {
+            return None;
+        }
+        let f = model.split_of(node).0;
+        match features.iter_mut().find(|(g, _)| *g == f) {
+            Some((_, th)) => th.push(n.threshold),
+            None => features.push((f, vec![n.threshold])),
+        }
+        stack.extend([n.left as usize, n.left as usize + 1]);
+    }
+    features.sort_by_key(|(f, _)| *f);
+    for (_, th) in &mut features {
+        th.sort_by(f64::total_cmp);
+        th.dedup();
+    }
+    Some(features)
+}
+
 /// Adds a leaf's contributions to `out`, for `K` path features followed as `mask` says: a
 /// followed feature `j` gets `F(M - {j})` times `(1 - z) / z`, one not followed `-F(M)` (and
 /// `M - {j}` is `M` then). `values` holds the leaf's `2^K` values of `F`; `out` is at least the
@@ -309,46 +566,14 @@ impl GbdtModel {
         scratch.expanded.resize(2 * self.width, 0.0);
         self.expand(x, &mut scratch.expanded);
         let expanded = &scratch.expanded;
-        // Per depth, the masks of the left and the right child of the last internal node
-        // there: bit `slot` stays set while the account follows the path on that feature.
-        let mut masks = [[0usize; 2]; super::MAX_TREE_DEPTH + 2];
-        for visit in &table.visits {
-            let depth = usize::from(visit.depth);
-            let mask = if depth == 0 {
-                usize::MAX
-            } else {
-                masks.get(depth).map_or(0, |m| m[usize::from(visit.right)])
-            };
-            let Some(leaf) = table.leaves.get(visit.leaf as usize) else {
-                let v = expanded
-                    .get(visit.input as usize)
-                    .copied()
-                    .unwrap_or(f64::INFINITY);
-                // Expanded inputs are never NaN, so `>` is the exact negation of `<=` here.
-                let went_right = usize::from(v > visit.threshold);
-                if let Some(children) = masks.get_mut(depth + 1) {
-                    *children = [
-                        mask & !(went_right << visit.slot),
-                        mask & !((went_right ^ 1) << visit.slot),
-                    ];
+        for (t, &(start, end)) in table.trees.iter().enumerate() {
+            if let Some(Some(cells)) = table.cells.get(t) {
+                if table.add_cell(cells, x, out) {
+                    continue;
                 }
-                continue;
-            };
-            let k = leaf.k as usize;
-            let values = &table.values[leaf.values as usize..][..1 << k];
-            let features = &table.features[leaf.features as usize..][..k];
-            // Unrolled for the usual path lengths.
-            match k {
-                0 => {}
-                1 => add_leaf::<1>(mask, values, features, out),
-                2 => add_leaf::<2>(mask, values, features, out),
-                3 => add_leaf::<3>(mask, values, features, out),
-                4 => add_leaf::<4>(mask, values, features, out),
-                5 => add_leaf::<5>(mask, values, features, out),
-                6 => add_leaf::<6>(mask, values, features, out),
-                7 => add_leaf::<7>(mask, values, features, out),
-                8 => add_leaf::<8>(mask, values, features, out),
-                _ => add_leaf_any(k, mask, values, features, out),
+            }
+            if let Some(visits) = table.visits.get(start as usize..end as usize) {
+                table.add_leaves(visits, expanded, out);
             }
         }
         self.walk(expanded)
