@@ -26,7 +26,7 @@
 //! each other and against brute force).
 //!
 //! On top of it, trees with few cells (see [`CELL_BUDGET`]) get a table of their contributions
-//! for every cell of their input space, filled at load by the leaf walk: an account with no
+//! for every cell of their input space, filled at load leaf by leaf: an account with no
 //! missing input on such a tree costs a few comparisons per feature and one addition per
 //! feature, instead of a pass over the tree's leaves.
 
@@ -69,9 +69,9 @@ pub const CELL_BUDGET: usize = 5 << 19;
 /// A tree splits each of its `k` features at a few thresholds, which cut that feature's line
 /// into cells; an account with no missing input falls in one cell per feature, and the tree's
 /// contributions depend on nothing else. So, for trees whose cells fit [`CELL_BUDGET`], the
-/// table holds the `k` contributions of every combination of cells, computed at load by the
-/// leaf walk: an account then costs a few comparisons per feature and `k` additions per tree,
-/// instead of a pass over every leaf. An account with a missing input on one of the tree's
+/// table holds the `k` contributions of every combination of cells, computed at load
+/// ([`ShapTable::fill_cells`]): an account then costs a few comparisons per feature and `k`
+/// additions per tree, instead of a pass over every leaf. An account with a missing input on one of the tree's
 /// features goes down the tree's own default directions, which the cells do not model: that
 /// tree takes the leaf walk.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -182,8 +182,6 @@ impl ShapTable {
         }
         plans.sort_by_key(|&(size, t, _)| (size, t));
         self.cells = vec![None; self.trees.len()];
-        let mut expanded = vec![0.0; 2 * model.width];
-        let mut out = vec![0.0; model.width];
         for (size, t, features) in plans {
             if self.cell_values.len() + size > CELL_BUDGET {
                 break;
@@ -195,6 +193,7 @@ impl ShapTable {
             ) else {
                 break;
             };
+            let thresholds_start = self.cell_thresholds.len();
             let mut stride = 1usize;
             for (input, thresholds) in &features {
                 let (Ok(s), Ok(at), Ok(count)) = (
@@ -215,26 +214,13 @@ impl ShapTable {
             }
             let (start, end) = self.trees[t];
             let visits = &self.visits[start as usize..end as usize];
-            for cell in 0..stride {
-                // A value in each feature's cell: no threshold below cell 0 (-inf), exactly
-                // `c` below cell `c` (its upper threshold, or +inf past the last one).
-                let mut rest = cell;
-                for (input, thresholds) in &features {
-                    let c = rest % (thresholds.len() + 1);
-                    rest /= thresholds.len() + 1;
-                    let v = match c {
-                        0 => f64::NEG_INFINITY,
-                        c => thresholds.get(c).copied().unwrap_or(f64::INFINITY),
-                    };
-                    let input = *input as usize;
-                    expanded[input] = v;
-                    expanded[model.width + input] = v;
-                }
-                out.fill(0.0);
-                self.add_leaves(visits, &expanded, &mut out);
-                self.cell_values
-                    .extend(features.iter().map(|(input, _)| out[*input as usize]));
-            }
+            let Some(filled) = self.fill_cells(visits, model.width, &features, stride) else {
+                // Unreachable for a table built above; the tree keeps the leaf walk.
+                self.cell_features.truncate(first as usize);
+                self.cell_thresholds.truncate(thresholds_start);
+                continue;
+            };
+            self.cell_values.extend(filled);
             self.cells[t] = Some(CellTree {
                 features: first,
                 k,
@@ -398,6 +384,138 @@ impl ShapTable {
         }
     }
 
+    /// Every cell's contributions for the tree whose nodes are `visits`, cell-major (`k`
+    /// values per cell, in `features` order; the first feature's cell varies fastest).
+    ///
+    /// Each leaf's contributions depend only on the cells of its own path features: they are
+    /// computed once per combination of those, then added into every cell of the tree that
+    /// matches it. Leaf by leaf, in the walk's order, with the walk's products: the same sums,
+    /// bit for bit, as walking the leaves once per cell (tested), for a fraction of the work.
+    fn fill_cells(
+        &self,
+        visits: &[Visit],
+        width: usize,
+        features: &TreeFeatures,
+        cells: usize,
+    ) -> Option<Vec<f64>> {
+        let k = features.len();
+        let radix: Vec<usize> = features.iter().map(|(_, th)| th.len() + 1).collect();
+        let mut out = vec![0.0; cells.checked_mul(k)?];
+        // Per depth: the internal node there on the current path (its feature's position in
+        // `features` and its threshold's rank among that feature's thresholds), and whether
+        // the node at that depth is its parent's right child.
+        let mut nodes = [(0usize, 0usize); super::MAX_TREE_DEPTH + 2];
+        let mut right = [0u8; super::MAX_TREE_DEPTH + 2];
+        let mut digits = vec![0usize; k];
+        for visit in visits {
+            let depth = usize::from(visit.depth);
+            *right.get_mut(depth)? = visit.right;
+            let Some(leaf) = self.leaves.get(visit.leaf as usize) else {
+                let input = visit.input as usize;
+                let feature = if input >= width { input - width } else { input };
+                let j = features.iter().position(|(f, _)| *f as usize == feature)?;
+                let rank = features[j].1.iter().position(|&t| t == visit.threshold)?;
+                *nodes.get_mut(depth)? = (j, rank);
+                continue;
+            };
+            let kl = leaf.k as usize;
+            let values = self.values.get(leaf.values as usize..)?.get(..1 << kl)?;
+            let path = self.features.get(leaf.features as usize..)?.get(..kl)?;
+            // Per path slot: the feature's position, and the cells that follow the path.
+            let mut slots: Vec<(usize, usize, usize)> = path
+                .iter()
+                .map(|p| {
+                    let j = features.iter().position(|(f, _)| *f == p.feature)?;
+                    Some((j, 0, radix[j] - 1))
+                })
+                .collect::<Option<_>>()?;
+            for d in 0..depth {
+                let (j, rank) = nodes[d];
+                let slot = slots.iter_mut().find(|s| s.0 == j)?;
+                if right[d + 1] == 1 {
+                    slot.1 = slot.1.max(rank + 1);
+                } else {
+                    slot.2 = slot.2.min(rank);
+                }
+            }
+            // The leaf's contributions for every combination of its slots' cells.
+            let sub: usize = slots.iter().map(|s| radix[s.0]).product();
+            let mut table = Vec::with_capacity(sub * kl);
+            for sc in 0..sub {
+                let (mut rest, mut mask) = (sc, 0usize);
+                for (bit, &(j, lo, hi)) in slots.iter().enumerate() {
+                    let c = rest % radix[j];
+                    rest /= radix[j];
+                    mask |= usize::from(lo <= c && c <= hi) << bit;
+                }
+                table.extend(path.iter().enumerate().map(|(bit, p)| {
+                    let factor = p.factors[(mask >> bit) & 1];
+                    factor * values[mask & !(1 << bit)]
+                }));
+            }
+            // Added into every cell, counting the tree's cells in mixed radix and keeping the
+            // leaf's own combination number `sc` in step (each feature's weight in it is 0
+            // off the leaf's path).
+            let mut weight = vec![0usize; k];
+            let mut scale = 1;
+            for &(j, _, _) in &slots {
+                weight[j] = scale;
+                scale *= radix[j];
+            }
+            digits.fill(0);
+            let mut sc = 0usize;
+            for cell in out.chunks_exact_mut(k) {
+                let contributions = table.get(sc * kl..(sc + 1) * kl)?;
+                for (&(j, _, _), v) in slots.iter().zip(contributions) {
+                    cell[j] += v;
+                }
+                for ((d, r), w) in digits.iter_mut().zip(&radix).zip(&weight) {
+                    *d += 1;
+                    if *d < *r {
+                        sc += w;
+                        break;
+                    }
+                    *d = 0;
+                    sc -= (r - 1) * w;
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// [`Self::fill_cells`] by walking the leaves once per cell (for tests).
+    #[cfg(test)]
+    fn fill_cells_by_walk(
+        &self,
+        visits: &[Visit],
+        width: usize,
+        features: &TreeFeatures,
+        cells: usize,
+    ) -> Vec<f64> {
+        let mut expanded = vec![0.0; 2 * width];
+        let mut out = vec![0.0; width];
+        let mut all = Vec::new();
+        for cell in 0..cells {
+            // A value in each feature's cell: no threshold below cell 0 (-inf), exactly `c`
+            // below cell `c` (its upper threshold, or +inf past the last one).
+            let mut rest = cell;
+            for (input, thresholds) in features {
+                let c = rest % (thresholds.len() + 1);
+                rest /= thresholds.len() + 1;
+                let v = match c {
+                    0 => f64::NEG_INFINITY,
+                    c => thresholds.get(c).copied().unwrap_or(f64::INFINITY),
+                };
+                expanded[*input as usize] = v;
+                expanded[width + *input as usize] = v;
+            }
+            out.fill(0.0);
+            self.add_leaves(visits, &expanded, &mut out);
+            all.extend(features.iter().map(|(input, _)| out[*input as usize]));
+        }
+        all
+    }
+
     /// Adds one tree's contributions from its cell table and returns true, or returns false
     /// (having added nothing) when one of the tree's inputs is missing from `x`.
     fn add_cell(&self, tree: &CellTree, x: &[f64], out: &mut [f64]) -> bool {
@@ -440,6 +558,35 @@ impl ShapTable {
     #[cfg(test)]
     pub(super) fn trees_with_cells(&self) -> usize {
         self.cells.iter().flatten().count()
+    }
+
+    /// Whether every cell table holds, bit for bit, what walking the leaves once per cell
+    /// gives (for tests).
+    #[cfg(test)]
+    pub(super) fn cells_match_the_walk(&self, model: &GbdtModel) -> bool {
+        self.cells.iter().enumerate().all(|(t, cells)| {
+            let Some(cells) = cells else { return true };
+            let (Some(&(root, _)), Some(&(start, end))) = (model.trees.get(t), self.trees.get(t))
+            else {
+                return false;
+            };
+            let Some(features) = tree_features(model, root as usize) else {
+                return false;
+            };
+            let count: usize = features.iter().map(|(_, th)| th.len() + 1).product();
+            let walked = self.fill_cells_by_walk(
+                &self.visits[start as usize..end as usize],
+                model.width,
+                &features,
+                count,
+            );
+            let at = cells.values as usize;
+            let stored = &self.cell_values[at..at + walked.len()];
+            walked
+                .iter()
+                .zip(stored)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        })
     }
 }
 
