@@ -71,9 +71,9 @@ pub const CELL_BUDGET: usize = 5 << 19;
 /// contributions depend on nothing else. So, for trees whose cells fit [`CELL_BUDGET`], the
 /// table holds the `k` contributions of every combination of cells, computed at load
 /// ([`ShapTable::fill_cells`]): an account then costs a few comparisons per feature and `k`
-/// additions per tree, instead of a pass over every leaf. An account with a missing input on one of the tree's
-/// features goes down the tree's own default directions, which the cells do not model: that
-/// tree takes the leaf walk.
+/// additions per tree, instead of a pass over every leaf. An account with a missing input on
+/// one of the tree's features goes down the tree's own default directions, which the cells do
+/// not model: that tree takes the leaf walk.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct CellTree {
     /// Where its features start in `cell_features`.
