@@ -53,7 +53,7 @@ pub struct ShapTable {
     values: Vec<f64>,
     /// Per tree, its visits' range in `visits`.
     trees: Vec<(u32, u32)>,
-    /// Per tree, its cell table when it has one (see [`Cells`]).
+    /// Per tree, its cell table when it has one (see [`CellTree`]).
     cells: Vec<Option<CellTree>>,
     cell_features: Vec<CellFeature>,
     cell_thresholds: Vec<f64>,
@@ -195,13 +195,15 @@ impl ShapTable {
             };
             let thresholds_start = self.cell_thresholds.len();
             let mut stride = 1usize;
+            let mut indexed = true;
             for (input, thresholds) in &features {
                 let (Ok(s), Ok(at), Ok(count)) = (
                     u32::try_from(stride),
                     u32::try_from(self.cell_thresholds.len()),
                     u32::try_from(thresholds.len()),
                 ) else {
-                    return;
+                    indexed = false;
+                    break;
                 };
                 self.cell_features.push(CellFeature {
                     input: *input,
@@ -214,8 +216,11 @@ impl ShapTable {
             }
             let (start, end) = self.trees[t];
             let visits = &self.visits[start as usize..end as usize];
-            let Some(filled) = self.fill_cells(visits, model.width, &features, stride) else {
-                // Unreachable for a table built above; the tree keeps the leaf walk.
+            let filled = indexed
+                .then(|| self.fill_cells(visits, model.width, &features, stride))
+                .flatten();
+            let Some(filled) = filled else {
+                // Unreachable within the budget; the tree keeps the leaf walk.
                 self.cell_features.truncate(first as usize);
                 self.cell_thresholds.truncate(thresholds_start);
                 continue;
