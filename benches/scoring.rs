@@ -18,6 +18,7 @@ use payrisk::model::{Model, ModelParams};
 use payrisk::policy::Policy;
 use payrisk::proto::v1 as pb;
 use payrisk::scoring::Engine;
+use payrisk::service::reply::BatchReply;
 use prost::Message;
 
 const ACCOUNTS: usize = 1024;
@@ -218,7 +219,8 @@ fn bench(c: &mut Criterion) {
 
 /// What the server does with one `ScoreStream` message of 1,000 accounts, without the network:
 /// protobuf decoding (the server's hand-written decoder; `decode_prost` for comparison), validation, the batch decision on the default model and the response's
-/// encoding (the transport's share is what `benches/loadgen.rs` adds on top).
+/// encoding (`encode`, and `encode_prost` for comparison; the transport's share is what
+/// `benches/loadgen.rs` adds on top).
 fn stream_message(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let deployment = payrisk::deployment::Deployment::load(
@@ -232,8 +234,9 @@ fn stream_message(c: &mut Criterion) {
         ..Default::default()
     };
     let bytes = request.encode_to_vec();
-    let response = payrisk::service::score_batch(&deployment, request.clone())
+    let batch = payrisk::service::score_batch(&deployment, request.clone())
         .unwrap_or_else(|e| panic!("{e:?}"));
+    let response = payrisk::service::convert::batch_response(&batch);
     let mut out = Vec::with_capacity(response.encoded_len());
     let mut group = c.benchmark_group("stream_message_1000_accounts");
     group.throughput(Throughput::Elements(1_000));
@@ -250,14 +253,20 @@ fn stream_message(c: &mut Criterion) {
     group.bench_function("validate+score", |b| {
         b.iter_batched(
             || request.clone(),
-            |r| black_box(payrisk::service::score_batch(&deployment, r)),
+            |r| black_box(payrisk::service::score_batch(&deployment, r).map(|b| b.outcomes.len())),
             criterion::BatchSize::LargeInput,
         )
     });
+    // The reply as the server encodes it, and as prost would from the same decisions.
     group.bench_function("encode", |b| {
+        b.iter(|| black_box(BatchReply::encode(black_box(&batch)).as_bytes().len()))
+    });
+    group.bench_function("encode_prost", |b| {
         b.iter(|| {
             out.clear();
-            black_box(&response).encode(&mut out).unwrap_or_default();
+            payrisk::service::convert::batch_response(black_box(&batch))
+                .encode(&mut out)
+                .unwrap_or_default();
             black_box(out.len())
         })
     });
@@ -265,11 +274,9 @@ fn stream_message(c: &mut Criterion) {
         b.iter(|| {
             let r = payrisk::service::wire::score_batch_request(black_box(&bytes[..]))
                 .unwrap_or_else(|e| panic!("{e}"));
-            let response =
+            let batch =
                 payrisk::service::score_batch(&deployment, r).unwrap_or_else(|e| panic!("{e:?}"));
-            out.clear();
-            response.encode(&mut out).unwrap_or_default();
-            black_box(out.len())
+            black_box(BatchReply::encode(&batch).as_bytes().len())
         })
     });
     group.finish();

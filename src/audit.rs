@@ -28,7 +28,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize, Serializer};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::proto::v1 as pb;
+use crate::service::outcome::{treatment_name, ScoredAccount};
 
 /// Entries (calls' records) the writer's queue holds before callers wait.
 const QUEUE: usize = 1024;
@@ -395,8 +395,7 @@ pub struct Record<'a> {
     /// Worklist priority.
     pub priority: f64,
     /// Reason codes, strongest first.
-    #[serde(serialize_with = "reason_codes")]
-    pub reasons: &'a [pb::ReasonCode],
+    pub reasons: ReasonCodes<'a>,
     /// The contact cap that changed the action, if one did (`max_attempts` or `quiet_period`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guard: Option<&'a str>,
@@ -418,27 +417,32 @@ pub struct ShadowRecord<'a> {
     pub action: &'a str,
 }
 
-fn reason_codes<S: Serializer>(reasons: &&[pb::ReasonCode], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(reasons.iter().map(|r| r.code.as_str()))
-}
+/// A decision's reason codes, serialized as their codes, strongest first.
+#[derive(Debug, Clone, Copy)]
+pub struct ReasonCodes<'a>(&'a ScoredAccount<'a>);
 
-fn treatment_name(t: i32) -> &'static str {
-    match pb::Treatment::try_from(t) {
-        Ok(pb::Treatment::Soft) => "soft",
-        Ok(pb::Treatment::Firm) => "firm",
-        _ => "unspecified",
+impl Serialize for ReasonCodes<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let decided = self.0;
+        s.collect_seq(
+            decided
+                .reasons
+                .iter()
+                .map(|r| decided.engine.reason_code(r)),
+        )
     }
 }
 
-/// Appends one JSON line per response to `out`.
-pub fn format<'a>(
+/// Appends one JSON line per decision to `out`: `(index, account id, decision)`.
+pub fn format<'a, 'd: 'a>(
     call: &CallContext,
     batch_id: Option<u64>,
-    responses: impl IntoIterator<Item = (u32, &'a pb::ScoreResponse)>,
+    decisions: impl IntoIterator<Item = (u32, &'a str, &'a ScoredAccount<'d>)>,
     out: &mut Vec<u8>,
 ) {
-    for (index, r) in responses {
-        let action = r.next_action.as_ref();
+    for (index, account_id, s) in decisions {
+        let d = &s.decision;
+        let model = s.engine.model().artifact();
         let record = Record {
             request_id: &call.request_id,
             rpc: call.rpc,
@@ -446,28 +450,26 @@ pub fn format<'a>(
             index,
             time: &call.time,
             decision_time: &call.decision_time,
-            account_id: &r.account_id,
-            model: &r.model_name,
-            model_version: &r.model_version,
-            policy_version: &r.policy_version,
-            arm: &r.arm,
-            probability: r.repayment_probability,
-            score: r.score,
-            band: &r.risk_band,
-            treatment: treatment_name(r.treatment),
-            action: action.map_or("", |a| a.action.as_str()),
-            channel: action.map_or("", |a| a.channel.as_str()),
-            stage: action.map_or("", |a| a.stage.as_str()),
-            priority: r.priority,
-            reasons: &r.reasons,
-            guard: action
-                .and_then(|a| a.guard.as_ref())
-                .map(|g| g.rule.as_str()),
-            shadow: r.shadow.as_ref().map(|s| ShadowRecord {
-                model_version: &s.model_version,
-                probability: s.repayment_probability,
-                treatment: treatment_name(s.treatment),
-                action: s.next_action.as_ref().map_or("", |a| a.action.as_str()),
+            account_id,
+            model: &model.name,
+            model_version: &model.version,
+            policy_version: &s.engine.policy().version,
+            arm: s.arm.as_str(),
+            probability: s.probability,
+            score: d.score,
+            band: d.band,
+            treatment: treatment_name(d.treatment),
+            action: &d.action.action,
+            channel: &d.action.channel,
+            stage: d.stage,
+            priority: d.priority,
+            reasons: ReasonCodes(s),
+            guard: d.guard.map(|g| g.rule.code()),
+            shadow: s.shadow.as_ref().map(|x| ShadowRecord {
+                model_version: &x.engine.model().artifact().version,
+                probability: x.probability,
+                treatment: treatment_name(x.decision.treatment),
+                action: &x.decision.action.action,
             }),
         };
         // Serializing plain strings and finite numbers into a Vec cannot fail.

@@ -81,6 +81,40 @@ pub struct Decided<'a> {
     pub model_version: &'a str,
 }
 
+/// Decisions counted by label set, owning their labels: a batch is tallied where it is scored
+/// and counted once its reply is sure to go out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally(Vec<(DecisionLabels, u64)>);
+
+impl Tally {
+    /// Tallies `decisions`.
+    pub fn new<'a>(decisions: impl IntoIterator<Item = Decided<'a>>) -> Tally {
+        // A handful of label sets per batch: one lookup per set, not per account, and two
+        // owned strings per set.
+        let mut tally: Vec<(Decided<'a>, u64)> = Vec::new();
+        for d in decisions {
+            match tally.iter_mut().find(|(t, _)| *t == d) {
+                Some((_, n)) => *n += 1,
+                None => tally.push((d, 1)),
+            }
+        }
+        Tally(
+            tally
+                .into_iter()
+                .map(|(d, n)| {
+                    let labels = DecisionLabels {
+                        band: d.band.to_owned(),
+                        treatment: d.treatment,
+                        arm: d.arm,
+                        model_version: d.model_version.to_owned(),
+                    };
+                    (labels, n)
+                })
+                .collect(),
+        )
+    }
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ModelLabels {
     model: String,
@@ -208,21 +242,12 @@ impl Metrics {
 
     /// Counts decisions.
     pub fn decided<'a>(&self, decisions: impl IntoIterator<Item = Decided<'a>>) {
-        // Tallied first: a handful of label sets per batch, not one lookup per account.
-        let mut tally: Vec<(Decided<'a>, u64)> = Vec::new();
-        for d in decisions {
-            match tally.iter_mut().find(|(t, _)| *t == d) {
-                Some((_, n)) => *n += 1,
-                None => tally.push((d, 1)),
-            }
-        }
-        for (d, n) in tally {
-            let labels = DecisionLabels {
-                band: d.band.to_owned(),
-                treatment: d.treatment,
-                arm: d.arm,
-                model_version: d.model_version.to_owned(),
-            };
+        self.count(Tally::new(decisions));
+    }
+
+    /// Counts decisions tallied earlier.
+    pub fn count(&self, tally: Tally) {
+        for (labels, n) in tally.0 {
             self.decisions.get_or_create(&labels).inc_by(n);
         }
     }

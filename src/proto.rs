@@ -1,10 +1,17 @@
-//! Generated gRPC code for `payrisk.v1` (client and server) and its encoded descriptor set.
+//! Generated gRPC code for `payrisk.v1` (clients, servers) and its encoded descriptor set.
 
 #![allow(missing_docs, clippy::all, clippy::pedantic)]
 
-/// `payrisk.v1`: messages, `scoring_service_client` and `scoring_service_server`.
+/// `payrisk.v1`: messages and clients (`scoring_service_client`, `admin_service_client`).
 pub mod v1 {
     tonic::include_proto!("payrisk.v1");
+}
+
+/// The `payrisk.v1` servers (`scoring_service_server`, `admin_service_server`), on the messages
+/// of [`v1`] except `ScoreBatchResponse`, which the service encodes itself
+/// ([`crate::service::reply::BatchReply`]).
+pub mod server {
+    include!(concat!(env!("OUT_DIR"), "/server/payrisk.v1.rs"));
 }
 
 /// The encoded `FileDescriptorSet` of the payrisk protos, served by reflection.

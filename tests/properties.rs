@@ -570,3 +570,101 @@ fn wire_decoder_counts_the_recursion_limit_as_prost_does() {
     // The range straddles the limit: some depths decode, some do not.
     assert!(agreed.0 > 0 && agreed.1 > 0, "{agreed:?}");
 }
+
+// The server encodes `ScoreBatch` and `ScoreStream` replies by hand (`payrisk::service::reply`):
+// the bytes must be prost's encoding of the same decisions, for every kind of outcome.
+
+/// The shipped policy with a champion/challenger experiment in `mode` (`split` or `shadow`),
+/// the logistic model on both arms (quick to load; the encoding does not depend on the model).
+fn experiment(mode: &str) -> Deployment {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shipped =
+        std::fs::read_to_string(root.join(payrisk::server::DEFAULT_POLICY)).expect("policy");
+    let model = root.join(payrisk::server::LOGISTIC_MODEL);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "{shipped}\n[experiment]\nname = \"trial\"\nshare = 0.5\nmode = \"{mode}\"\nchallenger_model = \"{}\"\n",
+            model.display()
+        ),
+    )
+    .expect("write policy");
+    Deployment::load(&model, &policy).expect("experiment deployment")
+}
+
+/// Batches of valid and invalid accounts, with and without reason codes, decided at the time
+/// the plausible accounts' contacts and promises are dated against (so contact caps apply).
+fn reply_request() -> impl Strategy<Value = pb::ScoreBatchRequest> {
+    (
+        proptest::collection::vec(
+            prop_oneof![4 => plausible_account(), 1 => account_message()],
+            0..6,
+        ),
+        prop_oneof![Just(None), Just(Some(0)), (1..=8u32).prop_map(Some)],
+        prop_oneof![Just(0u64), any::<u64>()],
+    )
+        .prop_map(|(accounts, max_reasons, batch_id)| pb::ScoreBatchRequest {
+            accounts,
+            max_reasons,
+            batch_id,
+            decision_time: Some(prost_types::Timestamp {
+                seconds: 1_767_225_600,
+                nanos: 0,
+            }),
+        })
+}
+
+#[test]
+fn batch_replies_are_prosts_encoding_of_the_same_decisions() {
+    use payrisk::service::convert::batch_response;
+    use payrisk::service::reply::BatchReply;
+    use proptest::strategy::ValueTree;
+    use prost::Message;
+
+    let mut deployments: Vec<&Deployment> = deployments().iter().collect();
+    let experiments = [experiment("split"), experiment("shadow")];
+    deployments.extend(&experiments);
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = reply_request();
+    // What the samples covered, so that the comparison is known to have seen each kind.
+    let (mut errors, mut reasons, mut guards, mut shadows, mut long) = (0, 0, 0, 0, 0);
+    for _ in 0..300 {
+        let request = strategy.new_tree(&mut runner).expect("sample").current();
+        for deployment in &deployments {
+            let Ok(batch) = payrisk::service::score_batch(deployment, request.clone()) else {
+                continue;
+            };
+            let expected = batch_response(&batch);
+            assert_eq!(
+                BatchReply::encode(&batch).as_bytes(),
+                expected.encode_to_vec(),
+                "{expected:?}"
+            );
+            for r in &expected.results {
+                match &r.outcome {
+                    Some(pb::score_result::Outcome::Score(s)) => {
+                        reasons += usize::from(!s.reasons.is_empty());
+                        let guard = |a: &Option<pb::NextAction>| {
+                            a.as_ref().is_some_and(|a| a.guard.is_some())
+                        };
+                        guards += usize::from(guard(&s.next_action));
+                        shadows += usize::from(s.shadow.is_some());
+                        long += usize::from(s.encoded_len() >= 16_384 / 64);
+                    }
+                    _ => errors += 1,
+                }
+            }
+        }
+    }
+    for (what, n) in [
+        ("error outcomes", errors),
+        ("reason codes", reasons),
+        ("contact guards", guards),
+        ("shadow decisions", shadows),
+        ("responses of 256 bytes or more", long),
+    ] {
+        assert!(n >= 20, "only {n} {what}");
+    }
+}

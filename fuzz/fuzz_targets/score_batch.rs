@@ -1,7 +1,9 @@
 //! Any bytes as a `ScoreBatch` request (also each `ScoreStream` message), through the server's
 //! own path: decoding, per-account validation, the batch feature engine and the model. Every
 //! account gets exactly one result, in order: an error entry, or a probability in [0, 1]. The
-//! server's hand-written decoder (`service::wire`) must agree with prost on every input.
+//! server's hand-written decoder (`service::wire`) must agree with prost on every input, and its
+//! hand-written reply (`service::reply`) must be prost's encoding of the same results, byte for
+//! byte.
 
 #![no_main]
 
@@ -40,7 +42,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let accounts = request.accounts.len();
     match payrisk::service::score_batch(&common::DEPLOYMENT, request) {
-        Ok(response) => {
+        Ok(batch) => {
+            let response = payrisk::service::convert::batch_response(&batch);
+            let reply = payrisk::service::reply::BatchReply::encode(&batch);
+            assert_eq!(reply.as_bytes(), response.encode_to_vec(), "{response:?}");
             assert_eq!(response.results.len(), accounts);
             for (i, result) in response.results.iter().enumerate() {
                 assert_eq!(result.index as usize, i);

@@ -7,8 +7,8 @@ use tonic::{Request, Response, Status};
 use super::convert;
 use crate::drift::Drift;
 use crate::live::Live;
+use crate::proto::server::admin_service_server::AdminService;
 use crate::proto::v1 as pb;
-use crate::proto::v1::admin_service_server::AdminService;
 use crate::stability::{PSI_ACT, PSI_WATCH};
 
 /// The `payrisk.v1.AdminService` implementation.

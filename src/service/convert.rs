@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::outcome::{Batch, ScoredAccount, ShadowScore};
 use crate::deployment::Deployment;
 use crate::domain::{
     Account, ContactAttempt, ContactOutcome, CreditProfile, PaymentCycle, PromiseStatus,
@@ -14,7 +15,7 @@ use crate::domain::{
 use crate::live::ReloadStatus;
 use crate::policy::{Arm, ExperimentMode, Treatment};
 use crate::proto::v1 as pb;
-use crate::scoring::{Engine, Scored, Scratch};
+use crate::scoring::Engine;
 
 /// A field that failed validation, as in `google.rpc.BadRequest.FieldViolation`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -415,54 +416,76 @@ fn treatment(t: Treatment) -> i32 {
     t as i32
 }
 
-/// Builds the response message of a scored account, decided by `arm`.
-pub fn response(
-    engine: &Engine,
-    account_id: String,
-    scored: &Scored<'_>,
-    scratch: &Scratch,
-    arm: Arm,
-) -> pb::ScoreResponse {
-    let d = &scored.decision;
-    let model = engine.model().artifact();
-    let policy = engine.policy();
+/// The response message of a scored account.
+pub fn response(account_id: String, s: &ScoredAccount<'_>) -> pb::ScoreResponse {
+    let d = &s.decision;
+    let model = s.engine.model().artifact();
     pb::ScoreResponse {
         account_id,
-        repayment_probability: scored.probability,
+        repayment_probability: s.probability,
         score: d.score,
         risk_band: d.band.to_owned(),
         treatment: treatment(d.treatment),
         next_action: Some(next_action(d)),
         priority: d.priority,
-        reasons: scratch
-            .reasons()
+        reasons: s
+            .reasons
             .iter()
             .map(|r| pb::ReasonCode {
-                code: engine.reason_code(r).to_owned(),
+                code: s.engine.reason_code(r).to_owned(),
                 contribution: r.contribution,
                 value: r.value,
-                text: engine.reason_text(r),
+                text: s.engine.reason_text(r),
             })
             .collect(),
         model_name: model.name.clone(),
         model_version: model.version.clone(),
-        policy_version: policy.version.clone(),
-        arm: arm.as_str().to_owned(),
-        shadow: None,
+        policy_version: s.engine.policy().version.clone(),
+        arm: s.arm.as_str().to_owned(),
+        shadow: s.shadow.as_deref().map(|x| Box::new(shadow(x))),
     }
 }
 
 /// The challenger's decision in shadow mode.
-pub fn shadow(challenger: &Engine, scored: &Scored<'_>) -> pb::ShadowDecision {
-    let d = &scored.decision;
+pub fn shadow(s: &ShadowScore<'_>) -> pb::ShadowDecision {
+    let d = &s.decision;
     pb::ShadowDecision {
-        repayment_probability: scored.probability,
+        repayment_probability: s.probability,
         risk_band: d.band.to_owned(),
         treatment: treatment(d.treatment),
         next_action: Some(next_action(d)),
         priority: d.priority,
-        model_version: challenger.model().artifact().version.clone(),
-        policy_version: challenger.policy().version.clone(),
+        model_version: s.engine.model().artifact().version.clone(),
+        policy_version: s.engine.policy().version.clone(),
+    }
+}
+
+/// The response message of a decided batch. The server encodes batch replies itself
+/// ([`super::reply`]), byte for byte as prost encodes this message; tests and benchmarks compare
+/// the two.
+pub fn batch_response(batch: &Batch<'_>) -> pb::ScoreBatchResponse {
+    pb::ScoreBatchResponse {
+        results: batch
+            .outcomes
+            .iter()
+            .map(|o| pb::ScoreResult {
+                index: o.index,
+                account_id: o.account_id.clone(),
+                outcome: Some(match &o.result {
+                    Ok(s) => pb::score_result::Outcome::Score(response(o.account_id.clone(), s)),
+                    Err(violations) => pb::score_result::Outcome::Error(pb::AccountError {
+                        violations: violations
+                            .iter()
+                            .map(|v| pb::FieldViolation {
+                                field: v.field.clone(),
+                                description: v.description.clone(),
+                            })
+                            .collect(),
+                    }),
+                }),
+            })
+            .collect(),
+        batch_id: batch.batch_id,
     }
 }
 

@@ -2,7 +2,10 @@
 //! engine and converts back. No scoring logic lives here.
 //!
 //! - [`convert`]: proto ↔ domain, with field-level validation.
-//! - [`codec`]: the gRPC codec (prost encoding, slice decoding).
+//! - [`outcome`]: what a call decided per account; replies, audit records and metrics are
+//!   written from it.
+//! - [`reply`]: hand-written encoding of `ScoreBatchResponse`, byte for byte as prost's.
+//! - [`codec`]: the gRPC codec (prost or pre-encoded encoding, slice decoding).
 //! - [`wire`]: hand-written decoding of `ScoreBatchRequest`, in agreement with prost.
 //! - [`status`]: validation failures as `INVALID_ARGUMENT` with `google.rpc.BadRequest`.
 //! - [`admin`]: the `AdminService` (hot reload).
@@ -13,6 +16,8 @@
 pub mod admin;
 pub mod codec;
 pub mod convert;
+pub mod outcome;
+pub mod reply;
 pub mod status;
 pub mod wire;
 
@@ -31,12 +36,14 @@ use crate::audit::{self, AuditLog, CallContext};
 use crate::deployment::Deployment;
 use crate::domain::Account;
 use crate::live::Live;
-use crate::metrics::{Decided, Metrics};
+use crate::metrics::{Metrics, Tally};
 use crate::policy::Arm;
+use crate::proto::server::scoring_service_server::ScoringService;
 use crate::proto::v1 as pb;
-use crate::proto::v1::scoring_service_server::ScoringService;
 use crate::scoring::{Scratch, DEFAULT_REASONS, MAX_REASONS};
 use convert::Violation;
+use outcome::{Batch, Outcome, ScoredAccount, ShadowScore};
+use reply::BatchReply;
 
 /// Most accounts in one `ScoreBatch` request or one `ScoreStream` message.
 pub const MAX_BATCH_ACCOUNTS: usize = 10_000;
@@ -113,38 +120,6 @@ fn with_request_id<T>(response: T, call: Option<&CallContext>) -> Response<T> {
     response
 }
 
-/// The decisions in `responses` (and their shadow scores), for the metrics.
-fn decisions<'a>(
-    responses: impl IntoIterator<Item = &'a pb::ScoreResponse>,
-) -> impl Iterator<Item = Decided<'a>> {
-    fn treatment(t: i32) -> &'static str {
-        match pb::Treatment::try_from(t) {
-            Ok(pb::Treatment::Soft) => "soft",
-            Ok(pb::Treatment::Firm) => "firm",
-            _ => "unspecified",
-        }
-    }
-    responses.into_iter().flat_map(|r| {
-        let decided = Decided {
-            band: &r.risk_band,
-            treatment: treatment(r.treatment),
-            arm: if r.arm == Arm::Challenger.as_str() {
-                Arm::Challenger.as_str()
-            } else {
-                Arm::Champion.as_str()
-            },
-            model_version: &r.model_version,
-        };
-        let shadow = r.shadow.as_ref().map(|s| Decided {
-            band: &s.risk_band,
-            treatment: treatment(s.treatment),
-            arm: "shadow",
-            model_version: &s.model_version,
-        });
-        std::iter::once(decided).chain(shadow)
-    })
-}
-
 fn max_reasons(requested: Option<u32>, field: &str) -> Result<usize, Status> {
     match requested.map(usize::try_from) {
         None => Ok(DEFAULT_REASONS),
@@ -163,27 +138,38 @@ pub fn score_request(
     deployment: &Deployment,
     request: pb::ScoreRequest,
 ) -> Result<pb::ScoreResponse, Status> {
+    let (account_id, decided) = decide_request(deployment, request)?;
+    Ok(convert::response(account_id, &decided))
+}
+
+/// Validates a `Score` request and decides its account: the account's id and its decision.
+fn decide_request(
+    deployment: &Deployment,
+    request: pb::ScoreRequest,
+) -> Result<(String, ScoredAccount<'_>), Status> {
     let k = max_reasons(request.max_reasons, "max_reasons")?;
     let now = convert::decision_time(request.decision_time.as_ref(), "decision_time")
         .map_err(status::invalid_argument)?;
-    let account = convert::account(request.account, convert::AccountPath::Single).map_err(|v| {
-        tracing::debug!(violations = v.len(), "invalid account");
-        status::invalid_argument(v)
-    })?;
-    Ok(score_one(deployment, account, k, now))
+    let mut account =
+        convert::account(request.account, convert::AccountPath::Single).map_err(|v| {
+            tracing::debug!(violations = v.len(), "invalid account");
+            status::invalid_argument(v)
+        })?;
+    let decided = score_one(deployment, &account, k, now);
+    Ok((std::mem::take(&mut account.account_id), decided))
 }
 
 /// Scores one account: the deciding arm's engine, and the challenger beside it in shadow mode.
-fn score_one(
-    deployment: &Deployment,
-    account: Account,
+fn score_one<'d>(
+    deployment: &'d Deployment,
+    account: &Account,
     k: usize,
     now: DateTime<Utc>,
-) -> pb::ScoreResponse {
+) -> ScoredAccount<'d> {
     let arm = deployment.arm(&account.account_id);
     let (decider, engine) = deployment.decider(arm);
     let mut scratch = engine.scratch();
-    let scored = engine.score(&account, k, now, &mut scratch);
+    let scored = engine.score(account, k, now, &mut scratch);
     deployment.record(decider, 1);
     if let (Arm::Champion, Some(drift)) = (decider, deployment.drift()) {
         drift.record(scratch.inputs(), &[scored.probability]);
@@ -194,24 +180,25 @@ fn score_one(
         arm = decider.as_str(),
         "scored"
     );
-    let shadow = deployment.shadow(arm).map(|challenger| {
+    let mut decided = ScoredAccount::new(engine, decider, &scored, scratch.reasons());
+    decided.shadow = deployment.shadow(arm).map(|challenger| {
         let mut scratch = challenger.scratch();
-        let scored = challenger.score(&account, 0, now, &mut scratch);
+        let scored = challenger.score(account, 0, now, &mut scratch);
         deployment.record(Arm::Challenger, 1);
-        Box::new(convert::shadow(challenger, &scored))
+        Box::new(ShadowScore::new(challenger, &scored))
     });
-    let mut response = convert::response(engine, account.account_id, &scored, &scratch, decider);
-    response.shadow = shadow;
-    response
+    decided
 }
 
 /// What `ScoreBatch` (and each `ScoreStream` message) does with a decoded request, without the
-/// transport: bad accounts get error entries, a bad request as a whole `INVALID_ARGUMENT`. Each
-/// arm's accounts are scored together on the batch path when no reason codes are asked for.
+/// transport: bad accounts get error outcomes, a bad request as a whole `INVALID_ARGUMENT`.
+/// Each arm's accounts are scored together on the batch path when no reason codes are asked
+/// for. The reply is [`BatchReply::encode`] of the result ([`convert::batch_response`] as a
+/// prost message).
 pub fn score_batch(
     deployment: &Deployment,
     request: pb::ScoreBatchRequest,
-) -> Result<pb::ScoreBatchResponse, Status> {
+) -> Result<Batch<'_>, Status> {
     if request.accounts.len() > MAX_BATCH_ACCOUNTS {
         return Err(status::invalid_argument(vec![Violation {
             field: "accounts".into(),
@@ -224,26 +211,25 @@ pub fn score_batch(
     let k = max_reasons(request.max_reasons, "max_reasons")?;
     let now = convert::decision_time(request.decision_time.as_ref(), "decision_time")
         .map_err(status::invalid_argument)?;
-    // Each account's result is filled in place: a `ScoreResponse` is about 400 bytes, and
-    // collecting responses first and results after moved each of them twice more (`perf` put
-    // a tenth of a stream's server time in `memmove`).
-    let mut results: Vec<pb::ScoreResult> = Vec::with_capacity(request.accounts.len());
+    // Each account's outcome is filled in place, where it stays.
+    let mut outcomes: Vec<Outcome<'_>> = Vec::with_capacity(request.accounts.len());
     let converted: Vec<Result<Account, Vec<Violation>>> = request
         .accounts
         .into_iter()
         .enumerate()
         .map(|(index, message)| {
-            results.push(pb::ScoreResult {
+            outcomes.push(Outcome {
                 index: u32::try_from(index).unwrap_or(u32::MAX),
                 account_id: message.account_id.clone(),
-                outcome: None,
+                // Set below: the decision, or the violations.
+                result: Err(Vec::new()),
             });
             convert::account(Some(message), convert::AccountPath::Batch(index))
         })
         .collect();
-    let arms: Vec<Arm> = results
+    let arms: Vec<Arm> = outcomes
         .iter()
-        .map(|r| deployment.arm(&r.account_id))
+        .map(|o| deployment.arm(&o.account_id))
         .collect();
     for decider in [Arm::Champion, Arm::Challenger] {
         let members: Vec<(usize, &Account)> = converted
@@ -257,16 +243,6 @@ pub fn score_batch(
         }
         let (_, engine) = deployment.decider(decider);
         let mut scratch: Scratch = engine.scratch();
-        // The account id moves in at the end, when the accounts are done with.
-        let scored_outcome = |s: &_, scratch: &Scratch| {
-            Some(pb::score_result::Outcome::Score(convert::response(
-                engine,
-                String::new(),
-                s,
-                scratch,
-                decider,
-            )))
-        };
         if k == 0 {
             let accounts: Vec<&Account> = members.iter().map(|(_, a)| *a).collect();
             let mut scored = Vec::with_capacity(accounts.len());
@@ -276,7 +252,7 @@ pub fn score_batch(
                 drift.record(scratch.batch_inputs(), &probabilities);
             }
             for ((i, _), s) in members.iter().zip(&scored) {
-                results[*i].outcome = scored_outcome(s, &scratch);
+                outcomes[*i].result = Ok(ScoredAccount::new(engine, decider, s, &[]));
             }
         } else {
             for (i, a) in &members {
@@ -284,7 +260,8 @@ pub fn score_batch(
                 if let (Arm::Champion, Some(drift)) = (decider, deployment.drift()) {
                     drift.record(scratch.inputs(), &[s.probability]);
                 }
-                results[*i].outcome = scored_outcome(&s, &scratch);
+                outcomes[*i].result =
+                    Ok(ScoredAccount::new(engine, decider, &s, scratch.reasons()));
             }
         }
         deployment.record(decider, members.len() as u64);
@@ -302,75 +279,50 @@ pub fn score_batch(
         let mut scored = Vec::with_capacity(accounts.len());
         challenger.score_many(&accounts, now, &mut scratch, &mut scored);
         for ((i, _), s) in members.iter().zip(&scored) {
-            if let Some(pb::score_result::Outcome::Score(r)) = &mut results[*i].outcome {
-                r.shadow = Some(Box::new(convert::shadow(challenger, s)));
+            if let Ok(decided) = &mut outcomes[*i].result {
+                decided.shadow = Some(Box::new(ShadowScore::new(challenger, s)));
             }
         }
         deployment.record(Arm::Challenger, members.len() as u64);
     }
-    for (result, converted) in results.iter_mut().zip(converted) {
-        match (converted, &mut result.outcome) {
-            (Ok(account), Some(pb::score_result::Outcome::Score(r))) => {
-                r.account_id = account.account_id;
-            }
-            (Err(violations), outcome) => {
-                *outcome = Some(pb::score_result::Outcome::Error(pb::AccountError {
-                    violations: violations
-                        .into_iter()
-                        .map(|v| pb::FieldViolation {
-                            field: v.field,
-                            description: v.description,
-                        })
-                        .collect(),
-                }));
-            }
+    for (outcome, converted) in outcomes.iter_mut().zip(converted) {
+        match (converted, &mut outcome.result) {
+            (Err(violations), result) => *result = Err(violations),
+            (Ok(_), Ok(_)) => {}
             // Every valid account was scored by exactly one arm above.
-            (Ok(_), outcome) => {
-                *outcome = Some(pb::score_result::Outcome::Error(pb::AccountError {
-                    violations: vec![pb::FieldViolation {
-                        field: format!("accounts[{}]", result.index),
-                        description: "was not scored (internal error)".into(),
-                    }],
-                }));
+            (Ok(_), result) => {
+                *result = Err(vec![Violation {
+                    field: format!("accounts[{}]", outcome.index),
+                    description: "was not scored (internal error)".into(),
+                }]);
             }
         }
     }
-    Ok(pb::ScoreBatchResponse {
-        results,
+    Ok(Batch {
         batch_id: request.batch_id,
+        outcomes,
     })
 }
 
-/// The decisions of a batch response.
-fn batch_decisions(response: &pb::ScoreBatchResponse) -> impl Iterator<Item = Decided<'_>> {
-    decisions(response.results.iter().filter_map(|r| match &r.outcome {
-        Some(pb::score_result::Outcome::Score(s)) => Some(s),
-        _ => None,
-    }))
-}
-
-/// Runs CPU-bound batch scoring off the async workers, formatting the audit records of `call`
-/// there too.
+/// Runs CPU-bound batch scoring off the async workers, encoding the reply, formatting the audit
+/// records of `call` and tallying the decisions there too.
 async fn score_batch_blocking(
     deployment: Arc<Deployment>,
     request: pb::ScoreBatchRequest,
     call: Option<CallContext>,
-) -> Result<(pb::ScoreBatchResponse, Vec<u8>), Status> {
+) -> Result<(BatchReply, Vec<u8>, Tally), Status> {
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
         span.in_scope(|| {
-            let response = score_batch(&deployment, request)?;
+            let batch = score_batch(&deployment, request)?;
             let mut lines = Vec::new();
             if let Some(call) = &call {
-                lines.reserve(response.results.len() * 600);
-                let scored = response.results.iter().filter_map(|r| match &r.outcome {
-                    Some(pb::score_result::Outcome::Score(s)) => Some((r.index, s)),
-                    _ => None,
-                });
-                let batch_id = (call.rpc == "ScoreStream").then_some(response.batch_id);
-                audit::format(call, batch_id, scored, &mut lines);
+                lines.reserve(batch.outcomes.len() * 600);
+                let batch_id = (call.rpc == "ScoreStream").then_some(batch.batch_id);
+                audit::format(call, batch_id, batch.scored(), &mut lines);
             }
-            Ok((response, lines))
+            let tally = Tally::new(batch.scored().flat_map(|(_, _, s)| s.counted()));
+            Ok((BatchReply::encode(&batch), lines, tally))
         })
     })
     .await
@@ -379,14 +331,14 @@ async fn score_batch_blocking(
 
 /// The oldest pending stream message's reply, once it is ready (none while nothing is pending).
 async fn oldest(
-    pending: &mut VecDeque<JoinHandle<Result<pb::ScoreBatchResponse, Status>>>,
-) -> Option<Result<pb::ScoreBatchResponse, Status>> {
+    pending: &mut VecDeque<JoinHandle<Result<BatchReply, Status>>>,
+) -> Option<Result<BatchReply, Status>> {
     let reply = pending.front_mut()?.await;
     pending.pop_front();
     Some(reply.unwrap_or_else(|e| Err(Status::internal(format!("scoring task failed: {e}")))))
 }
 
-type ScoreStreamOut = Pin<Box<dyn Stream<Item = Result<pb::ScoreBatchResponse, Status>> + Send>>;
+type ScoreStreamOut = Pin<Box<dyn Stream<Item = Result<BatchReply, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl ScoringService for ScoringApi {
@@ -397,14 +349,23 @@ impl ScoringService for ScoringApi {
     ) -> Result<Response<pb::ScoreResponse>, Status> {
         let (metadata, _, request) = request.into_parts();
         let decision_time = request.decision_time;
-        let response = score_request(&self.live.current(), request)?;
+        let deployment = self.live.current();
         let call = self.call(&metadata, "Score", decision_time.as_ref());
-        if let Some(call) = &call {
-            let mut lines = Vec::with_capacity(640);
-            audit::format(call, None, [(0, &response)], &mut lines);
+        // The decision borrows the deployment: everything is written from it before waiting.
+        let (response, lines, tally) = {
+            let (account_id, decided) = decide_request(&deployment, request)?;
+            let lines = call.as_ref().map(|call| {
+                let mut lines = Vec::with_capacity(640);
+                audit::format(call, None, [(0, account_id.as_str(), &decided)], &mut lines);
+                lines
+            });
+            let tally = Tally::new(decided.counted());
+            (convert::response(account_id, &decided), lines, tally)
+        };
+        if let Some(lines) = lines {
             self.record(lines).await?;
         }
-        self.metrics.decided(decisions([&response]));
+        self.metrics.count(tally);
         Ok(with_request_id(response, call.as_ref()))
     }
 
@@ -412,15 +373,15 @@ impl ScoringService for ScoringApi {
     async fn score_batch(
         &self,
         request: Request<pb::ScoreBatchRequest>,
-    ) -> Result<Response<pb::ScoreBatchResponse>, Status> {
+    ) -> Result<Response<BatchReply>, Status> {
         let (metadata, _, request) = request.into_parts();
         tracing::Span::current().record("accounts", request.accounts.len());
         let call = self.call(&metadata, "ScoreBatch", request.decision_time.as_ref());
-        let (response, lines) =
+        let (reply, lines, tally) =
             score_batch_blocking(self.live.current(), request, call.clone()).await?;
         self.record(lines).await?;
-        self.metrics.decided(batch_decisions(&response));
-        Ok(with_request_id(response, call.as_ref()))
+        self.metrics.count(tally);
+        Ok(with_request_id(reply, call.as_ref()))
     }
 
     type ScoreStreamStream = ScoreStreamOut;
@@ -449,10 +410,10 @@ impl ScoringService for ScoringApi {
                 ..c.clone()
             });
             async move {
-                let (response, lines) = score_batch_blocking(deployment, chunk, call).await?;
+                let (reply, lines, tally) = score_batch_blocking(deployment, chunk, call).await?;
                 api.record(lines).await?;
-                api.metrics.decided(batch_decisions(&response));
-                Ok(response)
+                api.metrics.count(tally);
+                Ok(reply)
             }
             .in_current_span()
         };
@@ -461,8 +422,7 @@ impl ScoringService for ScoringApi {
                 // Up to STREAM_PIPELINE messages are scored at once, so that one stream keeps
                 // both the blocking pool and the transport busy; replies go out in order, and
                 // reading stops while the client is slow to take them (bounded memory).
-                let mut pending: VecDeque<JoinHandle<Result<pb::ScoreBatchResponse, Status>>> =
-                    VecDeque::new();
+                let mut pending: VecDeque<JoinHandle<Result<BatchReply, Status>>> = VecDeque::new();
                 let (mut open, mut chunks) = (true, 0u64);
                 loop {
                     tokio::select! {
