@@ -818,17 +818,19 @@ async fn run(args: Args) -> Result<(), String> {
         if let Some(kb) = pid.and_then(rss_kb) {
             result["server_rss_mb"] = (kb as f64 / 1024.0).into();
         }
-        // CPU per request (unary) or per account (stream), server and this client.
+        // CPU per request (unary) or per account (stream), server and this client, in µs to
+        // a tenth (a streamed account takes a few µs).
+        let per_item = |seconds: f64, work: f64| (seconds / work * 1e7).round() / 10.0;
         let work = result["requests"]
             .as_u64()
             .or(result["accounts"].as_u64())
             .unwrap_or(0)
             .max(1) as f64;
         if let (Some(a), Some(b)) = (cpu_before, pid.and_then(cpu_seconds)) {
-            result["server_cpu_us_per_item"] = ((b - a) / work * 1e6).round().into();
+            result["server_cpu_us_per_item"] = per_item(b - a, work).into();
         }
         if let (Some(a), Some(b)) = (own_before, cpu_seconds(std::process::id())) {
-            result["client_cpu_us_per_item"] = ((b - a) / work * 1e6).round().into();
+            result["client_cpu_us_per_item"] = per_item(b - a, work).into();
         }
         println!("{result}");
     }
