@@ -21,6 +21,7 @@
 //! - [`drift`]: live PSI of the inputs and the score over a sliding window of scored accounts.
 //! - [`stable_hash`]: account ids hashed into [0, 1) for splits and experiment arms.
 //! - [`error`]: the load layer's error type.
+//! - [`huge_pages`]: large read-mostly tables (TreeSHAP's cell tables) on huge pages.
 //!
 //! Edges:
 //! - [`proto`]: generated gRPC types.
@@ -55,6 +56,7 @@ pub mod drift;
 pub mod error;
 pub mod evaluation;
 pub mod features;
+pub mod huge_pages;
 pub mod live;
 pub mod metrics;
 pub mod model;
