@@ -240,12 +240,7 @@ impl Metrics {
             .observe(started.elapsed().as_secs_f64());
     }
 
-    /// Counts decisions.
-    pub fn decided<'a>(&self, decisions: impl IntoIterator<Item = Decided<'a>>) {
-        self.count(Tally::new(decisions));
-    }
-
-    /// Counts decisions tallied earlier.
+    /// Counts decisions tallied earlier (see [`Tally::new`]).
     pub fn count(&self, tally: Tally) {
         for (labels, n) in tally.0 {
             self.decisions.get_or_create(&labels).inc_by(n);

@@ -408,7 +408,8 @@ fn next_action(d: &crate::policy::Decision<'_>) -> pb::NextAction {
     }
 }
 
-fn treatment(t: Treatment) -> i32 {
+/// The `payrisk.v1.Treatment` value of a treatment.
+pub fn treatment(t: Treatment) -> i32 {
     let t = match t {
         Treatment::Soft => pb::Treatment::Soft,
         Treatment::Firm => pb::Treatment::Firm,

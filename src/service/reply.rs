@@ -109,12 +109,9 @@ fn message(out: &mut Vec<u8>, field: u32, room: usize, body: impl FnOnce(&mut Ve
     out[at + need - 1] &= 0x7f;
 }
 
+/// An enum field's value as prost writes it (an `int32`, sign-extended).
 fn treatment(t: Treatment) -> u64 {
-    // `payrisk.v1.Treatment`: TREATMENT_SOFT = 1, TREATMENT_FIRM = 2.
-    match t {
-        Treatment::Soft => 1,
-        Treatment::Firm => 2,
-    }
+    i64::from(super::convert::treatment(t)) as u64
 }
 
 /// `ScoreResult`.
