@@ -18,7 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(false)
-        .codec_path("crate::service::codec::SliceCodec")
+        .codec_path("crate::grpc::wire::codec::SliceCodec")
         // A shadow decision is rare and large (288 bytes): boxed, it leaves a `ScoreResponse`
         // at 400 bytes instead of 680.
         .boxed(".payrisk.v1.ScoreResponse.shadow")
@@ -34,11 +34,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(false)
         .build_server(true)
         .out_dir(&server_dir)
-        .codec_path("crate::service::codec::SliceCodec")
-        .extern_path(".payrisk.v1", "crate::proto::v1")
+        .codec_path("crate::grpc::wire::codec::SliceCodec")
+        .extern_path(".payrisk.v1", "crate::grpc::proto::v1")
         .extern_path(
             ".payrisk.v1.ScoreBatchResponse",
-            "crate::service::reply::BatchReply",
+            "crate::grpc::wire::encode::BatchReply",
         )
         .compile_fds(fds)?;
     Ok(())

@@ -33,7 +33,7 @@
 //! request is encoded once up front and only the probability of each response is decoded (and
 //! checked to be in [0, 1]): the client's own CPU is reported beside the server's.
 //!
-//! Connections report no vectored writes, as the server's do (`payrisk::connection`), so that a
+//! Connections report no vectored writes, as the server's do (`payrisk::grpc::layers::connection`), so that a
 //! request leaves in two writes instead of three.
 //!
 //! `--client-threads N` sets this client's tokio workers for `max` and `stream` (default 2;
@@ -55,8 +55,8 @@ use std::time::{Duration, Instant};
 #[path = "support/pb_accounts.rs"]
 mod pb_accounts;
 
-use payrisk::proto::v1 as pb;
-use payrisk::proto::v1::scoring_service_client::ScoringServiceClient;
+use payrisk::grpc::proto::v1 as pb;
+use payrisk::grpc::proto::v1::scoring_service_client::ScoringServiceClient;
 use prost::Message;
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -223,13 +223,13 @@ async fn channel(addr: SocketAddr) -> Result<Channel, String> {
 }
 
 /// Opens connections whose socket reports no vectored writes, as the server's do
-/// (`payrisk::connection`): h2 then copies a request's message (about 530 bytes) into its write
+/// (`payrisk::grpc::layers::connection`): h2 then copies a request's message (about 530 bytes) into its write
 /// buffer, and a call's frames leave in fewer writes, with fewer wake-ups of the server.
 #[derive(Clone, Copy)]
 struct Connector(SocketAddr);
 
 impl tower_service::Service<tonic::codegen::http::Uri> for Connector {
-    type Response = hyper_util::rt::TokioIo<payrisk::connection::Connection>;
+    type Response = hyper_util::rt::TokioIo<payrisk::grpc::layers::connection::Connection>;
     type Error = std::io::Error;
     type Future = std::pin::Pin<
         Box<dyn std::future::Future<Output = std::io::Result<Self::Response>> + Send>,
@@ -248,7 +248,7 @@ impl tower_service::Service<tonic::codegen::http::Uri> for Connector {
             let stream = tokio::net::TcpStream::connect(addr).await?;
             stream.set_nodelay(true)?;
             Ok(hyper_util::rt::TokioIo::new(
-                payrisk::connection::Connection(stream),
+                payrisk::grpc::layers::connection::Connection(stream),
             ))
         })
     }

@@ -13,12 +13,12 @@ use std::path::Path;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use payrisk::domain::Account;
 use payrisk::features::{derive_base, N_BASE};
+use payrisk::grpc::proto::v1 as pb;
+use payrisk::grpc::wire::encode::BatchReply;
 use payrisk::model::gbdt::Tree;
 use payrisk::model::{Model, ModelParams};
 use payrisk::policy::Policy;
-use payrisk::proto::v1 as pb;
 use payrisk::scoring::Engine;
-use payrisk::service::reply::BatchReply;
 use prost::Message;
 
 const ACCOUNTS: usize = 1024;
@@ -29,11 +29,8 @@ fn accounts() -> Vec<Account> {
     pb_accounts::accounts(ACCOUNTS)
         .into_iter()
         .map(|a| {
-            payrisk::service::convert::account(
-                Some(a),
-                payrisk::service::convert::AccountPath::Single,
-            )
-            .unwrap_or_else(|v| panic!("a valid account: {v:?}"))
+            payrisk::grpc::convert::account(Some(a), payrisk::grpc::convert::AccountPath::Single)
+                .unwrap_or_else(|v| panic!("a valid account: {v:?}"))
         })
         .collect()
 }
@@ -41,7 +38,7 @@ fn accounts() -> Vec<Account> {
 fn engine() -> Engine {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let model =
-        Model::load(&root.join(payrisk::server::LOGISTIC_MODEL)).unwrap_or_else(|e| panic!("{e}"));
+        Model::load(&root.join(payrisk::serve::LOGISTIC_MODEL)).unwrap_or_else(|e| panic!("{e}"));
     let policy = Policy::load(&root.join("models/policy.toml")).unwrap_or_else(|e| panic!("{e}"));
     Engine::new(model, policy)
 }
@@ -194,7 +191,7 @@ fn bench(c: &mut Criterion) {
     // The shipped default model (132 trees, at most 15 leaves): what `payrisk-server` serves.
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let shipped = Engine::new(
-        Model::load(&root.join(payrisk::server::DEFAULT_MODEL)).unwrap_or_else(|e| panic!("{e}")),
+        Model::load(&root.join(payrisk::serve::DEFAULT_MODEL)).unwrap_or_else(|e| panic!("{e}")),
         Policy::load(&root.join("models/policy.toml")).unwrap_or_else(|e| panic!("{e}")),
     );
     let mut scratch = shipped.scratch();
@@ -223,9 +220,9 @@ fn bench(c: &mut Criterion) {
 /// `benches/loadgen.rs` adds on top).
 fn stream_message(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let deployment = payrisk::deployment::Deployment::load(
-        &root.join(payrisk::server::DEFAULT_MODEL),
-        &root.join(payrisk::server::DEFAULT_POLICY),
+    let deployment = payrisk::serve::deployment::Deployment::load(
+        &root.join(payrisk::serve::DEFAULT_MODEL),
+        &root.join(payrisk::serve::DEFAULT_POLICY),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let request = pb::ScoreBatchRequest {
@@ -234,9 +231,9 @@ fn stream_message(c: &mut Criterion) {
         ..Default::default()
     };
     let bytes = request.encode_to_vec();
-    let batch = payrisk::service::score_batch(&deployment, request.clone())
+    let batch = payrisk::grpc::scoring::score_batch(&deployment, request.clone())
         .unwrap_or_else(|e| panic!("{e:?}"));
-    let response = payrisk::service::convert::batch_response(&batch);
+    let response = payrisk::grpc::convert::batch_response(&batch);
     let mut out = Vec::with_capacity(response.encoded_len());
     let mut group = c.benchmark_group("stream_message_1000_accounts");
     group.throughput(Throughput::Elements(1_000));
@@ -245,7 +242,7 @@ fn stream_message(c: &mut Criterion) {
     });
     group.bench_function("decode", |b| {
         b.iter(|| {
-            black_box(payrisk::service::wire::score_batch_request(black_box(
+            black_box(payrisk::grpc::wire::decode::score_batch_request(black_box(
                 &bytes[..],
             )))
         })
@@ -253,7 +250,11 @@ fn stream_message(c: &mut Criterion) {
     group.bench_function("validate+score", |b| {
         b.iter_batched(
             || request.clone(),
-            |r| black_box(payrisk::service::score_batch(&deployment, r).map(|b| b.outcomes.len())),
+            |r| {
+                black_box(
+                    payrisk::grpc::scoring::score_batch(&deployment, r).map(|b| b.outcomes.len()),
+                )
+            },
             criterion::BatchSize::LargeInput,
         )
     });
@@ -264,7 +265,7 @@ fn stream_message(c: &mut Criterion) {
     group.bench_function("encode_prost", |b| {
         b.iter(|| {
             out.clear();
-            payrisk::service::convert::batch_response(black_box(&batch))
+            payrisk::grpc::convert::batch_response(black_box(&batch))
                 .encode(&mut out)
                 .unwrap_or_default();
             black_box(out.len())
@@ -272,10 +273,10 @@ fn stream_message(c: &mut Criterion) {
     });
     group.bench_function("all", |b| {
         b.iter(|| {
-            let r = payrisk::service::wire::score_batch_request(black_box(&bytes[..]))
+            let r = payrisk::grpc::wire::decode::score_batch_request(black_box(&bytes[..]))
                 .unwrap_or_else(|e| panic!("{e}"));
-            let batch =
-                payrisk::service::score_batch(&deployment, r).unwrap_or_else(|e| panic!("{e:?}"));
+            let batch = payrisk::grpc::scoring::score_batch(&deployment, r)
+                .unwrap_or_else(|e| panic!("{e:?}"));
             black_box(BatchReply::encode(&batch).as_bytes().len())
         })
     });

@@ -1,6 +1,6 @@
 //! Plain domain types: the account being scored, its credit profile and payment history.
 //!
-//! These know nothing of gRPC or Polars; the transport ([`crate::service`]) and the training
+//! These know nothing of gRPC or Polars; the transport (`crate::grpc`) and the training
 //! ingest (`crate::train`) convert into them at the edge, and check the bounds declared here.
 
 use std::collections::HashMap;
@@ -21,6 +21,16 @@ pub const MAX_PROMISES: usize = 64;
 pub const MAX_BUREAU_SCORE: f64 = 1000.0;
 /// Most extra attributes accepted on one account.
 pub const MAX_ATTRIBUTES: usize = 256;
+
+/// A field that broke one of the domain's rules, as in `google.rpc.BadRequest.FieldViolation`.
+/// The gRPC edge reports these as `INVALID_ARGUMENT`; the training tables as row errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Path of the field, for example `account.history[2].amount_paid`.
+    pub field: String,
+    /// What is wrong.
+    pub description: String,
+}
 
 /// An account to score, as of a date.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,7 +1,7 @@
 //! The error of the load layer: reading and validating model artifacts and policy files.
 //!
 //! Every failure names where the input came from (a path, or `<input>` for text), so a bad file at
-//! start-up or reload produces one clear message. Request errors live in [`crate::service`], and
+//! start-up or reload produces one clear message. Request errors live in [`crate::grpc::scoring`], and
 //! training errors in `crate::train`.
 
 use std::path::PathBuf;

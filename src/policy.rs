@@ -238,6 +238,16 @@ pub enum Treatment {
     Firm,
 }
 
+impl Treatment {
+    /// `soft` or `firm`, as the audit log, the metrics and the worklist name treatments.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Treatment::Soft => "soft",
+            Treatment::Firm => "firm",
+        }
+    }
+}
+
 /// Why the treatment was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rationale {

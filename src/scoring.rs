@@ -276,8 +276,8 @@ mod tests {
 
     fn shipped_engine() -> Engine {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let model = Model::load(&root.join(crate::server::DEFAULT_MODEL)).expect("model");
-        let policy = Policy::load(&root.join(crate::server::DEFAULT_POLICY)).expect("policy");
+        let model = Model::load(&root.join("models/uci-credit/2/model.json")).expect("model");
+        let policy = Policy::load(&root.join("models/policy.toml")).expect("policy");
         Engine::new(model, policy)
     }
 

@@ -1,6 +1,6 @@
 //! Request accounts shared by the benchmarks: deterministic, varied, 12 monthly cycles each.
 
-use payrisk::proto::v1 as pb;
+use payrisk::grpc::proto::v1 as pb;
 
 /// Deterministic, varied accounts with 12 monthly cycles each.
 pub fn accounts(n: usize) -> Vec<pb::Account> {

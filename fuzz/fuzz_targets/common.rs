@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
-use payrisk::deployment::Deployment;
 use payrisk::domain::Account;
+use payrisk::grpc::proto::v1 as pb;
 use payrisk::model::Model;
 use payrisk::policy::Policy;
-use payrisk::proto::v1 as pb;
+use payrisk::serve::deployment::Deployment;
 
 fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
@@ -17,21 +17,21 @@ fn repo(rel: &str) -> PathBuf {
 /// The default deployment (gradient-boosted trees and the shipped policy), as the server loads it.
 pub static DEPLOYMENT: LazyLock<Deployment> = LazyLock::new(|| {
     Deployment::load(
-        &repo(payrisk::server::DEFAULT_MODEL),
-        &repo(payrisk::server::DEFAULT_POLICY),
+        &repo(payrisk::serve::DEFAULT_MODEL),
+        &repo(payrisk::serve::DEFAULT_POLICY),
     )
     .unwrap_or_else(|e| panic!("the shipped model and policy must load: {e}"))
 });
 
 /// The shipped logistic model (small and fast to pair with a fuzzed policy).
 pub static LOGISTIC: LazyLock<Model> = LazyLock::new(|| {
-    Model::load(&repo(payrisk::server::LOGISTIC_MODEL))
+    Model::load(&repo(payrisk::serve::LOGISTIC_MODEL))
         .unwrap_or_else(|e| panic!("the shipped logistic model must load: {e}"))
 });
 
 /// The shipped policy.
 pub static POLICY: LazyLock<Policy> = LazyLock::new(|| {
-    Policy::load(&repo(payrisk::server::DEFAULT_POLICY))
+    Policy::load(&repo(payrisk::serve::DEFAULT_POLICY))
         .unwrap_or_else(|e| panic!("the shipped policy must load: {e}"))
 });
 
@@ -83,7 +83,7 @@ pub static ACCOUNTS: LazyLock<Vec<Account>> = LazyLock::new(|| {
     ]
     .into_iter()
     .map(|m| {
-        payrisk::service::convert::account(Some(m), payrisk::service::convert::AccountPath::Single)
+        payrisk::grpc::convert::account(Some(m), payrisk::grpc::convert::AccountPath::Single)
             .unwrap_or_else(|v| panic!("the fixed accounts are valid: {v:?}"))
     })
     .collect()

@@ -10,7 +10,7 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use payrisk::proto::v1 as pb;
+use payrisk::grpc::proto::v1 as pb;
 use prost::Message;
 
 /// The request with its attribute maps sorted (their iteration order is random).
@@ -30,7 +30,7 @@ fn canonical(request: &pb::ScoreBatchRequest) -> (Vec<u8>, Vec<Vec<(String, u64)
 }
 
 fuzz_target!(|data: &[u8]| {
-    let decoded = payrisk::service::wire::score_batch_request(data);
+    let decoded = payrisk::grpc::wire::decode::score_batch_request(data);
     let by_prost = pb::ScoreBatchRequest::decode(data);
     assert_eq!(
         decoded.as_ref().ok().map(canonical),
@@ -41,10 +41,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let accounts = request.accounts.len();
-    match payrisk::service::score_batch(&common::DEPLOYMENT, request) {
+    match payrisk::grpc::scoring::score_batch(&common::DEPLOYMENT, request) {
         Ok(batch) => {
-            let response = payrisk::service::convert::batch_response(&batch);
-            let reply = payrisk::service::reply::BatchReply::encode(&batch);
+            let response = payrisk::grpc::convert::batch_response(&batch);
+            let reply = payrisk::grpc::wire::encode::BatchReply::encode(&batch);
             assert_eq!(reply.as_bytes(), response.encode_to_vec(), "{response:?}");
             assert_eq!(response.results.len(), accounts);
             for (i, result) in response.results.iter().enumerate() {

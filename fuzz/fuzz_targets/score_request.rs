@@ -7,14 +7,14 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use payrisk::proto::v1 as pb;
+use payrisk::grpc::proto::v1 as pb;
 use prost::Message;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(request) = pb::ScoreRequest::decode(data) else {
         return;
     };
-    match payrisk::service::score_request(&common::DEPLOYMENT, request) {
+    match payrisk::grpc::scoring::score_request(&common::DEPLOYMENT, request) {
         Ok(r) => {
             assert!((0.0..=1.0).contains(&r.repayment_probability), "{r:?}");
             assert!(r.score.is_finite() && r.priority.is_finite(), "{r:?}");

@@ -11,9 +11,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
-use payrisk::audit::{AuditConfig, AuditMode};
-use payrisk::server::{self, ServerConfig};
-use payrisk::tls::TlsConfig;
+use payrisk::grpc::layers::tls::TlsConfig;
+use payrisk::grpc::server::{self, ServerConfig};
+use payrisk::serve::audit::{AuditConfig, AuditMode};
 
 /// Payment-risk scoring gRPC server.
 #[derive(Debug, Parser)]

@@ -6,7 +6,6 @@
 pub mod artifact;
 pub mod calibration;
 pub mod gbdt;
-pub mod import;
 pub mod logistic;
 
 use std::path::Path;

@@ -25,11 +25,11 @@ use crate::evaluation::{evaluate, Metrics};
 use crate::features::FeatureSpec;
 use crate::model::artifact::SCHEMA_VERSION;
 use crate::model::calibration::{Calibration, CalibrationMethod};
-use crate::model::import::Imported;
 use crate::model::{
     Artifact, FeatureStats, Model, ModelParams, Period, SplitMetrics, TrainingInfo,
 };
 use crate::stability::Baseline;
+use crate::train::import::Imported;
 
 /// Settings of one training run.
 #[derive(Debug, Clone, PartialEq)]

@@ -12,10 +12,14 @@
 //! - [`html`]: `report.html`, the self-contained report with charts.
 //! - [`report`]: `metrics.json` beside the artifact (metrics and the held-out decile table).
 //! - [`worklist`]: offline scoring of a whole portfolio with the serving engine, ranked.
+//! - [`import`]: LightGBM and XGBoost models read into payrisk trees.
+//! - [`cli`]: the `payrisk-train` commands, one call each.
 
+pub mod cli;
 pub mod config;
 pub mod fit;
 pub mod html;
+pub mod import;
 pub mod monthly;
 pub mod report;
 pub mod split;
@@ -117,6 +121,9 @@ pub enum TrainError {
     /// Evaluation failed.
     #[error("evaluation failed: {0}")]
     Metrics(#[from] crate::evaluation::MetricsError),
+    /// A LightGBM or XGBoost model could not be imported.
+    #[error(transparent)]
+    Import(#[from] crate::train::import::ImportError),
     /// The produced artifact did not validate.
     #[error(transparent)]
     Artifact(#[from] crate::error::LoadError),

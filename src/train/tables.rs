@@ -420,6 +420,31 @@ pub struct Loaded {
     pub rejected_accounts: usize,
 }
 
+/// Writes rejected rows as CSV with a header: file, row, column, account_id, reason (every text
+/// field quoted, so ids and reasons holding commas or quotes stay one field).
+pub fn write_rejects(path: &Path, rejects: &[RowError]) -> Result<(), TrainError> {
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut out = String::from("file,row,column,account_id,reason\n");
+    for e in rejects {
+        out.push_str(&format!(
+            "{},{},{},{},{}\n",
+            quote(&e.file),
+            e.row,
+            quote(&e.column),
+            quote(e.account_id.as_deref().unwrap_or("")),
+            quote(&e.message)
+        ));
+    }
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| TrainError::Io { path, source }
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    }
+    std::fs::write(path, out).map_err(io(path))
+}
+
 /// Reads and validates the three tables. Strict (`lenient = false`): as [`load`]. Lenient: a
 /// problem in any row rejects that row's whole account (its account row, all its history rows
 /// and its outcome), so no account is trained on with part of its data; rows whose account id
@@ -878,4 +903,36 @@ fn read_outcomes(
         }
     }
     Ok(labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_are_written_one_quoted_row_each() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("m/1/rejects.csv");
+        let mut e = RowError::new(
+            "accounts.csv",
+            7,
+            "balance",
+            "must not be negative, got \"-1\"",
+        );
+        e.account_id = Some("a,1".into());
+        write_rejects(
+            &path,
+            &[e, RowError::new("outcomes.csv", 0, "repaid", "is missing")],
+        )
+        .expect("written");
+        let text = std::fs::read_to_string(&path).expect("read");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "file,row,column,account_id,reason");
+        assert_eq!(
+            lines[1],
+            r#""accounts.csv",7,"balance","a,1","must not be negative, got ""-1""""#
+        );
+        assert_eq!(lines[2], r#""outcomes.csv",0,"repaid","","is missing""#);
+        assert_eq!(lines.len(), 3);
+    }
 }

@@ -1,6 +1,6 @@
-//! Offline scoring of a whole portfolio (`payrisk-train score`): the serving deployment (the
-//! same feature engine, model, policy and experiment arms as `payrisk-server`) over every
-//! account, ranked into a worklist by priority (expected loss), written as Parquet or CSV.
+//! Offline scoring of a whole portfolio (`payrisk-train score`): the serving deployment's one
+//! decision path ([`Deployment::decide_many`]: the same feature engine, model, policy and
+//! experiment arms as `payrisk-server`) over every account, ranked into a worklist by priority (expected loss), written as Parquet or CSV.
 //!
 //! In a shadow experiment the challenger also scores the accounts of its share, without acting
 //! on them: their entries carry the challenger's probability, treatment and action beside the
@@ -14,11 +14,9 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use super::TrainError;
-use crate::deployment::Deployment;
 use crate::domain::Account;
-use crate::policy::Arm;
-use crate::policy::Treatment;
-use crate::scoring::Engine as ScoringEngine;
+use crate::serve::decisions::ScoredAccount;
+use crate::serve::deployment::Deployment;
 
 /// Accounts scored together per task.
 const CHUNK: usize = 4096;
@@ -71,71 +69,19 @@ pub struct ShadowEntry {
     pub model_version: String,
 }
 
-fn treatment_name(t: Treatment) -> &'static str {
-    match t {
-        Treatment::Soft => "soft",
-        Treatment::Firm => "firm",
-    }
-}
-
-/// Scores every account at `now` and ranks them: highest priority first, ties by account id.
+/// Scores every account at `now` through the deployment's decision path and ranks them:
+/// highest priority first, ties by account id.
 pub fn rank(deployment: &Deployment, accounts: &[Account], now: DateTime<Utc>) -> Vec<Entry> {
     let mut entries: Vec<Entry> = accounts
         .par_chunks(CHUNK)
         .flat_map_iter(|chunk| {
-            let arms: Vec<_> = chunk
+            let refs: Vec<&Account> = chunk.iter().collect();
+            let decided = deployment.decide_many(&refs, 0, now);
+            chunk
                 .iter()
-                .map(|a| deployment.decider(deployment.arm(&a.account_id)))
-                .collect();
-            let mut out = Vec::with_capacity(chunk.len());
-            let mut scored = Vec::with_capacity(chunk.len());
-            for engine in [deployment.champion()]
-                .into_iter()
-                .chain(deployment.challenger())
-            {
-                let members: Vec<(usize, &Account)> = chunk
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| std::ptr::eq(arms[*i].1, engine))
-                    .collect();
-                if members.is_empty() {
-                    continue;
-                }
-                let refs: Vec<&Account> = members.iter().map(|(_, a)| *a).collect();
-                let mut scratch = engine.scratch();
-                scored.clear();
-                engine.score_many(&refs, now, &mut scratch, &mut scored);
-                deployment.record(arms[members[0].0].0, members.len() as u64);
-                let model_version = &engine.model().artifact().version;
-                for ((i, a), s) in members.iter().zip(&scored) {
-                    let d = &s.decision;
-                    out.push((
-                        *i,
-                        Entry {
-                            rank: 0,
-                            account_id: a.account_id.clone(),
-                            arm: arms[*i].0.as_str(),
-                            probability: s.probability,
-                            score: d.score,
-                            band: d.band.to_owned(),
-                            treatment: treatment_name(d.treatment),
-                            action: d.action.action.clone(),
-                            channel: d.action.channel.clone(),
-                            stage: d.stage.to_owned(),
-                            rationale: d.rationale.text(),
-                            priority: d.priority,
-                            guard: d.guard.map(|g| g.reason()).unwrap_or_default(),
-                            model_version: model_version.clone(),
-                            shadow: None,
-                        },
-                    ));
-                }
-            }
-            out.sort_by_key(|(i, _)| *i);
-            if let Some(challenger) = deployment.shadow(Arm::Challenger) {
-                shadow_scores(deployment, challenger, chunk, now, &mut out);
-            }
-            out.into_iter().map(|(_, e)| e)
+                .zip(decided)
+                .map(|(a, d)| entry(&a.account_id, &d))
+                .collect::<Vec<_>>()
         })
         .collect();
     entries.par_sort_by(|a, b| {
@@ -149,36 +95,30 @@ pub fn rank(deployment: &Deployment, accounts: &[Account], now: DateTime<Utc>) -
     entries
 }
 
-/// Scores the shadow arm's accounts of `chunk` (whose entries `out` holds in order) with the
-/// challenger and attaches its decisions.
-fn shadow_scores(
-    deployment: &Deployment,
-    challenger: &ScoringEngine,
-    chunk: &[Account],
-    now: DateTime<Utc>,
-    out: &mut [(usize, Entry)],
-) {
-    let members: Vec<usize> = (0..chunk.len())
-        .filter(|&i| deployment.arm(&chunk[i].account_id) == Arm::Challenger)
-        .collect();
-    if members.is_empty() {
-        return;
-    }
-    let refs: Vec<&Account> = members.iter().map(|&i| &chunk[i]).collect();
-    let mut scratch = challenger.scratch();
-    let mut scored = Vec::with_capacity(refs.len());
-    challenger.score_many(&refs, now, &mut scratch, &mut scored);
-    deployment.record(Arm::Challenger, members.len() as u64);
-    let model_version = &challenger.model().artifact().version;
-    for (&i, s) in members.iter().zip(&scored) {
-        if let Some((_, entry)) = out.get_mut(i) {
-            entry.shadow = Some(ShadowEntry {
-                probability: s.probability,
-                treatment: treatment_name(s.decision.treatment),
-                action: s.decision.action.action.clone(),
-                model_version: model_version.clone(),
-            });
-        }
+/// The worklist entry of one decided account (ranked later).
+fn entry(account_id: &str, decided: &ScoredAccount<'_>) -> Entry {
+    let d = &decided.decision;
+    Entry {
+        rank: 0,
+        account_id: account_id.to_owned(),
+        arm: decided.arm.as_str(),
+        probability: decided.probability,
+        score: d.score,
+        band: d.band.to_owned(),
+        treatment: d.treatment.as_str(),
+        action: d.action.action.clone(),
+        channel: d.action.channel.clone(),
+        stage: d.stage.to_owned(),
+        rationale: d.rationale.text(),
+        priority: d.priority,
+        guard: d.guard.map(|g| g.reason()).unwrap_or_default(),
+        model_version: decided.engine.model().artifact().version.clone(),
+        shadow: decided.shadow.as_ref().map(|s| ShadowEntry {
+            probability: s.probability,
+            treatment: s.decision.treatment.as_str(),
+            action: s.decision.action.action.clone(),
+            model_version: s.engine.model().artifact().version.clone(),
+        }),
     }
 }
 

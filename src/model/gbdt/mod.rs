@@ -5,6 +5,7 @@
 //! (`NaN`) input follows the node's default direction. The model's log-odds of repayment are
 //! `base_score` plus the sum of one leaf value per tree.
 
+mod huge_pages;
 pub mod shap;
 
 use serde::{Deserialize, Serialize};

@@ -159,7 +159,7 @@ impl ShapTable {
         let mut table = builder.table;
         table.build_cells(model);
         // Read at random, a few dozen values per call: on huge pages where the kernel allows.
-        table.cell_values = crate::huge_pages::copied_to_huge_pages(&table.cell_values);
+        table.cell_values = super::huge_pages::copied_to_huge_pages(&table.cell_values);
         Some(table)
     }
 

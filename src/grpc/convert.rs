@@ -1,0 +1,704 @@
+//! Conversion between the gRPC messages and the domain, with field-level validation.
+//!
+//! Every rule the domain relies on (finite, non-negative amounts, bounded history, ordered dates)
+//! is checked here, and every failure is reported with the path of the field that broke it.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::domain::{
+    Account, ContactAttempt, ContactOutcome, CreditProfile, PaymentCycle, PromiseStatus,
+    PromiseToPay, Violation, MAX_ACCOUNT_ID_BYTES, MAX_ATTRIBUTES, MAX_BUREAU_SCORE, MAX_CONTACTS,
+    MAX_DAYS_PAST_DUE, MAX_HISTORY_CYCLES, MAX_PROMISES,
+};
+use crate::grpc::proto::v1 as pb;
+use crate::policy::{Arm, ExperimentMode, Treatment};
+use crate::scoring::Engine;
+use crate::serve::decisions::{Batch, ScoredAccount, ShadowScore};
+use crate::serve::deployment::Deployment;
+use crate::serve::live::ReloadStatus;
+
+/// Where an account sits in a request: its field path, written only when a violation needs it
+/// (no allocation per valid account).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountPath {
+    /// `account` of a `ScoreRequest`.
+    Single,
+    /// `accounts[i]` of a batch.
+    Batch(usize),
+}
+
+impl std::fmt::Display for AccountPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AccountPath::Single => f.write_str("account"),
+            AccountPath::Batch(i) => write!(f, "accounts[{i}]"),
+        }
+    }
+}
+
+/// Collects violations under a path prefix.
+struct Checker {
+    prefix: AccountPath,
+    violations: Vec<Violation>,
+}
+
+impl Checker {
+    fn push(&mut self, field: impl std::fmt::Display, description: impl Into<String>) {
+        self.violations.push(Violation {
+            field: format!("{}.{field}", self.prefix),
+            description: description.into(),
+        });
+    }
+
+    /// A finite, non-negative amount.
+    fn amount(&mut self, field: impl std::fmt::Display, v: f64) {
+        if !v.is_finite() {
+            self.push(field, format!("must be a finite number, got {v}"));
+        } else if v < 0.0 {
+            self.push(field, format!("must not be negative, got {v}"));
+        }
+    }
+
+    fn date(&mut self, field: std::fmt::Arguments<'_>, d: Option<&pb::Date>) -> Option<NaiveDate> {
+        match d {
+            None => {
+                self.push(field, "is required");
+                None
+            }
+            Some(d) => {
+                let date = u32::try_from(d.month)
+                    .ok()
+                    .zip(u32::try_from(d.day).ok())
+                    .and_then(|(m, day)| NaiveDate::from_ymd_opt(d.year, m, day));
+                if date.is_none() {
+                    self.push(
+                        field,
+                        format!(
+                            "is not a valid calendar date: {}-{}-{}",
+                            d.year, d.month, d.day
+                        ),
+                    );
+                }
+                date
+            }
+        }
+    }
+}
+
+/// Longest channel name accepted, in bytes.
+const MAX_CHANNEL_BYTES: usize = 64;
+
+/// A protobuf timestamp as UTC time, or `None` when it is out of range.
+pub fn timestamp(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
+    u32::try_from(t.nanos)
+        .ok()
+        .and_then(|nanos| DateTime::from_timestamp(t.seconds, nanos))
+}
+
+/// The decision time of a request: its `decision_time`, else the server's clock.
+pub fn decision_time(
+    t: Option<&prost_types::Timestamp>,
+    field: &str,
+) -> Result<DateTime<Utc>, Vec<Violation>> {
+    match t {
+        None => Ok(Utc::now()),
+        Some(t) => timestamp(t).ok_or_else(|| {
+            vec![Violation {
+                field: field.to_owned(),
+                description: format!("is not a valid time: {}s {}ns", t.seconds, t.nanos),
+            }]
+        }),
+    }
+}
+
+fn contacts(c: &mut Checker, messages: Vec<pb::ContactAttempt>) -> Vec<ContactAttempt> {
+    if messages.len() > MAX_CONTACTS {
+        c.push(
+            "contacts",
+            format!(
+                "has {} attempts; at most {MAX_CONTACTS} are accepted",
+                messages.len()
+            ),
+        );
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(messages.len());
+    for (i, m) in messages.into_iter().enumerate() {
+        let at = match &m.at {
+            None => {
+                c.push(format_args!("contacts[{i}].at"), "is required");
+                None
+            }
+            Some(t) => {
+                let at = timestamp(t);
+                if at.is_none() {
+                    c.push(format_args!("contacts[{i}].at"), "is not a valid time");
+                }
+                at
+            }
+        };
+        let channel_ok = !m.channel.trim().is_empty() && m.channel.len() <= MAX_CHANNEL_BYTES;
+        if !channel_ok {
+            c.push(
+                format_args!("contacts[{i}].channel"),
+                format!("is required, at most {MAX_CHANNEL_BYTES} bytes"),
+            );
+        }
+        let outcome = match pb::ContactOutcome::try_from(m.outcome) {
+            Ok(pb::ContactOutcome::NoAnswer) => Some(ContactOutcome::NoAnswer),
+            Ok(pb::ContactOutcome::LeftMessage) => Some(ContactOutcome::LeftMessage),
+            Ok(pb::ContactOutcome::Conversation) => Some(ContactOutcome::Conversation),
+            Ok(pb::ContactOutcome::WrongParty) => Some(ContactOutcome::WrongParty),
+            Ok(pb::ContactOutcome::Delivered) => Some(ContactOutcome::Delivered),
+            Ok(pb::ContactOutcome::Failed) => Some(ContactOutcome::Failed),
+            Ok(pb::ContactOutcome::Unspecified) | Err(_) => {
+                c.push(
+                    format_args!("contacts[{i}].outcome"),
+                    format!("must be a known outcome, got {}", m.outcome),
+                );
+                None
+            }
+        };
+        if let (Some(at), Some(outcome), true) = (at, outcome, channel_ok) {
+            out.push(ContactAttempt {
+                at,
+                channel: m.channel,
+                outcome,
+            });
+        }
+    }
+    out
+}
+
+fn promises(c: &mut Checker, messages: &[pb::PromiseToPay]) -> Vec<PromiseToPay> {
+    if messages.len() > MAX_PROMISES {
+        c.push(
+            "promises",
+            format!(
+                "has {} promises; at most {MAX_PROMISES} are accepted",
+                messages.len()
+            ),
+        );
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(messages.len());
+    for (i, m) in messages.iter().enumerate() {
+        let before = c.violations.len();
+        let promised_on = c.date(
+            format_args!("promises[{i}].promised_on"),
+            m.promised_on.as_ref(),
+        );
+        let due = c.date(format_args!("promises[{i}].due"), m.due.as_ref());
+        if let (Some(p), Some(d)) = (promised_on, due) {
+            if d < p {
+                c.push(
+                    format_args!("promises[{i}].due"),
+                    "must not be before promised_on",
+                );
+            }
+        }
+        c.amount(format_args!("promises[{i}].amount"), m.amount);
+        let status = match pb::PromiseStatus::try_from(m.status) {
+            Ok(pb::PromiseStatus::Pending) => Some(PromiseStatus::Pending),
+            Ok(pb::PromiseStatus::Kept) => Some(PromiseStatus::Kept),
+            Ok(pb::PromiseStatus::Broken) => Some(PromiseStatus::Broken),
+            Ok(pb::PromiseStatus::Unspecified) | Err(_) => {
+                c.push(
+                    format_args!("promises[{i}].status"),
+                    format!("must be a known status, got {}", m.status),
+                );
+                None
+            }
+        };
+        if let (Some(promised_on), Some(due), Some(status), true) =
+            (promised_on, due, status, c.violations.len() == before)
+        {
+            out.push(PromiseToPay {
+                promised_on,
+                due,
+                amount: m.amount,
+                status,
+            });
+        }
+    }
+    out
+}
+
+/// Converts and validates one account; `prefix` is its path (`account` or `accounts[7]`).
+pub fn account(
+    message: Option<pb::Account>,
+    prefix: AccountPath,
+) -> Result<Account, Vec<Violation>> {
+    let mut c = Checker {
+        prefix,
+        violations: Vec::new(),
+    };
+    let Some(a) = message else {
+        return Err(vec![Violation {
+            field: prefix.to_string(),
+            description: "is required".into(),
+        }]);
+    };
+
+    if a.account_id.trim().is_empty() {
+        c.push("account_id", "is required");
+    } else if a.account_id.len() > MAX_ACCOUNT_ID_BYTES {
+        c.push(
+            "account_id",
+            format!("must be at most {MAX_ACCOUNT_ID_BYTES} bytes"),
+        );
+    }
+    let as_of = c.date(format_args!("as_of"), a.as_of.as_ref());
+
+    let profile = match a.profile {
+        None => {
+            c.push("profile", "is required");
+            CreditProfile::default()
+        }
+        Some(p) => {
+            c.amount("profile.credit_limit", p.credit_limit);
+            c.amount("profile.current_balance", p.current_balance);
+            if let Some(s) = p.bureau_score {
+                if !(s.is_finite() && (0.0..=MAX_BUREAU_SCORE).contains(&s)) {
+                    c.push(
+                        "profile.bureau_score",
+                        format!("must be between 0 and {MAX_BUREAU_SCORE}, got {s}"),
+                    );
+                }
+            }
+            if let Some(i) = p.annual_income {
+                c.amount("profile.annual_income", i);
+            }
+            CreditProfile {
+                credit_limit: p.credit_limit,
+                current_balance: p.current_balance,
+                months_on_book: p.months_on_book,
+                open_credit_lines: p.open_credit_lines,
+                prior_delinquencies: p.prior_delinquencies,
+                bureau_score: p.bureau_score,
+                annual_income: p.annual_income,
+                hardship: p.hardship,
+            }
+        }
+    };
+
+    let history: Vec<PaymentCycle> = if a.history.len() > MAX_HISTORY_CYCLES {
+        c.push(
+            "history",
+            format!(
+                "has {} cycles; at most {MAX_HISTORY_CYCLES} are accepted",
+                a.history.len()
+            ),
+        );
+        Vec::new()
+    } else {
+        let mut previous: Option<NaiveDate> = None;
+        // Collected from the message's own vector, which the standard library reuses in place
+        // (a domain cycle is smaller than a message cycle): no second allocation per account.
+        a.history
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, cycle)| {
+                let before = c.violations.len();
+                let date = c.date(
+                    format_args!("history[{i}].statement_date"),
+                    cycle.statement_date.as_ref(),
+                );
+                if let Some(d) = date {
+                    if previous.is_some_and(|p| d <= p) {
+                        c.push(
+                            format_args!("history[{i}].statement_date"),
+                            "must be later than the previous cycle's (history is oldest first)",
+                        );
+                    }
+                    if as_of.is_some_and(|as_of| d > as_of) {
+                        c.push(
+                            format_args!("history[{i}].statement_date"),
+                            "must not be after as_of",
+                        );
+                    }
+                    previous = Some(d);
+                }
+                c.amount(format_args!("history[{i}].amount_due"), cycle.amount_due);
+                c.amount(format_args!("history[{i}].minimum_due"), cycle.minimum_due);
+                c.amount(format_args!("history[{i}].amount_paid"), cycle.amount_paid);
+                if cycle.minimum_due > cycle.amount_due {
+                    c.push(
+                        format_args!("history[{i}].minimum_due"),
+                        "must not exceed amount_due",
+                    );
+                }
+                if cycle.days_past_due > MAX_DAYS_PAST_DUE {
+                    c.push(
+                        format_args!("history[{i}].days_past_due"),
+                        format!(
+                            "must be at most {MAX_DAYS_PAST_DUE}, got {}",
+                            cycle.days_past_due
+                        ),
+                    );
+                }
+                let valid = c.violations.len() == before;
+                date.filter(|_| valid).map(|d| PaymentCycle {
+                    statement_date: d,
+                    amount_due: cycle.amount_due,
+                    minimum_due: cycle.minimum_due,
+                    amount_paid: cycle.amount_paid,
+                    days_past_due: cycle.days_past_due,
+                })
+            })
+            .collect()
+    };
+
+    if a.attributes.len() > MAX_ATTRIBUTES {
+        c.push(
+            "attributes",
+            format!("at most {MAX_ATTRIBUTES} attributes are accepted"),
+        );
+    }
+    for (k, v) in &a.attributes {
+        if k.trim().is_empty() {
+            c.push("attributes", "attribute names must not be empty");
+        } else if !v.is_finite() {
+            c.push(
+                format_args!("attributes[{k}]"),
+                format!("must be a finite number, got {v}"),
+            );
+        }
+    }
+
+    let promises = promises(&mut c, &a.promises);
+    let contacts = contacts(&mut c, a.contacts);
+
+    match (as_of, c.violations.is_empty()) {
+        (Some(as_of), true) => Ok(Account {
+            account_id: a.account_id,
+            as_of,
+            profile,
+            history,
+            attributes: a.attributes,
+            contacts,
+            promises,
+        }),
+        _ => Err(c.violations),
+    }
+}
+
+/// The next-action message of a decision.
+fn next_action(d: &crate::policy::Decision<'_>) -> pb::NextAction {
+    pb::NextAction {
+        action: d.action.action.clone(),
+        channel: d.action.channel.clone(),
+        stage: d.stage.to_owned(),
+        rationale: d.rationale.text().to_owned(),
+        guard: d.guard.map(|g| pb::ContactGuard {
+            blocked_action: g.blocked.action.clone(),
+            blocked_channel: g.blocked.channel.clone(),
+            rule: g.rule.code().to_owned(),
+            reason: g.reason(),
+        }),
+    }
+}
+
+/// The `payrisk.v1.Treatment` value of a treatment.
+pub fn treatment(t: Treatment) -> i32 {
+    let t = match t {
+        Treatment::Soft => pb::Treatment::Soft,
+        Treatment::Firm => pb::Treatment::Firm,
+    };
+    t as i32
+}
+
+/// The response message of a scored account.
+pub fn response(account_id: String, s: &ScoredAccount<'_>) -> pb::ScoreResponse {
+    let d = &s.decision;
+    let model = s.engine.model().artifact();
+    pb::ScoreResponse {
+        account_id,
+        repayment_probability: s.probability,
+        score: d.score,
+        risk_band: d.band.to_owned(),
+        treatment: treatment(d.treatment),
+        next_action: Some(next_action(d)),
+        priority: d.priority,
+        reasons: s
+            .reasons
+            .iter()
+            .map(|r| pb::ReasonCode {
+                code: s.engine.reason_code(r).to_owned(),
+                contribution: r.contribution,
+                value: r.value,
+                text: s.engine.reason_text(r),
+            })
+            .collect(),
+        model_name: model.name.clone(),
+        model_version: model.version.clone(),
+        policy_version: s.engine.policy().version.clone(),
+        arm: s.arm.as_str().to_owned(),
+        shadow: s.shadow.as_deref().map(|x| Box::new(shadow(x))),
+    }
+}
+
+/// The challenger's decision in shadow mode.
+pub fn shadow(s: &ShadowScore<'_>) -> pb::ShadowDecision {
+    let d = &s.decision;
+    pb::ShadowDecision {
+        repayment_probability: s.probability,
+        risk_band: d.band.to_owned(),
+        treatment: treatment(d.treatment),
+        next_action: Some(next_action(d)),
+        priority: d.priority,
+        model_version: s.engine.model().artifact().version.clone(),
+        policy_version: s.engine.policy().version.clone(),
+    }
+}
+
+/// The response message of a decided batch. The server encodes batch replies itself
+/// ([`crate::grpc::wire::encode`]), byte for byte as prost encodes this message; tests and benchmarks compare
+/// the two.
+pub fn batch_response(batch: &Batch<'_>) -> pb::ScoreBatchResponse {
+    pb::ScoreBatchResponse {
+        results: batch
+            .outcomes
+            .iter()
+            .map(|o| pb::ScoreResult {
+                index: o.index,
+                account_id: o.account_id.clone(),
+                outcome: Some(match &o.result {
+                    Ok(s) => pb::score_result::Outcome::Score(response(o.account_id.clone(), s)),
+                    Err(violations) => pb::score_result::Outcome::Error(pb::AccountError {
+                        violations: violations
+                            .iter()
+                            .map(|v| pb::FieldViolation {
+                                field: v.field.clone(),
+                                description: v.description.clone(),
+                            })
+                            .collect(),
+                    }),
+                }),
+            })
+            .collect(),
+        batch_id: batch.batch_id,
+    }
+}
+
+/// Converts evaluation metrics.
+pub fn metrics(m: &crate::evaluation::Metrics) -> pb::EvaluationMetrics {
+    pb::EvaluationMetrics {
+        rows: m.rows,
+        repayment_rate: m.repayment_rate,
+        auc: m.auc,
+        gini: m.gini,
+        ks: m.ks,
+        brier: m.brier,
+        log_loss: m.log_loss,
+        ece: m.ece,
+    }
+}
+
+/// Describes the serving model and policy, and the experiment's arms.
+pub fn model_info(deployment: &Deployment, reload: &ReloadStatus) -> pb::ModelInfo {
+    let engine = deployment.champion();
+    let a = engine.model().artifact();
+    let p = engine.policy();
+    let arm = |arm: Arm, e: &Engine, share: f64, mode: &str| pb::ArmInfo {
+        arm: arm.as_str().to_owned(),
+        share,
+        mode: mode.to_owned(),
+        model_name: e.model().artifact().name.clone(),
+        model_version: e.model().artifact().version.clone(),
+        policy_version: e.policy().version.clone(),
+        decisions: deployment.decisions(arm),
+    };
+    let mut arms = Vec::with_capacity(2);
+    match (deployment.experiment(), deployment.challenger()) {
+        (Some(x), Some(challenger)) => {
+            let split = x.mode == ExperimentMode::Split;
+            let mode = x.mode.as_str();
+            arms.push(arm(
+                Arm::Champion,
+                engine,
+                if split { 1.0 - x.share } else { 1.0 },
+                mode,
+            ));
+            arms.push(arm(
+                Arm::Challenger,
+                challenger,
+                if split { x.share } else { 0.0 },
+                mode,
+            ));
+        }
+        _ => arms.push(arm(Arm::Champion, engine, 1.0, "none")),
+    }
+    pb::ModelInfo {
+        name: a.name.clone(),
+        version: a.version.clone(),
+        kind: a.model.kind().to_owned(),
+        features: engine
+            .model()
+            .spec()
+            .sources()
+            .iter()
+            .map(|s| pb::Feature {
+                name: s.name(),
+                description: s.description(),
+            })
+            .collect(),
+        train_metrics: Some(metrics(&a.metrics.train)),
+        test_metrics: Some(metrics(&a.metrics.test)),
+        created_at: a.created_at.to_rfc3339(),
+        training_data_fingerprint: a.training.data_fingerprint.clone(),
+        split: a.training.split.clone(),
+        policy_name: p.name.clone(),
+        policy_version: p.version.clone(),
+        artifact_schema_version: a.schema_version,
+        arms,
+        reload: Some(reload_status(reload)),
+    }
+}
+
+/// The reload history as the proto message.
+pub fn reload_status(status: &ReloadStatus) -> pb::ReloadStatus {
+    pb::ReloadStatus {
+        model_path: status.model_path.display().to_string(),
+        policy_path: status.policy_path.display().to_string(),
+        loaded_at: Some(to_timestamp(status.loaded_at)),
+        reloads: status.reloads,
+        failed_reloads: status.failed_reloads,
+        last_attempt_at: status.last_attempt_at.map(to_timestamp),
+        last_error: status.last_error.clone().unwrap_or_default(),
+    }
+}
+
+/// A time as a protobuf `Timestamp`.
+pub fn to_timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(y: i32, m: i32, d: i32) -> Option<pb::Date> {
+        Some(pb::Date {
+            year: y,
+            month: m,
+            day: d,
+        })
+    }
+
+    fn valid() -> pb::Account {
+        pb::Account {
+            account_id: "A1".into(),
+            as_of: date(2025, 6, 30),
+            profile: Some(pb::CreditProfile {
+                credit_limit: 1000.0,
+                current_balance: 400.0,
+                ..Default::default()
+            }),
+            history: vec![
+                pb::PaymentCycle {
+                    statement_date: date(2025, 5, 31),
+                    amount_due: 300.0,
+                    minimum_due: 30.0,
+                    amount_paid: 0.0,
+                    days_past_due: 0,
+                },
+                pb::PaymentCycle {
+                    statement_date: date(2025, 6, 30),
+                    amount_due: 400.0,
+                    minimum_due: 40.0,
+                    amount_paid: 300.0,
+                    days_past_due: 0,
+                },
+            ],
+            attributes: Default::default(),
+            ..Default::default()
+        }
+    }
+
+    fn fields(r: Result<Account, Vec<Violation>>) -> Vec<String> {
+        r.err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.field)
+            .collect()
+    }
+
+    #[test]
+    fn a_valid_account_converts() {
+        let a = account(Some(valid()), AccountPath::Single).expect("valid");
+        assert_eq!(a.history.len(), 2);
+        assert_eq!(a.profile.credit_limit, 1000.0);
+    }
+
+    #[test]
+    fn every_violation_names_its_field() {
+        let mut a = valid();
+        a.account_id.clear();
+        a.history[0].amount_paid = f64::NAN;
+        a.history[1].amount_due = -1.0;
+        a.history[1].days_past_due = 99_999;
+        a.attributes.insert("x".into(), f64::INFINITY);
+        let got = fields(account(Some(a), AccountPath::Batch(3)));
+        assert_eq!(
+            got,
+            vec![
+                "accounts[3].account_id",
+                "accounts[3].history[0].amount_paid",
+                "accounts[3].history[1].amount_due",
+                "accounts[3].history[1].minimum_due",
+                "accounts[3].history[1].days_past_due",
+                "accounts[3].attributes[x]",
+            ]
+        );
+    }
+
+    #[test]
+    fn dates_must_be_real_ordered_and_not_after_as_of() {
+        let mut a = valid();
+        a.history[1].statement_date = date(2025, 5, 1);
+        assert_eq!(
+            fields(account(Some(a), AccountPath::Single)),
+            vec!["account.history[1].statement_date"]
+        );
+        let mut a = valid();
+        a.history[1].statement_date = date(2025, 7, 31);
+        assert_eq!(
+            fields(account(Some(a), AccountPath::Single)),
+            vec!["account.history[1].statement_date"]
+        );
+        let mut a = valid();
+        a.as_of = date(2025, 2, 30);
+        assert_eq!(
+            fields(account(Some(a), AccountPath::Single)),
+            vec!["account.as_of"]
+        );
+        let mut a = valid();
+        a.as_of = None;
+        assert_eq!(
+            fields(account(Some(a), AccountPath::Single)),
+            vec!["account.as_of"]
+        );
+    }
+
+    #[test]
+    fn history_is_bounded_and_missing_parts_are_required() {
+        let mut a = valid();
+        let c = a.history[0];
+        a.history = vec![c; MAX_HISTORY_CYCLES + 1];
+        assert_eq!(
+            fields(account(Some(a), AccountPath::Single)),
+            vec!["account.history"]
+        );
+        let mut a = valid();
+        a.profile = None;
+        assert_eq!(
+            fields(account(Some(a), AccountPath::Single)),
+            vec!["account.profile"]
+        );
+        assert_eq!(fields(account(None, AccountPath::Single)), vec!["account"]);
+    }
+}

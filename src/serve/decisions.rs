@@ -1,0 +1,229 @@
+//! What the deployment decided for each account, and the one path that decides it.
+//!
+//! [`Deployment::decide`] and [`Deployment::decide_many`] are the only places that turn accounts
+//! into decisions: they assign experiment arms, group accounts per engine, score them (on the
+//! batch path when no reason codes are asked for), record the champion's inputs for drift,
+//! score the challenger beside the champion in shadow mode, and count decisions per arm. The
+//! gRPC handlers (`Score`, `ScoreBatch`, `ScoreStream`) and the offline worklist
+//! (`payrisk-train score`) all call them.
+//!
+//! The reply (`grpc::convert::response` for `Score`, `grpc::wire::encode` for batches), the
+//! audit record ([`crate::serve::audit`]) and the metrics are all written from a
+//! [`ScoredAccount`], so none of them can disagree with another. Everything borrows from the
+//! [`Deployment`] the call started on: nothing is copied per account but the numbers and the
+//! reason codes.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Account, Violation};
+use crate::policy::{Arm, Decision};
+use crate::scoring::{Engine, Reason, Scored};
+use crate::serve::deployment::Deployment;
+
+/// One account's decision: the deciding arm's, and the challenger's beside it in shadow mode.
+#[derive(Debug, Clone)]
+pub struct ScoredAccount<'d> {
+    /// The engine of the arm that decided.
+    pub engine: &'d Engine,
+    /// The arm that decided.
+    pub arm: Arm,
+    /// Repayment probability in [0, 1].
+    pub probability: f64,
+    /// The policy's decision.
+    pub decision: Decision<'d>,
+    /// Reason codes, strongest first (none on the batch path).
+    pub reasons: Vec<Reason>,
+    /// The challenger's decision in shadow mode (rare, so boxed).
+    pub shadow: Option<Box<ShadowScore<'d>>>,
+}
+
+/// The challenger's decision in shadow mode, not acted on.
+#[derive(Debug, Clone)]
+pub struct ShadowScore<'d> {
+    /// The challenger's engine.
+    pub engine: &'d Engine,
+    /// Its repayment probability.
+    pub probability: f64,
+    /// Its policy's decision.
+    pub decision: Decision<'d>,
+}
+
+/// One account of a batch: its decision, or why it could not be scored.
+#[derive(Debug, Clone)]
+pub struct Outcome<'d> {
+    /// Position of the account in the request.
+    pub index: u32,
+    /// The account's id as the request gave it.
+    pub account_id: String,
+    /// The decision, or the account's field violations.
+    pub result: Result<ScoredAccount<'d>, Vec<Violation>>,
+}
+
+/// A batch of accounts, decided: one outcome per account, in request order.
+#[derive(Debug, Clone)]
+pub struct Batch<'d> {
+    /// The request's `batch_id`, echoed.
+    pub batch_id: u64,
+    /// One per account, in request order.
+    pub outcomes: Vec<Outcome<'d>>,
+}
+
+/// One decision, as the metrics count it (`payrisk_decisions_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counted<'a> {
+    /// Risk band.
+    pub band: &'a str,
+    /// `soft` or `firm`.
+    pub treatment: &'static str,
+    /// `champion`, `challenger`, or `shadow` for a challenger's shadow score.
+    pub arm: &'static str,
+    /// The deciding model's version.
+    pub model_version: &'a str,
+}
+
+impl<'d> ScoredAccount<'d> {
+    /// `scored` by `engine` for `arm`, with the reason codes the engine left in its scratch.
+    pub fn new(engine: &'d Engine, arm: Arm, scored: &Scored<'d>, reasons: &[Reason]) -> Self {
+        ScoredAccount {
+            engine,
+            arm,
+            probability: scored.probability,
+            decision: scored.decision,
+            reasons: reasons.to_vec(),
+            shadow: None,
+        }
+    }
+
+    /// The decisions to count: this one, and the shadow score's.
+    pub fn counted(&self) -> impl Iterator<Item = Counted<'_>> {
+        let decided = Counted {
+            band: self.decision.band,
+            treatment: self.decision.treatment.as_str(),
+            arm: self.arm.as_str(),
+            model_version: &self.engine.model().artifact().version,
+        };
+        let shadow = self.shadow.as_ref().map(|s| Counted {
+            band: s.decision.band,
+            treatment: s.decision.treatment.as_str(),
+            arm: "shadow",
+            model_version: &s.engine.model().artifact().version,
+        });
+        std::iter::once(decided).chain(shadow)
+    }
+}
+
+impl<'d> ShadowScore<'d> {
+    /// `scored` by the challenger's `engine`.
+    pub fn new(engine: &'d Engine, scored: &Scored<'d>) -> Self {
+        ShadowScore {
+            engine,
+            probability: scored.probability,
+            decision: scored.decision,
+        }
+    }
+}
+
+impl Batch<'_> {
+    /// The scored accounts with their positions and ids.
+    pub fn scored(&self) -> impl Iterator<Item = (u32, &str, &ScoredAccount<'_>)> {
+        self.outcomes.iter().filter_map(|o| {
+            o.result
+                .as_ref()
+                .ok()
+                .map(|s| (o.index, o.account_id.as_str(), s))
+        })
+    }
+}
+
+impl Deployment {
+    /// Decides one account at `now` with up to `k` reason codes: the deciding arm's engine, and
+    /// the challenger beside it in shadow mode.
+    pub fn decide(&self, account: &Account, k: usize, now: DateTime<Utc>) -> ScoredAccount<'_> {
+        let arm = self.arm(&account.account_id);
+        let (decider, engine) = self.decider(arm);
+        let mut scratch = engine.scratch();
+        let scored = engine.score(account, k, now, &mut scratch);
+        self.record(decider, 1);
+        if let (Arm::Champion, Some(drift)) = (decider, self.drift()) {
+            drift.record(scratch.inputs(), &[scored.probability]);
+        }
+        let mut decided = ScoredAccount::new(engine, decider, &scored, scratch.reasons());
+        decided.shadow = self.shadow(arm).map(|challenger| {
+            let mut scratch = challenger.scratch();
+            let scored = challenger.score(account, 0, now, &mut scratch);
+            self.record(Arm::Challenger, 1);
+            Box::new(ShadowScore::new(challenger, &scored))
+        });
+        decided
+    }
+
+    /// Decides `accounts` at `now` with up to `k` reason codes each, in their order. Each arm's
+    /// accounts are scored together, on the batch path when `k` is 0.
+    pub fn decide_many(
+        &self,
+        accounts: &[&Account],
+        k: usize,
+        now: DateTime<Utc>,
+    ) -> Vec<ScoredAccount<'_>> {
+        let arms: Vec<Arm> = accounts.iter().map(|a| self.arm(&a.account_id)).collect();
+        let mut decided: Vec<(usize, ScoredAccount<'_>)> = Vec::with_capacity(accounts.len());
+        for decider in [Arm::Champion, Arm::Challenger] {
+            let members: Vec<usize> = (0..accounts.len())
+                .filter(|&i| self.decider(arms[i]).0 == decider)
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            let (_, engine) = self.decider(decider);
+            let drift = self.drift().filter(|_| decider == Arm::Champion);
+            let mut scratch = engine.scratch();
+            if k == 0 {
+                let group: Vec<&Account> = members.iter().map(|&i| accounts[i]).collect();
+                let mut scored = Vec::with_capacity(group.len());
+                engine.score_many(&group, now, &mut scratch, &mut scored);
+                if let Some(drift) = drift {
+                    let probabilities: Vec<f64> = scored.iter().map(|s| s.probability).collect();
+                    drift.record(scratch.batch_inputs(), &probabilities);
+                }
+                decided.extend(
+                    members
+                        .iter()
+                        .zip(&scored)
+                        .map(|(&i, s)| (i, ScoredAccount::new(engine, decider, s, &[]))),
+                );
+            } else {
+                for &i in &members {
+                    let s = engine.score(accounts[i], k, now, &mut scratch);
+                    if let Some(drift) = drift {
+                        drift.record(scratch.inputs(), &[s.probability]);
+                    }
+                    decided.push((
+                        i,
+                        ScoredAccount::new(engine, decider, &s, scratch.reasons()),
+                    ));
+                }
+            }
+            self.record(decider, members.len() as u64);
+        }
+        // Both passes cover every account once; with an experiment they interleave.
+        if self.experiment().is_some() {
+            decided.sort_unstable_by_key(|(i, _)| *i);
+        }
+        let mut decided: Vec<ScoredAccount<'_>> = decided.into_iter().map(|(_, d)| d).collect();
+        // Shadow mode: the challenger scores its share beside the champion.
+        if let Some(challenger) = self.shadow(Arm::Challenger) {
+            let members: Vec<usize> = (0..accounts.len())
+                .filter(|&i| arms[i] == Arm::Challenger)
+                .collect();
+            let group: Vec<&Account> = members.iter().map(|&i| accounts[i]).collect();
+            let mut scratch = challenger.scratch();
+            let mut scored = Vec::with_capacity(group.len());
+            challenger.score_many(&group, now, &mut scratch, &mut scored);
+            for (&i, s) in members.iter().zip(&scored) {
+                decided[i].shadow = Some(Box::new(ShadowScore::new(challenger, s)));
+            }
+            self.record(Arm::Challenger, members.len() as u64);
+        }
+        decided
+    }
+}

@@ -1,0 +1,167 @@
+//! What serves: the champion engine and, when its policy runs a champion/challenger
+//! experiment, the challenger engine, with the count of decisions per arm.
+//!
+//! The experiment lives in the champion's policy file ([`crate::policy::Experiment`]): a name,
+//! the challenger's share of accounts, the mode, and the challenger's model and/or policy
+//! (paths relative to the policy file; an absent one is the champion's). Accounts are assigned
+//! by a stable hash of the experiment name and the account id, so an account stays in its arm
+//! across calls, batches, restarts and replicas.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::LoadError;
+use crate::model::Model;
+use crate::policy::{Arm, Experiment, ExperimentMode, Policy};
+use crate::scoring::Engine;
+use crate::serve::drift::{DriftMonitor, DEFAULT_DRIFT_WINDOW};
+
+/// The engines that serve and how accounts are shared between them.
+#[derive(Debug)]
+pub struct Deployment {
+    champion: Engine,
+    challenger: Option<Engine>,
+    /// Decisions (shadow mode: shadow scores) per arm: champion, challenger.
+    decisions: [AtomicU64; 2],
+    /// The files it was loaded from: model, policy, then the challenger's.
+    files: Vec<PathBuf>,
+    /// Drift of the champion's accounts against its training baseline (when it has one).
+    drift: Option<DriftMonitor>,
+}
+
+impl Deployment {
+    /// Loads the champion's model and policy and, when the policy names an experiment, the
+    /// challenger's, each validated completely.
+    pub fn load(model: &Path, policy: &Path) -> Result<Deployment, LoadError> {
+        let champion_model = Model::load(model)?;
+        let champion_policy = Policy::load(policy)?;
+        let mut files = vec![model.to_path_buf(), policy.to_path_buf()];
+        let challenger = match &champion_policy.experiment {
+            None => None,
+            Some(e) => {
+                let dir = policy.parent().unwrap_or(Path::new("."));
+                let model = match &e.challenger_model {
+                    Some(path) => {
+                        files.push(dir.join(path));
+                        Model::load(&dir.join(path))?
+                    }
+                    None => champion_model.clone(),
+                };
+                let policy = match &e.challenger_policy {
+                    Some(path) => {
+                        files.push(dir.join(path));
+                        let p = Policy::load(&dir.join(path))?;
+                        if p.experiment.is_some() {
+                            return Err(LoadError::invalid(format!(
+                                "{}: a challenger policy cannot run an experiment of its own",
+                                dir.join(path).display()
+                            )));
+                        }
+                        p
+                    }
+                    None => champion_policy.clone(),
+                };
+                Some(Engine::new(model, policy))
+            }
+        };
+        let mut deployment =
+            Deployment::new(Engine::new(champion_model, champion_policy), challenger);
+        deployment.files = files;
+        Ok(deployment)
+    }
+
+    /// A deployment of `champion`, with `challenger` when the champion's policy runs an
+    /// experiment (a challenger without an experiment is never used).
+    pub fn new(champion: Engine, challenger: Option<Engine>) -> Deployment {
+        let challenger = challenger.filter(|_| champion.policy().experiment.is_some());
+        let drift = champion
+            .model()
+            .artifact()
+            .baseline
+            .clone()
+            .and_then(|b| DriftMonitor::new(b, DEFAULT_DRIFT_WINDOW));
+        Deployment {
+            drift,
+            champion,
+            challenger,
+            decisions: [AtomicU64::new(0), AtomicU64::new(0)],
+            files: Vec::new(),
+        }
+    }
+
+    /// The same deployment with a drift window of `size` accounts (0: no drift monitoring).
+    pub fn with_drift_window(mut self, size: usize) -> Deployment {
+        self.drift = (size > 0)
+            .then(|| self.champion.model().artifact().baseline.clone())
+            .flatten()
+            .and_then(|b| DriftMonitor::new(b, size));
+        self
+    }
+
+    /// The live drift of the champion's accounts (`None` when its artifact has no baseline).
+    pub fn drift(&self) -> Option<&DriftMonitor> {
+        self.drift.as_ref()
+    }
+
+    /// The files [`Self::load`] read: the model, the policy, then the challenger's model and
+    /// policy when it has its own (empty for a deployment built with [`Self::new`]).
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+
+    /// The champion.
+    pub fn champion(&self) -> &Engine {
+        &self.champion
+    }
+
+    /// The challenger, when an experiment runs.
+    pub fn challenger(&self) -> Option<&Engine> {
+        self.challenger.as_ref()
+    }
+
+    /// The running experiment.
+    pub fn experiment(&self) -> Option<&Experiment> {
+        self.challenger
+            .as_ref()
+            .and(self.champion.policy().experiment.as_ref())
+    }
+
+    /// The arm `account_id` is assigned to (always the champion without an experiment).
+    pub fn arm(&self, account_id: &str) -> Arm {
+        self.experiment()
+            .map_or(Arm::Champion, |e| e.arm(account_id))
+    }
+
+    /// The engine that decides an account of `arm`: the challenger only in split mode.
+    pub fn decider(&self, arm: Arm) -> (Arm, &Engine) {
+        match (arm, self.experiment().map(|e| e.mode), &self.challenger) {
+            (Arm::Challenger, Some(ExperimentMode::Split), Some(c)) => (Arm::Challenger, c),
+            _ => (Arm::Champion, &self.champion),
+        }
+    }
+
+    /// The challenger engine that scores an account of `arm` in shadow mode.
+    pub fn shadow(&self, arm: Arm) -> Option<&Engine> {
+        match (arm, self.experiment().map(|e| e.mode)) {
+            (Arm::Challenger, Some(ExperimentMode::Shadow)) => self.challenger.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Counts `n` decisions (or shadow scores) of `arm`.
+    pub fn record(&self, arm: Arm, n: u64) {
+        self.decisions[arm_index(arm)].fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Decisions (or shadow scores) of `arm` since the deployment started.
+    pub fn decisions(&self, arm: Arm) -> u64 {
+        self.decisions[arm_index(arm)].load(Ordering::Relaxed)
+    }
+}
+
+fn arm_index(arm: Arm) -> usize {
+    match arm {
+        Arm::Champion => 0,
+        Arm::Challenger => 1,
+    }
+}

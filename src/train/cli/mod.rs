@@ -1,0 +1,668 @@
+//! The `payrisk-train` commands: each subcommand's options (clap) and the one call that runs it,
+//! returning the text to print. The binary only parses the command line, calls, and prints.
+//!
+//! Rules every command keeps:
+//! 1. Flags win over the training config file, which wins over the built-in defaults
+//!    ([`FitArgs::resolve`]).
+//! 2. Tables are found by name in `--tables DIR` (`accounts`, `payment_history`, `outcomes`,
+//!    Parquet before CSV), unless a flag names a single table.
+//! 3. A model is written to `<models_dir>/<name>/<version>/model.json` through
+//!    [`crate::serve::repository`]: an existing version is replaced only with `--force`, and the
+//!    artifact is renamed into place whole.
+//! 4. Row errors stop a command (exit code 3); with `--lenient`, `fit` leaves the accounts out and
+//!    writes every rejected row to `rejects.csv` beside the artifact.
+
+mod console;
+mod progress;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+
+use crate::model::calibration::CalibrationMethod;
+use crate::model::Model;
+use crate::serve::{repository, Deployment, DEFAULT_MODEL, DEFAULT_POLICY};
+use crate::train::config::{ModelKind, TrainConfig};
+use crate::train::fit::{fit_gbdt_observed, fit_logistic, import_gbdt, Design, FitConfig, Fitted};
+use crate::train::report::{write_json, Comparison, Evaluation, MetricsReport};
+use crate::train::split::Split;
+use crate::train::tables::{self, TablePaths};
+use crate::train::{html, import, monthly, synthetic, uci, worklist, TrainError};
+use progress::stage;
+
+/// Where the canonical tables are.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TableArgs {
+    /// Directory holding accounts, payment_history and outcomes as .csv or .parquet; the
+    /// --accounts/--history/--outcomes flags override single tables.
+    #[arg(long = "tables", default_value = "data/uci")]
+    pub dir: PathBuf,
+    /// Accounts table (CSV or Parquet).
+    #[arg(long)]
+    pub accounts: Option<PathBuf>,
+    /// Payment-history table (CSV or Parquet).
+    #[arg(long)]
+    pub history: Option<PathBuf>,
+    /// Outcomes table (CSV or Parquet).
+    #[arg(long)]
+    pub outcomes: Option<PathBuf>,
+}
+
+impl TableArgs {
+    /// The tables' paths: a flag's, else `<dir>/<stem>.parquet` when it exists, else `.csv`.
+    pub fn paths(&self) -> TablePaths {
+        let table = |flag: &Option<PathBuf>, stem: &str| {
+            flag.clone().unwrap_or_else(|| {
+                let parquet = self.dir.join(format!("{stem}.parquet"));
+                if parquet.exists() {
+                    parquet
+                } else {
+                    self.dir.join(format!("{stem}.csv"))
+                }
+            })
+        };
+        TablePaths {
+            accounts: table(&self.accounts, "accounts"),
+            history: table(&self.history, "payment_history"),
+            outcomes: table(&self.outcomes, "outcomes"),
+        }
+    }
+}
+
+/// Options of `convert-uci`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConvertUciArgs {
+    /// The UCI CSV.
+    #[arg(long, default_value = "../shared/data/uci_credit_default.csv")]
+    pub input: PathBuf,
+    /// Output directory for accounts.csv, payment_history.csv and outcomes.csv.
+    #[arg(long, default_value = "data/uci")]
+    pub out: PathBuf,
+}
+
+/// Converts the UCI credit-default CSV into the canonical tables.
+pub fn convert_uci(args: &ConvertUciArgs) -> Result<String, TrainError> {
+    let c = stage("converting the UCI data", || {
+        uci::convert(&args.input, &args.out)
+    })?;
+    Ok(format!(
+        "wrote {} accounts and {} payment cycles to {}",
+        c.accounts,
+        c.cycles,
+        args.out.display()
+    ))
+}
+
+/// Options of `convert-monthly`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConvertMonthlyArgs {
+    /// The monthly status CSV (ID, MONTHS_BALANCE, STATUS).
+    #[arg(long, default_value = "../shared/data/monthly_credit_status.csv")]
+    pub input: PathBuf,
+    /// Output directory for accounts.csv, payment_history.csv and outcomes.csv.
+    #[arg(long, default_value = "data/monthly")]
+    pub out: PathBuf,
+}
+
+/// Converts the long-format monthly status history into the canonical tables.
+pub fn convert_monthly(args: &ConvertMonthlyArgs) -> Result<String, TrainError> {
+    let c = stage("converting the monthly status history", || {
+        monthly::convert(&args.input, &args.out)
+    })?;
+    Ok(format!(
+        "wrote {} accounts ({} defaulted, {:.1} %) and {} history rows to {}; {} accounts skipped (under {} months of history or no outcome window)",
+        c.accounts,
+        c.defaulted,
+        100.0 * c.defaulted as f64 / c.accounts.max(1) as f64,
+        c.cycles,
+        args.out.display(),
+        c.skipped,
+        monthly::MIN_HISTORY_MONTHS
+    ))
+}
+
+/// File format of generated tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TableFormat {
+    /// CSV with a header row.
+    Csv,
+    /// Typed Parquet.
+    Parquet,
+}
+
+/// Options of `generate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GenerateArgs {
+    /// Accounts to generate (about ten history rows each).
+    #[arg(long, default_value_t = 100_000)]
+    pub accounts: usize,
+    /// Seed: the same seed writes the same bytes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Table format.
+    #[arg(long, value_enum, default_value_t = TableFormat::Parquet)]
+    pub format: TableFormat,
+    /// Output directory.
+    #[arg(long, default_value = "data/synthetic")]
+    pub out: PathBuf,
+}
+
+/// Writes a seeded synthetic portfolio.
+pub fn generate(args: &GenerateArgs) -> Result<String, TrainError> {
+    let format = match args.format {
+        TableFormat::Csv => synthetic::Format::Csv,
+        TableFormat::Parquet => synthetic::Format::Parquet,
+    };
+    let spec = synthetic::PortfolioSpec {
+        accounts: args.accounts,
+        seed: args.seed,
+    };
+    let g = stage("generating the synthetic portfolio", || {
+        synthetic::generate(spec, &args.out, format)
+    })?;
+    Ok(format!(
+        "wrote {} accounts ({} defaulted, {:.1} %) and {} history rows to {}",
+        g.accounts,
+        g.defaulted,
+        100.0 * g.defaulted as f64 / g.accounts.max(1) as f64,
+        g.cycles,
+        args.out.display()
+    ))
+}
+
+/// Probability calibration of `fit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CalibrationArg {
+    /// The model's own probabilities.
+    None,
+    /// Platt scaling of the log-odds.
+    Platt,
+    /// Isotonic regression of the probability.
+    Isotonic,
+}
+
+/// Options of `fit`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FitArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub tables: TableArgs,
+    /// Training config file (TOML: model, name, version, split, [logistic], [gbdt]).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Model kind [default: the config's, else logistic].
+    #[arg(long, value_enum)]
+    pub model: Option<ModelKind>,
+    /// Held-out split: `mod:M[:R]` (integer ids, test = id % M == R),
+    /// `hash:FRACTION[:SEED]`, or `time:YYYY-MM-DD` (out of time: test = snapshots with
+    /// as_of after the date) [default: the config's, else mod:5].
+    #[arg(long)]
+    pub split: Option<Split>,
+    /// Model name [default: the config's, else uci-credit].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Model version [default: the config's, else 1].
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Logistic L2 penalty [default: the config's, else 1.0].
+    #[arg(long)]
+    pub l2: Option<f64>,
+    /// Logistic optimiser iteration cap [default: the config's, else 500].
+    #[arg(long)]
+    pub max_iterations: Option<u64>,
+    /// Reject invalid accounts (all their rows) instead of stopping; every rejected row is
+    /// written with its reason to rejects.csv beside the artifact.
+    #[arg(long)]
+    pub lenient: bool,
+    /// Calibrate probabilities on 20 % of the training rows, held out of the fit
+    /// [default: the config's, else none].
+    #[arg(long, value_enum)]
+    pub calibration: Option<CalibrationArg>,
+    /// Where model directories go.
+    #[arg(long, default_value = "models")]
+    pub models_dir: PathBuf,
+    /// Replace an existing artifact of the same name and version.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl FitArgs {
+    /// The model kind and fit settings: each flag given wins over the config file `file`, which
+    /// wins over the defaults (logistic, `uci-credit`, version `1`, `mod:5`, no calibration).
+    pub fn resolve(&self, file: &TrainConfig) -> Result<(ModelKind, FitConfig), TrainError> {
+        let split = match (&self.split, &file.split) {
+            (Some(s), _) => *s,
+            (None, Some(s)) => s.parse().map_err(TrainError::Config)?,
+            (None, None) => "mod:5".parse().map_err(TrainError::Config)?,
+        };
+        let kind = self.model.or(file.model).unwrap_or(ModelKind::Logistic);
+        let config = FitConfig {
+            name: self
+                .name
+                .clone()
+                .or_else(|| file.name.clone())
+                .unwrap_or_else(|| "uci-credit".into()),
+            version: self
+                .version
+                .clone()
+                .or_else(|| file.version.clone())
+                .unwrap_or_else(|| "1".into()),
+            split,
+            l2_penalty: self.l2.unwrap_or(file.logistic.l2),
+            max_iterations: self.max_iterations.unwrap_or(file.logistic.max_iterations),
+            calibration: match self.calibration {
+                Some(CalibrationArg::None) => None,
+                Some(CalibrationArg::Platt) => Some(CalibrationMethod::Platt),
+                Some(CalibrationArg::Isotonic) => Some(CalibrationMethod::Isotonic),
+                None => file.calibration,
+            },
+        };
+        Ok((kind, config))
+    }
+}
+
+/// Fits a model, evaluates it on the held-out split and writes its artifact, `metrics.json` and
+/// `report.html` into the model repository.
+pub fn fit(args: &FitArgs) -> Result<String, TrainError> {
+    let file = match &args.config {
+        Some(path) => TrainConfig::load(path)?,
+        None => TrainConfig::default(),
+    };
+    let (kind, config) = args.resolve(&file)?;
+    let paths = args.tables.paths();
+    let target = repository::artifact_path(&args.models_dir, &config.name, &config.version);
+    repository::claim(&target, args.force)?;
+    let started = Instant::now();
+    let mut out = String::new();
+    let set = if args.lenient {
+        let loaded = stage("reading and validating the tables (lenient)", || {
+            tables::load_with(&paths, true)
+        })?;
+        let rejects = target.with_file_name("rejects.csv");
+        tables::write_rejects(&rejects, &loaded.rejects)?;
+        let _ = writeln!(
+            out,
+            "lenient: {} account(s) rejected, {} line(s) in {}",
+            loaded.rejected_accounts,
+            loaded.rejects.len(),
+            rejects.display()
+        );
+        loaded.set
+    } else {
+        stage("reading and validating the tables", || tables::load(&paths))?
+    };
+    tracing::info!(accounts = set.rows.len(), "tables loaded and validated");
+    let fitted = match kind {
+        ModelKind::Logistic => stage("fitting logistic regression", || {
+            fit_logistic(&set, &paths, &config)
+        })?,
+        ModelKind::Gbdt => progress::rounds(
+            "fitting gradient-boosted trees",
+            file.gbdt.trees as u64,
+            |on_round| fit_gbdt_observed(&set, &paths, &config, &file.gbdt, on_round),
+        )?,
+    };
+    out.push_str(&write_model(&target, &fitted, started)?);
+    Ok(out)
+}
+
+/// Model formats `import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportFormat {
+    /// LightGBM text model (`Booster.save_model`).
+    Lightgbm,
+    /// XGBoost JSON model (`Booster.save_model("model.json")`).
+    Xgboost,
+}
+
+/// The class an imported model's probability is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PositiveClass {
+    /// Repayment (as payrisk).
+    Repaid,
+    /// Default: payrisk flips the model.
+    Default,
+}
+
+/// Options of `import`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImportArgs {
+    /// Source format.
+    #[arg(long, value_enum)]
+    pub format: ImportFormat,
+    /// The model file (LightGBM `model.txt`, XGBoost `model.json`).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Feature map: lines `source_name = payrisk_name` (names not listed are used as they
+    /// are).
+    #[arg(long)]
+    pub feature_map: Option<PathBuf>,
+    /// Which class the source model predicts the probability of.
+    #[arg(long, value_enum, default_value_t = PositiveClass::Repaid)]
+    pub positive_class: PositiveClass,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub tables: TableArgs,
+    /// Held-out split for the evaluation, as for `fit`.
+    #[arg(long, default_value = "mod:5")]
+    pub split: Split,
+    /// Model name.
+    #[arg(long)]
+    pub name: String,
+    /// Model version.
+    #[arg(long, default_value = "1")]
+    pub version: String,
+    /// Where model directories go.
+    #[arg(long, default_value = "models")]
+    pub models_dir: PathBuf,
+    /// Replace an existing artifact of the same name and version.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Imports a LightGBM or XGBoost model as a payrisk artifact, evaluated on the tables' held-out
+/// split, into the model repository.
+pub fn import(args: &ImportArgs) -> Result<String, TrainError> {
+    let target = repository::artifact_path(&args.models_dir, &args.name, &args.version);
+    repository::claim(&target, args.force)?;
+    let started = Instant::now();
+    let text = read(&args.input)?;
+    let imported = match args.format {
+        ImportFormat::Lightgbm => import::lightgbm(&text)?,
+        ImportFormat::Xgboost => import::xgboost(&text)?,
+    };
+    let mapping = match &args.feature_map {
+        Some(path) => import::parse_feature_map(&read(path)?, path)?,
+        None => HashMap::new(),
+    };
+    let paths = args.tables.paths();
+    let set = stage("reading and validating the tables", || tables::load(&paths))?;
+    let config = FitConfig {
+        name: args.name.clone(),
+        version: args.version.clone(),
+        split: args.split,
+        l2_penalty: 0.0,
+        max_iterations: 0,
+        calibration: None,
+    };
+    let positive_is_repaid = args.positive_class == PositiveClass::Repaid;
+    let fitted = import_gbdt(
+        &set,
+        &paths,
+        &config,
+        &imported,
+        &mapping,
+        positive_is_repaid,
+    )?;
+    write_model(&target, &fitted, started)
+}
+
+/// Options of `evaluate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvaluateArgs {
+    /// The model artifact.
+    #[arg(long, default_value = DEFAULT_MODEL)]
+    pub model: PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub tables: TableArgs,
+    /// Where to write the evaluation JSON.
+    #[arg(long, default_value = "evaluation.json")]
+    pub out: PathBuf,
+}
+
+/// Scores a model on labelled tables: metrics, deciles and drift, as JSON and an HTML report.
+pub fn evaluate(args: &EvaluateArgs) -> Result<String, TrainError> {
+    let paths = args.tables.paths();
+    let model = Model::load(&args.model)?;
+    let set = stage("reading and validating the tables", || tables::load(&paths))?;
+    let e = stage("scoring", || Evaluation::of(&model, &set, &paths))?;
+    write_json(&e, &args.out)?;
+    let html_path = args.out.with_extension("html");
+    write(&html_path, &html::render_evaluation(&e, model.artifact()))?;
+    Ok(format!(
+        "{}wrote {} and {}",
+        console::evaluations(&[&e]),
+        args.out.display(),
+        html_path.display()
+    ))
+}
+
+/// Options of `compare`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompareArgs {
+    /// The model in production.
+    #[arg(long)]
+    pub champion: PathBuf,
+    /// The candidate.
+    #[arg(long)]
+    pub challenger: PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub tables: TableArgs,
+    /// Where to write the comparison JSON.
+    #[arg(long, default_value = "comparison.json")]
+    pub out: PathBuf,
+}
+
+/// Champion against challenger on the same labelled tables, as JSON and an HTML report.
+pub fn compare(args: &CompareArgs) -> Result<String, TrainError> {
+    let paths = args.tables.paths();
+    let champion = Model::load(&args.champion)?;
+    let challenger = Model::load(&args.challenger)?;
+    let set = stage("reading and validating the tables", || tables::load(&paths))?;
+    let c = Comparison::of(
+        stage("scoring the champion", || {
+            Evaluation::of(&champion, &set, &paths)
+        })?,
+        stage("scoring the challenger", || {
+            Evaluation::of(&challenger, &set, &paths)
+        })?,
+    )?;
+    write_json(&c, &args.out)?;
+    let html_path = args.out.with_extension("html");
+    let page = html::render_comparison(&c, champion.artifact(), challenger.artifact());
+    write(&html_path, &page)?;
+    Ok(format!(
+        "{}challenger - champion: AUC {:+.4}  KS {:+.4}  Brier {:+.4}  ECE {:+.4}\nwrote {} and {}",
+        console::evaluations(&[&c.champion, &c.challenger]),
+        c.auc_delta,
+        c.ks_delta,
+        c.brier_delta,
+        c.ece_delta,
+        args.out.display(),
+        html_path.display()
+    ))
+}
+
+/// Options of `score`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ScoreArgs {
+    /// The model artifact.
+    #[arg(long, default_value = DEFAULT_MODEL)]
+    pub model: PathBuf,
+    /// The treatment policy.
+    #[arg(long, default_value = DEFAULT_POLICY)]
+    pub policy: PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub tables: TableArgs,
+    /// The decision time for contact caps and promises (RFC 3339) [default: now].
+    #[arg(long)]
+    pub decision_time: Option<DateTime<Utc>>,
+    /// Where to write the ranked worklist.
+    #[arg(long, default_value = "scores.parquet")]
+    pub output: PathBuf,
+}
+
+/// Scores a whole portfolio with the serving deployment and writes the ranked worklist.
+pub fn score(args: &ScoreArgs) -> Result<String, TrainError> {
+    // Offline scoring reports no drift: no window to fill.
+    let deployment = Deployment::load(&args.model, &args.policy)?.with_drift_window(0);
+    let paths = args.tables.paths();
+    let accounts = stage("reading and validating the portfolio", || {
+        tables::load_portfolio(&paths.accounts, &paths.history)
+    })?;
+    let now = args.decision_time.unwrap_or_else(Utc::now);
+    let started = Instant::now();
+    let ranked = stage("scoring and ranking", || {
+        Ok::<_, TrainError>(worklist::rank(&deployment, &accounts, now))
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    stage("writing the worklist", || {
+        worklist::write(&ranked, &args.output)
+    })?;
+    Ok(format!(
+        "scored and ranked {} accounts in {seconds:.2} s ({:.0} accounts/s); wrote {}",
+        ranked.len(),
+        ranked.len() as f64 / seconds.max(1e-9),
+        args.output.display()
+    ))
+}
+
+/// Options of `features`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FeaturesArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub tables: TableArgs,
+    /// Held-out split, as for `fit`.
+    #[arg(long, default_value = "mod:5")]
+    pub split: Split,
+    /// Output CSV.
+    #[arg(long, default_value = "data/uci/features.csv")]
+    pub out: PathBuf,
+}
+
+/// Derives every account's features with the serving feature engine and writes them as CSV.
+pub fn features(args: &FeaturesArgs) -> Result<String, TrainError> {
+    let paths = args.tables.paths();
+    let set = stage("reading and validating the tables", || tables::load(&paths))?;
+    let design = Design::build(&set, &args.split)?;
+    design.write_csv(&set, &args.out)?;
+    Ok(format!(
+        "wrote {} rows x {} features to {}",
+        set.rows.len(),
+        design.p,
+        args.out.display()
+    ))
+}
+
+/// Writes a fitted model into the repository (the artifact, then `metrics.json` and
+/// `report.html` beside it) and describes what was written.
+fn write_model(target: &Path, fitted: &Fitted, started: Instant) -> Result<String, TrainError> {
+    repository::write_artifact(target, &fitted.artifact.to_json())?;
+    let metrics_path = target.with_file_name("metrics.json");
+    let report = MetricsReport::of(fitted)?;
+    report.write(&metrics_path)?;
+    let html_path = target.with_file_name("report.html");
+    write(&html_path, &html::render(fitted, &report))?;
+    Ok(format!(
+        "wrote {}, {} and {}\n{}\ntook {:.1}s",
+        target.display(),
+        metrics_path.display(),
+        html_path.display(),
+        console::fitted(&fitted.artifact),
+        started.elapsed().as_secs_f64()
+    ))
+}
+
+fn read(path: &Path) -> Result<String, TrainError> {
+    std::fs::read_to_string(path).map_err(|source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn write(path: &Path, text: &str) -> Result<(), TrainError> {
+    std::fs::write(path, text).map_err(|source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Fit {
+        #[command(flatten)]
+        args: FitArgs,
+    }
+
+    fn fit_args(flags: &[&str]) -> FitArgs {
+        let argv = std::iter::once("fit").chain(flags.iter().copied());
+        Fit::try_parse_from(argv).expect("flags parse").args
+    }
+
+    #[test]
+    fn flags_win_over_the_config_file_which_wins_over_defaults() {
+        let file: TrainConfig = toml::from_str(
+            "model = \"gbdt\"\nname = \"from-file\"\nversion = \"7\"\nsplit = \"hash:0.3\"\n[logistic]\nl2 = 4.0\n",
+        )
+        .expect("config");
+        let (kind, config) = fit_args(&["--name", "from-flag", "--l2", "2.5"])
+            .resolve(&file)
+            .expect("resolves");
+        assert_eq!(kind, ModelKind::Gbdt);
+        assert_eq!(config.name, "from-flag");
+        assert_eq!(config.version, "7");
+        assert_eq!(config.split, "hash:0.3".parse::<Split>().expect("split"));
+        assert_eq!(config.l2_penalty, 2.5);
+        assert_eq!(config.max_iterations, 500);
+
+        let (kind, config) = fit_args(&[])
+            .resolve(&TrainConfig::default())
+            .expect("defaults");
+        assert_eq!(kind, ModelKind::Logistic);
+        assert_eq!(
+            (config.name.as_str(), config.version.as_str()),
+            ("uci-credit", "1")
+        );
+        assert_eq!(config.split, "mod:5".parse::<Split>().expect("split"));
+        assert_eq!(config.calibration, None);
+    }
+
+    #[test]
+    fn a_bad_split_in_the_config_file_is_a_config_error() {
+        let file = TrainConfig {
+            split: Some("thirds".into()),
+            ..TrainConfig::default()
+        };
+        let err = fit_args(&[]).resolve(&file).expect_err("refused");
+        assert!(matches!(err, TrainError::Config(_)), "{err}");
+    }
+
+    #[test]
+    fn tables_are_found_parquet_first_unless_a_flag_names_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("accounts.parquet"), b"").expect("write");
+        let args = TableArgs {
+            dir: dir.path().to_path_buf(),
+            accounts: None,
+            history: None,
+            outcomes: Some(PathBuf::from("elsewhere/outcomes.csv")),
+        };
+        let paths = args.paths();
+        assert_eq!(paths.accounts, dir.path().join("accounts.parquet"));
+        assert_eq!(paths.history, dir.path().join("payment_history.csv"));
+        assert_eq!(paths.outcomes, PathBuf::from("elsewhere/outcomes.csv"));
+    }
+
+    #[test]
+    fn fit_refuses_to_overwrite_a_version_without_force() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = repository::artifact_path(dir.path(), "uci-credit", "1");
+        repository::write_artifact(&target, "{}").expect("existing version");
+        let mut args = fit_args(&["--tables", "does/not/exist"]);
+        args.models_dir = dir.path().to_path_buf();
+        let err = fit(&args).expect_err("refused before reading any table");
+        assert!(err.to_string().contains("--force"), "{err}");
+        assert_eq!(std::fs::read_to_string(&target).expect("kept"), "{}");
+    }
+}

@@ -1,0 +1,255 @@
+//! Shared helpers for the end-to-end tests: a real server on 127.0.0.1 with an ephemeral port,
+//! a generated client, and sample accounts.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use payrisk::grpc::proto::v1 as pb;
+use payrisk::grpc::proto::v1::scoring_service_client::ScoringServiceClient;
+use payrisk::grpc::server::{self, ServerConfig};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+/// A path inside the repository.
+pub fn repo(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// The shipped defaults, with absolute paths, without the file poll and the metrics port
+/// (tests run many servers at once).
+pub fn default_config() -> ServerConfig {
+    ServerConfig {
+        model: repo(payrisk::serve::DEFAULT_MODEL),
+        policy: repo(payrisk::serve::DEFAULT_POLICY),
+        reload_poll_secs: 0,
+        metrics_addr: None,
+        ..ServerConfig::default()
+    }
+}
+
+/// A running in-process server.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: JoinHandle<Result<(), server::ServeError>>,
+}
+
+impl TestServer {
+    /// Starts the server on the shipped model and policy.
+    pub async fn start() -> TestServer {
+        TestServer::start_with(default_config()).await
+    }
+
+    /// Starts the server with `config` (its `addr` is ignored: the port is ephemeral).
+    pub async fn start_with(config: ServerConfig) -> TestServer {
+        let live = config.load().expect("shipped model and policy load");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind an ephemeral port");
+        let addr = listener.local_addr().expect("local addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            server::run(listener, live, &config, async {
+                let _ = rx.await;
+            })
+            .await
+        });
+        TestServer {
+            addr,
+            shutdown: Some(tx),
+            handle,
+        }
+    }
+
+    /// A channel to the server.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect")
+    }
+
+    /// A scoring client.
+    pub async fn client(&self) -> ScoringServiceClient<Channel> {
+        ScoringServiceClient::new(self.channel().await)
+            .max_decoding_message_size(64 << 20)
+            .max_encoding_message_size(64 << 20)
+    }
+
+    /// Starts the graceful shutdown without waiting for it.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Shuts down and waits for the server to return.
+    pub async fn stop(mut self) {
+        self.begin_shutdown();
+        self.handle
+            .await
+            .expect("server task")
+            .expect("server exits cleanly");
+    }
+}
+
+pub fn date(year: i32, month: i32, day: i32) -> Option<pb::Date> {
+    Some(pb::Date { year, month, day })
+}
+
+/// An account with `months` monthly cycles (2024-01 onward, statement on the 28th) whose
+/// payment behaviour is set by `paid_share` (of the previous statement) and `dpd`.
+pub fn account(id: &str, months: usize, paid_share: f64, dpd: u32) -> pb::Account {
+    let history: Vec<pb::PaymentCycle> = (0..months)
+        .map(|i| {
+            let due = 2_000.0 + 100.0 * i as f64;
+            pb::PaymentCycle {
+                statement_date: date(2024 + (i / 12) as i32, (i % 12) as i32 + 1, 28),
+                amount_due: due,
+                minimum_due: due * 0.1,
+                amount_paid: if i == 0 {
+                    0.0
+                } else {
+                    (due - 100.0) * paid_share
+                },
+                days_past_due: if i + 3 >= months { dpd } else { 0 },
+            }
+        })
+        .collect();
+    pb::Account {
+        account_id: id.to_owned(),
+        as_of: date(2024 + (months / 12) as i32, (months % 12) as i32 + 1, 1),
+        profile: Some(pb::CreditProfile {
+            credit_limit: 5_000.0,
+            current_balance: 2_000.0 + 100.0 * months as f64,
+            months_on_book: 36,
+            open_credit_lines: 2,
+            prior_delinquencies: 0,
+            bureau_score: None,
+            annual_income: None,
+            hardship: false,
+        }),
+        history,
+        attributes: Default::default(),
+        ..Default::default()
+    }
+}
+
+/// A customer who pays in full and on time.
+pub fn good_account(id: &str) -> pb::Account {
+    account(id, 12, 1.0, 0)
+}
+
+/// A customer who pays little and is 90 days past due.
+pub fn risky_account(id: &str) -> pb::Account {
+    account(id, 12, 0.02, 90)
+}
+
+/// A free loopback port (the OS may hand it out again; good enough for tests).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// The `payrisk-server` binary, started from the repository root on a free port with `args`
+/// (and metrics on an ephemeral port), once it accepts connections.
+pub struct Binary {
+    pub child: std::process::Child,
+    pub channel: Channel,
+}
+
+impl Binary {
+    pub async fn start(args: &[&std::ffi::OsStr], stderr: std::process::Stdio) -> Binary {
+        use std::time::{Duration, Instant};
+        let port = free_port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_payrisk-server"))
+            .current_dir(repo(""))
+            .args(["--addr", &format!("127.0.0.1:{port}")])
+            .args(["--metrics-addr", "127.0.0.1:0"])
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("start payrisk-server");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let channel = loop {
+            let attempt = Channel::from_shared(format!("http://127.0.0.1:{port}"))
+                .expect("uri")
+                .connect()
+                .await;
+            if let Ok(channel) = attempt {
+                break channel;
+            }
+            assert!(Instant::now() < deadline, "server did not come up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        Binary { child, channel }
+    }
+
+    /// Sends `signal` (for example `-HUP`) to the server.
+    pub fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+}
+
+/// `GET path` over HTTP/1.1: (status line, body).
+pub async fn get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .expect("write");
+    let mut text = String::new();
+    stream.read_to_string(&mut text).await.expect("read");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a response");
+    (
+        head.lines().next().unwrap_or_default().to_owned(),
+        body.to_owned(),
+    )
+}
+
+/// Sample lines as `name{labels}` → value.
+pub fn samples(text: &str) -> std::collections::HashMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| {
+            let (key, value) = l.rsplit_once(' ')?;
+            Some((key.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Xorshift64: the tests' one small generator of reproducible random inputs.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits (the state must not be 0).
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// Uniform in [0, 1).
+    pub fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+}

@@ -1,0 +1,206 @@
+//! The Prometheus endpoint: calls by method and status with latency histograms, decisions by
+//! band, treatment, arm and model version, the serving version and reload results, and live
+//! drift (by RPC too).
+
+use crate::common;
+
+use std::net::SocketAddr;
+
+use common::{default_config, get, good_account, samples, TestServer};
+use payrisk::grpc::proto::v1 as pb;
+use payrisk::grpc::proto::v1::admin_service_client::AdminServiceClient;
+
+fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+}
+
+#[tokio::test]
+async fn calls_decisions_and_reloads_are_exposed() {
+    let metrics = free_addr();
+    let server = TestServer::start_with(payrisk::grpc::server::ServerConfig {
+        metrics_addr: Some(metrics),
+        ..default_config()
+    })
+    .await;
+    let mut client = server.client().await;
+    client
+        .score(pb::ScoreRequest {
+            account: Some(good_account("a")),
+            ..Default::default()
+        })
+        .await
+        .expect("score");
+    let bad = client
+        .score(pb::ScoreRequest::default())
+        .await
+        .expect_err("no account");
+    assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+    let batch = client
+        .score_batch(pb::ScoreBatchRequest {
+            accounts: (0..5).map(|i| good_account(&format!("b{i}"))).collect(),
+            max_reasons: Some(0),
+            ..Default::default()
+        })
+        .await
+        .expect("batch")
+        .into_inner();
+    let band = match &batch.results[0].outcome {
+        Some(pb::score_result::Outcome::Score(s)) => s.risk_band.clone(),
+        other => panic!("{other:?}"),
+    };
+    AdminServiceClient::new(server.channel().await)
+        .reload(pb::ReloadRequest {})
+        .await
+        .expect("reload");
+
+    let (status, body) = get(metrics, "/metrics").await;
+    assert!(status.contains("200"), "{status}");
+    let s = samples(&body);
+    let at = |key: &str| {
+        s.get(key)
+            .copied()
+            .unwrap_or_else(|| panic!("no {key} in\n{body}"))
+    };
+    let score = "/payrisk.v1.ScoringService/Score";
+    assert_eq!(
+        at(&format!(
+            "payrisk_rpc_requests_total{{method=\"{score}\",code=\"OK\"}}"
+        )),
+        1.0
+    );
+    assert_eq!(
+        at(&format!(
+            "payrisk_rpc_requests_total{{method=\"{score}\",code=\"InvalidArgument\"}}"
+        )),
+        1.0
+    );
+    assert_eq!(
+        at(&format!(
+            "payrisk_rpc_duration_seconds_count{{method=\"{score}\",code=\"OK\"}}"
+        )),
+        1.0
+    );
+    assert_eq!(
+        at("payrisk_rpc_requests_total{method=\"/payrisk.v1.ScoringService/ScoreBatch\",code=\"OK\"}"),
+        1.0
+    );
+    // Six accounts decided by the champion, model version 2.
+    let decided: f64 = s
+        .iter()
+        .filter(|(k, _)| {
+            k.starts_with("payrisk_decisions_total{")
+                && k.contains("arm=\"champion\"")
+                && k.contains("model_version=\"2\"")
+        })
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(decided, 6.0, "{body}");
+    assert!(
+        s.keys().any(|k| k.starts_with("payrisk_decisions_total{")
+            && k.contains(&format!("band=\"{band}\""))),
+        "{body}"
+    );
+    assert!(
+        s.keys()
+            .any(|k| k.starts_with("payrisk_model_info{model=\"uci-credit\",version=\"2\"")),
+        "{body}"
+    );
+    assert_eq!(at("payrisk_model_reloads_total{result=\"ok\"}"), 1.0);
+    assert_eq!(at("payrisk_model_reloads_total{result=\"failed\"}"), 0.0);
+    assert!(at("payrisk_model_loaded_timestamp_seconds") > 1.7e9);
+    assert!(body.trim_end().ends_with("# EOF"), "{body}");
+
+    let (status, _) = get(metrics, "/other").await;
+    assert!(status.contains("404"), "{status}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn drift_over_the_window_is_reported_by_rpc_and_metrics() {
+    let metrics = free_addr();
+    let server = TestServer::start_with(payrisk::grpc::server::ServerConfig {
+        metrics_addr: Some(metrics),
+        drift_window: 250,
+        ..default_config()
+    })
+    .await;
+    let mut admin = AdminServiceClient::new(server.channel().await);
+    let empty = admin
+        .get_drift(pb::GetDriftRequest {})
+        .await
+        .expect("drift")
+        .into_inner();
+    assert_eq!((empty.window_accounts, empty.window_size), (0, 250));
+    assert_eq!((empty.watch_threshold, empty.act_threshold), (0.1, 0.25));
+    assert_eq!(empty.model_version, "2");
+    let inputs = empty.features.len();
+    assert!(inputs > 20, "every model input: {inputs}");
+
+    // 300 copies of one account: nothing like the training population.
+    let mut client = server.client().await;
+    client
+        .score_batch(pb::ScoreBatchRequest {
+            accounts: (0..300).map(|i| good_account(&format!("d{i}"))).collect(),
+            max_reasons: Some(0),
+            ..Default::default()
+        })
+        .await
+        .expect("batch");
+    client
+        .score(pb::ScoreRequest {
+            account: Some(good_account("one")),
+            ..Default::default()
+        })
+        .await
+        .expect("score");
+    let report = admin
+        .get_drift(pb::GetDriftRequest {})
+        .await
+        .expect("drift")
+        .into_inner();
+    // 301 scored; the window keeps the last 250.
+    assert_eq!(report.window_accounts, 250);
+    assert_eq!(report.features.len(), inputs);
+    assert!(report.features.windows(2).all(|w| w[0].psi >= w[1].psi));
+    assert_eq!(report.features[0].status, "act", "{report:?}");
+    let score = report.score.expect("score drift");
+    assert_eq!(score.status, "act", "{score:?}");
+
+    let (_, body) = get(metrics, "/metrics").await;
+    let s = samples(&body);
+    assert_eq!(
+        s.get("payrisk_drift_window_accounts"),
+        Some(&250.0),
+        "{body}"
+    );
+    let top = &report.features[0];
+    assert_eq!(
+        s.get(&format!("payrisk_drift_psi{{feature=\"{}\"}}", top.name)),
+        Some(&top.psi),
+        "{body}"
+    );
+    assert_eq!(
+        s.get("payrisk_drift_psi{feature=\"score\"}"),
+        Some(&score.psi),
+        "{body}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn drift_monitoring_can_be_turned_off() {
+    let server = TestServer::start_with(payrisk::grpc::server::ServerConfig {
+        drift_window: 0,
+        ..default_config()
+    })
+    .await;
+    let status = AdminServiceClient::new(server.channel().await)
+        .get_drift(pb::GetDriftRequest {})
+        .await
+        .expect_err("no drift window");
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+    assert!(status.message().contains("drift_window"), "{status:?}");
+    server.stop().await;
+}
