@@ -20,14 +20,23 @@
 //! contact caps: when the chosen action's channel is capped and the account's contact history
 //! reaches the cap (too many attempts in the window, or too soon after a conversation), the
 //! cap's fallback action replaces it, and the decision carries the [`Guard`] saying why.
+//!
+//! Where each part lives: the schema, loading and validation here; the rules of
+//! [`Policy::decide`], the score scale and the bands in `decide`; contact caps and their guards in
+//! `contact`; experiment arms in `experiment`.
+
+mod contact;
+mod decide;
+mod experiment;
 
 use std::path::Path;
 
-use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
-use crate::domain::{Account, ContactOutcome, PromiseStatus};
 use crate::error::LoadError;
+pub use contact::{ContactCap, Guard, GuardRule};
+pub use decide::{Decision, Rationale, Treatment};
+pub use experiment::{Arm, Experiment, ExperimentMode};
 
 /// A validated treatment policy.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -85,94 +94,6 @@ pub struct SelfCure {
     pub priority_factor: f64,
 }
 
-/// A cap on contact attempts over one channel.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ContactCap {
-    /// The capped channel, for example `phone`.
-    pub channel: String,
-    /// Most attempts over the channel within `window_days` (the next one would exceed it).
-    pub max_attempts: u32,
-    /// The window, in days back from the decision time.
-    pub window_days: u32,
-    /// No attempt over the channel for this many days after a conversation over it (0: none).
-    #[serde(default)]
-    pub quiet_days_after_conversation: u32,
-    /// What to do instead when the cap blocks the channel.
-    pub fallback: Action,
-}
-
-/// A champion/challenger experiment: a share of accounts, chosen by a stable hash of the
-/// account id and the experiment name, is decided by the challenger (split mode) or scored by
-/// it beside the champion without acting on it (shadow mode).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Experiment {
-    /// Experiment name; part of the assignment hash, so a new name reshuffles the arms.
-    pub name: String,
-    /// Share of accounts assigned to the challenger, in (0, 1].
-    pub share: f64,
-    /// `split` (the challenger decides its share) or `shadow` (it only scores beside).
-    pub mode: ExperimentMode,
-    /// The challenger's model artifact, relative to the policy file (absent: the champion's).
-    #[serde(default)]
-    pub challenger_model: Option<std::path::PathBuf>,
-    /// The challenger's policy file, relative to this one (absent: this policy).
-    #[serde(default)]
-    pub challenger_policy: Option<std::path::PathBuf>,
-}
-
-/// How the challenger takes part.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ExperimentMode {
-    /// The challenger decides the accounts assigned to it.
-    Split,
-    /// The champion decides every account; the challenger's decision is reported beside it.
-    Shadow,
-}
-
-impl ExperimentMode {
-    /// `split` or `shadow`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExperimentMode::Split => "split",
-            ExperimentMode::Shadow => "shadow",
-        }
-    }
-}
-
-/// Which arm of an experiment an account belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Arm {
-    /// The current model and policy.
-    Champion,
-    /// The candidate.
-    Challenger,
-}
-
-impl Arm {
-    /// `champion` or `challenger`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Arm::Champion => "champion",
-            Arm::Challenger => "challenger",
-        }
-    }
-}
-
-impl Experiment {
-    /// The arm of `account_id`: stable across calls, restarts and machines.
-    pub fn arm(&self, account_id: &str) -> Arm {
-        let salt: [&[u8]; 2] = [self.name.as_bytes(), &[0]];
-        if crate::stable_hash::unit_interval(&salt, account_id) < self.share {
-            Arm::Challenger
-        } else {
-            Arm::Champion
-        }
-    }
-}
-
 /// Points-to-double-odds scaling: `points = base_points + pdo * log2(odds / base_odds)`.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -227,147 +148,6 @@ pub struct Stage {
     pub soft: Action,
     /// Action under firm treatment.
     pub firm: Action,
-}
-
-/// Soft or firm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Treatment {
-    /// Reminders, payment plans.
-    Soft,
-    /// Calls, demand letters, referrals.
-    Firm,
-}
-
-impl Treatment {
-    /// `soft` or `firm`, as the audit log, the metrics and the worklist name treatments.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Treatment::Soft => "soft",
-            Treatment::Firm => "firm",
-        }
-    }
-}
-
-/// Why the treatment was chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rationale {
-    /// Declared hardship: soft, with the hardship offer.
-    Hardship,
-    /// A promise to pay is pending: wait for it.
-    PendingPromise,
-    /// Broken promises to pay: firm whatever the score.
-    BrokenPromises,
-    /// Many prior delinquencies: firm whatever the score.
-    RepeatDefaulter,
-    /// Probability below the soft threshold.
-    HighRisk,
-    /// Probability at or above the soft threshold.
-    LikelyToPay,
-    /// Likely to pay anyway: the cheap soft action, low priority.
-    SelfCure,
-}
-
-impl Rationale {
-    /// Readable explanation.
-    pub fn text(self) -> &'static str {
-        match self {
-            Rationale::Hardship => "declared hardship: soft treatment with a payment plan offer",
-            Rationale::PendingPromise => "a promise to pay is pending: hold until it is due",
-            Rationale::BrokenPromises => {
-                "broken promises to pay: firm treatment whatever the score"
-            }
-            Rationale::RepeatDefaulter => "repeat defaulter: firm treatment whatever the score",
-            Rationale::HighRisk => "repayment probability below the soft threshold: firm treatment",
-            Rationale::LikelyToPay => "likely to pay: soft treatment",
-            Rationale::SelfCure => {
-                "likely to pay anyway: a low-cost reminder, bottom of the worklist"
-            }
-        }
-    }
-}
-
-/// What to do with one account.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Decision<'p> {
-    /// Score points on the policy's scale.
-    pub score: f64,
-    /// Risk band label.
-    pub band: &'p str,
-    /// Soft or firm.
-    pub treatment: Treatment,
-    /// The next action.
-    pub action: &'p Action,
-    /// The ladder stage that applied.
-    pub stage: &'p str,
-    /// Why.
-    pub rationale: Rationale,
-    /// Worklist priority, higher first: expected loss `(1 - p) * balance` (scaled down for
-    /// accounts likely to pay anyway, 0 while a promise is pending).
-    pub priority: f64,
-    /// Set when a contact cap blocked the ladder's action and `action` is the fallback.
-    pub guard: Option<Guard<'p>>,
-}
-
-/// A contact cap that blocked an action.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Guard<'p> {
-    /// The action the rules chose, blocked.
-    pub blocked: &'p Action,
-    /// The rule that blocked it.
-    pub rule: GuardRule,
-}
-
-/// Which part of a contact cap blocked an action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GuardRule {
-    /// `attempts` in the last `window_days` days reach `max_attempts`.
-    MaxAttempts {
-        /// Attempts in the window.
-        attempts: u32,
-        /// The cap.
-        max_attempts: u32,
-        /// The window.
-        window_days: u32,
-    },
-    /// A conversation `hours_ago` hours ago, within the quiet period.
-    QuietPeriod {
-        /// Hours since the conversation.
-        hours_ago: i64,
-        /// The quiet period.
-        quiet_days: u32,
-    },
-}
-
-impl GuardRule {
-    /// `max_attempts` or `quiet_period`.
-    pub fn code(self) -> &'static str {
-        match self {
-            GuardRule::MaxAttempts { .. } => "max_attempts",
-            GuardRule::QuietPeriod { .. } => "quiet_period",
-        }
-    }
-}
-
-impl Guard<'_> {
-    /// Readable explanation.
-    pub fn reason(&self) -> String {
-        let channel = &self.blocked.channel;
-        match self.rule {
-            GuardRule::MaxAttempts {
-                attempts,
-                max_attempts,
-                window_days,
-            } => format!(
-                "{attempts} {channel} attempts in the last {window_days} days (at most {max_attempts})"
-            ),
-            GuardRule::QuietPeriod {
-                hours_ago,
-                quiet_days,
-            } => format!(
-                "a {channel} conversation {hours_ago} hours ago: no {channel} contact for {quiet_days} days after a conversation"
-            ),
-        }
-    }
 }
 
 impl Policy {
@@ -491,188 +271,7 @@ impl Policy {
         }
         Ok(())
     }
-
-    /// Score points for a repayment probability (probabilities are clamped to
-    /// [1e-9, 1 - 1e-9] so the points stay finite).
-    pub fn points(&self, probability: f64) -> f64 {
-        let p = probability.clamp(1e-9, 1.0 - 1e-9);
-        let s = &self.score_scale;
-        s.base_points + s.points_to_double_odds * (p / (1.0 - p) / s.base_odds).log2()
-    }
-
-    /// The risk band of a probability.
-    pub fn band(&self, probability: f64) -> &str {
-        self.bands
-            .iter()
-            .find(|b| probability >= b.min_probability)
-            .or(self.bands.last())
-            .map_or("", |b| b.name.as_str())
-    }
-
-    /// Decides the treatment of `account` given its repayment probability, at `now` (contact
-    /// caps and promises are judged at that moment). See the module docs for the rules' order.
-    pub fn decide(&self, probability: f64, account: &Account, now: DateTime<Utc>) -> Decision<'_> {
-        let dpd = account.history.last().map_or(0, |c| c.days_past_due);
-        let stage = self
-            .ladder
-            .iter()
-            .rev()
-            .find(|s| dpd >= s.min_days_past_due)
-            .unwrap_or(&UNREACHABLE_STAGE);
-        let expected_loss = (1.0 - probability) * account.profile.current_balance;
-        let today = now.date_naive();
-        let (mut pending, mut broken) = (false, 0u32);
-        if let Some(rules) = &self.promises {
-            let since = today - Duration::days(i64::from(rules.lookback_days));
-            for p in &account.promises {
-                match p.status {
-                    PromiseStatus::Pending if p.due >= today && p.promised_on <= today => {
-                        pending = true;
-                    }
-                    PromiseStatus::Broken if p.due >= since && p.due <= today => broken += 1,
-                    _ => {}
-                }
-            }
-        }
-        let (treatment, rationale, action, priority) = match (&self.promises, &self.self_cure) {
-            _ if account.profile.hardship => (
-                Treatment::Soft,
-                Rationale::Hardship,
-                &self.hardship,
-                expected_loss,
-            ),
-            (Some(rules), _) if pending => {
-                (Treatment::Soft, Rationale::PendingPromise, &rules.hold, 0.0)
-            }
-            (Some(rules), _) if rules.firm_min_broken > 0 && broken >= rules.firm_min_broken => (
-                Treatment::Firm,
-                Rationale::BrokenPromises,
-                &stage.firm,
-                expected_loss,
-            ),
-            _ if account.profile.prior_delinquencies
-                >= self.treatment.firm_min_prior_delinquencies =>
-            {
-                (
-                    Treatment::Firm,
-                    Rationale::RepeatDefaulter,
-                    &stage.firm,
-                    expected_loss,
-                )
-            }
-            _ if probability < self.treatment.soft_min_probability => (
-                Treatment::Firm,
-                Rationale::HighRisk,
-                &stage.firm,
-                expected_loss,
-            ),
-            (_, Some(cure)) if probability >= cure.min_probability => (
-                Treatment::Soft,
-                Rationale::SelfCure,
-                &cure.action,
-                expected_loss * cure.priority_factor,
-            ),
-            _ => (
-                Treatment::Soft,
-                Rationale::LikelyToPay,
-                &stage.soft,
-                expected_loss,
-            ),
-        };
-        let (action, guard) = self.guard(action, account, now);
-        Decision {
-            score: self.points(probability),
-            band: self.band(probability),
-            treatment,
-            action,
-            stage: &stage.stage,
-            rationale,
-            priority,
-            guard,
-        }
-    }
-
-    /// Applies the contact caps to `action`: the first permitted action along the fallbacks,
-    /// and the guard of the first one blocked.
-    fn guard<'p>(
-        &'p self,
-        action: &'p Action,
-        account: &Account,
-        now: DateTime<Utc>,
-    ) -> (&'p Action, Option<Guard<'p>>) {
-        let mut current = action;
-        let mut first: Option<Guard<'p>> = None;
-        // Validation rules out fallback cycles; the bound keeps this total regardless.
-        for _ in 0..=self.contact_caps.len() {
-            let Some(cap) = self
-                .contact_caps
-                .iter()
-                .find(|c| c.channel == current.channel)
-            else {
-                break;
-            };
-            let Some(rule) = cap.blocks(account, now) else {
-                break;
-            };
-            first.get_or_insert(Guard {
-                blocked: current,
-                rule,
-            });
-            current = &cap.fallback;
-        }
-        (current, first)
-    }
 }
-
-impl ContactCap {
-    /// The rule that blocks one more attempt over this channel at `now`, if any. Attempts after
-    /// `now` are ignored.
-    fn blocks(&self, account: &Account, now: DateTime<Utc>) -> Option<GuardRule> {
-        let window_start = now - Duration::days(i64::from(self.window_days));
-        let quiet_start = now - Duration::days(i64::from(self.quiet_days_after_conversation));
-        let (mut attempts, mut last_conversation) = (0u32, None);
-        for c in &account.contacts {
-            if c.channel != self.channel || c.at > now {
-                continue;
-            }
-            if c.at > window_start {
-                attempts += 1;
-            }
-            if c.outcome == ContactOutcome::Conversation
-                && self.quiet_days_after_conversation > 0
-                && c.at > quiet_start
-            {
-                last_conversation = last_conversation.max(Some(c.at));
-            }
-        }
-        if let Some(at) = last_conversation {
-            return Some(GuardRule::QuietPeriod {
-                hours_ago: (now - at).num_hours(),
-                quiet_days: self.quiet_days_after_conversation,
-            });
-        }
-        (attempts >= self.max_attempts).then_some(GuardRule::MaxAttempts {
-            attempts,
-            max_attempts: self.max_attempts,
-            window_days: self.window_days,
-        })
-    }
-}
-
-/// Stands in for a ladder stage only if a policy that skipped validation has none; a validated
-/// policy always has a stage from 0 days past due. Keeps `decide` free of panics.
-static UNREACHABLE_STAGE: Stage = Stage {
-    stage: String::new(),
-    min_days_past_due: 0,
-    soft: Action {
-        action: String::new(),
-        channel: String::new(),
-    },
-    firm: Action {
-        action: String::new(),
-        channel: String::new(),
-    },
-};
 
 fn check_action(a: &Action, at: &str) -> Result<(), LoadError> {
     if a.action.trim().is_empty() || a.channel.trim().is_empty() {
@@ -686,10 +285,13 @@ fn check_action(a: &Action, at: &str) -> Result<(), LoadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ContactAttempt, CreditProfile, PaymentCycle, PromiseToPay};
-    use chrono::NaiveDate;
+    use crate::domain::{
+        Account, ContactAttempt, ContactOutcome, CreditProfile, PaymentCycle, PromiseStatus,
+        PromiseToPay,
+    };
+    use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-    const DEFAULT: &str = include_str!("../models/policy.toml");
+    const DEFAULT: &str = include_str!("../../models/policy.toml");
 
     /// 2025-02-10 12:00 UTC, ten days after the test accounts' statement.
     fn now() -> DateTime<Utc> {

@@ -1,0 +1,316 @@
+//! The per-leaf subset table: for every leaf, `F` of every subset of its path features (see the
+//! module docs of [`super`]), built at load; and the leaf walk that reads it per account.
+
+use super::super::GbdtModel;
+use super::cells::{CellFeature, CellTree};
+
+/// Most precomputed values one model may hold (8 bytes each: 32 MiB).
+pub const TABLE_BUDGET: usize = 4 << 20;
+/// Most distinct features on one path that the table handles.
+pub(super) const TABLE_MAX_FEATURES: usize = 16;
+/// Smallest cover share the table divides by; smaller ones (from odd imported covers) send the
+/// model to the recursive algorithm rather than risk an overflow.
+pub(super) const MIN_SHARE: f64 = 1e-100;
+
+/// Precomputed per-leaf values of `F` (see the module docs), and the trees in the order the
+/// account walks them. Derived from the trees, so two tables of equal models are equal.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ShapTable {
+    /// Every node of every tree, depth first (a node, then its left subtree, then its right).
+    pub(super) visits: Vec<Visit>,
+    pub(super) leaves: Vec<LeafEntry>,
+    /// Per leaf, its path features in slot order.
+    pub(super) features: Vec<PathFeature>,
+    /// Per leaf, `F` of every subset of its path features, by bit mask of slots.
+    pub(super) values: Vec<f64>,
+    /// Per tree, its visits' range in `visits`.
+    pub(super) trees: Vec<(u32, u32)>,
+    /// Per tree, its cell table when it has one (see [`CellTree`]).
+    pub(super) cells: Vec<Option<CellTree>>,
+    pub(super) cell_features: Vec<CellFeature>,
+    pub(super) cell_thresholds: Vec<f64>,
+    pub(super) cell_values: Vec<f64>,
+}
+
+/// One node in the walk.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Visit {
+    /// Internal node: its threshold (`x > threshold` goes right).
+    pub(super) threshold: f64,
+    /// Internal node: its slot in the expanded input.
+    pub(super) input: u32,
+    /// Leaf: its entry in `leaves`; internal node: `u32::MAX`.
+    pub(super) leaf: u32,
+    pub(super) depth: u8,
+    /// 1 when this node is its parent's right child.
+    pub(super) right: u8,
+    /// Internal node: the path slot of its split feature.
+    pub(super) slot: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct LeafEntry {
+    /// Where this leaf's `k` path features start.
+    pub(super) features: u32,
+    pub(super) k: u32,
+    /// Where this leaf's `2^k` values start.
+    pub(super) values: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct PathFeature {
+    /// What the leaf's `F` is multiplied by for this feature: when it is not followed, -1
+    /// (times `F(M)`); when it is, `(1 - z) / z` (times `F(M - {j})`).
+    pub(super) factors: [f64; 2],
+    pub(super) feature: u32,
+}
+
+/// The depth-first walk's state while building a table.
+pub(super) struct Builder<'a> {
+    pub(super) model: &'a GbdtModel,
+    pub(super) table: ShapTable,
+    /// The current path: (node, child) pairs from the root.
+    pub(super) path: Vec<(usize, usize)>,
+}
+
+impl ShapTable {
+    /// The most distinct features on one path (for tests).
+    #[cfg(test)]
+    pub(in crate::model::gbdt) fn widest_leaf(&self) -> usize {
+        self.leaves.iter().map(|l| l.k as usize).max().unwrap_or(0)
+    }
+
+    /// The table of `model`, or `None` when it would exceed [`TABLE_BUDGET`].
+    pub(in crate::model::gbdt) fn build(model: &GbdtModel) -> Option<ShapTable> {
+        let mut builder = Builder {
+            model,
+            table: ShapTable::default(),
+            path: Vec::new(),
+        };
+        for &(root, _) in &model.trees {
+            let start = u32::try_from(builder.table.visits.len()).ok()?;
+            builder.visit(root as usize, 0)?;
+            let end = u32::try_from(builder.table.visits.len()).ok()?;
+            builder.table.trees.push((start, end));
+        }
+        let mut table = builder.table;
+        table.build_cells(model);
+        // Read at random, a few dozen values per call: on huge pages where the kernel allows.
+        table.cell_values = super::super::huge_pages::copied_to_huge_pages(&table.cell_values);
+        Some(table)
+    }
+}
+
+impl Builder<'_> {
+    /// Adds `node` and its subtree to the walk (`right`: whether `node` is a right child).
+    pub(super) fn visit(&mut self, node: usize, right: u8) -> Option<()> {
+        let model = self.model;
+        let depth = u8::try_from(self.path.len()).ok()?;
+        // The distinct features above, in order of first appearance: the path's slots.
+        let mut features: Vec<u32> = Vec::new();
+        for &(n, _) in &self.path {
+            let f = model.split_of(n).0;
+            if !features.contains(&f) {
+                features.push(f);
+            }
+        }
+        let n = &model.nodes[node];
+        if n.left as usize != node {
+            let f = model.split_of(node).0;
+            let slot = features
+                .iter()
+                .position(|&g| g == f)
+                .unwrap_or(features.len());
+            if slot >= TABLE_MAX_FEATURES {
+                return None;
+            }
+            self.table.visits.push(Visit {
+                threshold: n.threshold,
+                input: n.slot,
+                leaf: u32::MAX,
+                depth,
+                right,
+                slot: slot as u8,
+            });
+            for (child, side) in [(n.left as usize, 0), (n.left as usize + 1, 1)] {
+                self.path.push((node, child));
+                let done = self.visit(child, side);
+                self.path.pop();
+                done?;
+            }
+            return Some(());
+        }
+        // A leaf: the share of training cover down the path, per feature.
+        let k = features.len();
+        let mut zero = vec![1.0; k];
+        for &(n, child) in &self.path {
+            let f = model.split_of(n).0;
+            let slot = features.iter().position(|&g| g == f).unwrap_or(0);
+            zero[slot] *= model.cover[child] / model.cover[n];
+        }
+        if !zero.iter().all(|&z| z >= MIN_SHARE) {
+            return None;
+        }
+        let table = &mut self.table;
+        if table.values.len() + (1usize << k) > TABLE_BUDGET {
+            return None;
+        }
+        table.visits.push(Visit {
+            threshold: f64::INFINITY,
+            input: 0,
+            leaf: u32::try_from(table.leaves.len()).ok()?,
+            depth,
+            right,
+            slot: 0,
+        });
+        table.leaves.push(LeafEntry {
+            features: u32::try_from(table.features.len()).ok()?,
+            k: k as u32,
+            values: u32::try_from(table.values.len()).ok()?,
+        });
+        table.features.extend(
+            features
+                .iter()
+                .zip(&zero)
+                .map(|(&feature, &z)| PathFeature {
+                    factors: [-1.0, (1.0 - z) / z],
+                    feature,
+                }),
+        );
+        // F by its definition's terms, g(S) = v c(|S|) prod_{i not in S} z_i, then summed over
+        // subsets (the zeta transform, k 2^k additions). The full set is never read (some
+        // feature is always left out) and has no c, so it stays 0.
+        let value = model.values[node];
+        let full = (1usize << k) - 1;
+        let start = table.values.len();
+        for set in 0..=full {
+            let g = if set == full {
+                0.0
+            } else {
+                let absent: f64 = (0..k)
+                    .filter(|j| set & (1 << j) == 0)
+                    .map(|j| zero[j])
+                    .product();
+                value * shapley_weight(set.count_ones() as usize, k) * absent
+            };
+            table.values.push(g);
+        }
+        let f = &mut table.values[start..];
+        for bit in 0..k {
+            for set in 0..=full {
+                if set & (1 << bit) != 0 {
+                    f[set] += f[set ^ (1 << bit)];
+                }
+            }
+        }
+        Some(())
+    }
+}
+
+impl ShapTable {
+    /// Adds the contributions of the trees whose nodes are `visits` (whole trees, depth
+    /// first), for the account whose expanded input is `expanded`.
+    pub(super) fn add_leaves(&self, visits: &[Visit], expanded: &[f64], out: &mut [f64]) {
+        // Per depth, the masks of the left and the right child of the last internal node
+        // there: bit `slot` stays set while the account follows the path on that feature.
+        let mut masks = [[0usize; 2]; super::super::MAX_TREE_DEPTH + 2];
+        for visit in visits {
+            let depth = usize::from(visit.depth);
+            let mask = if depth == 0 {
+                usize::MAX
+            } else {
+                masks.get(depth).map_or(0, |m| m[usize::from(visit.right)])
+            };
+            let Some(leaf) = self.leaves.get(visit.leaf as usize) else {
+                let v = expanded
+                    .get(visit.input as usize)
+                    .copied()
+                    .unwrap_or(f64::INFINITY);
+                // Expanded inputs are never NaN, so `>` is the exact negation of `<=` here.
+                let went_right = usize::from(v > visit.threshold);
+                if let Some(children) = masks.get_mut(depth + 1) {
+                    *children = [
+                        mask & !(went_right << visit.slot),
+                        mask & !((went_right ^ 1) << visit.slot),
+                    ];
+                }
+                continue;
+            };
+            let k = leaf.k as usize;
+            let values = &self.values[leaf.values as usize..][..1 << k];
+            let features = &self.features[leaf.features as usize..][..k];
+            // Unrolled for the usual path lengths.
+            match k {
+                0 => {}
+                1 => add_leaf::<1>(mask, values, features, out),
+                2 => add_leaf::<2>(mask, values, features, out),
+                3 => add_leaf::<3>(mask, values, features, out),
+                4 => add_leaf::<4>(mask, values, features, out),
+                5 => add_leaf::<5>(mask, values, features, out),
+                6 => add_leaf::<6>(mask, values, features, out),
+                7 => add_leaf::<7>(mask, values, features, out),
+                8 => add_leaf::<8>(mask, values, features, out),
+                _ => add_leaf_any(k, mask, values, features, out),
+            }
+        }
+    }
+}
+
+/// Adds a leaf's contributions to `out`, for `K` path features followed as `mask` says: a
+/// followed feature `j` gets `F(M - {j})` times `(1 - z) / z`, one not followed `-F(M)` (and
+/// `M - {j}` is `M` then). `values` holds the leaf's `2^K` values of `F`; `out` is at least the
+/// model's width (checked by [`GbdtModel::shap`]).
+#[inline(always)]
+pub(super) fn add_leaf<const K: usize>(
+    mask: usize,
+    values: &[f64],
+    features: &[PathFeature],
+    out: &mut [f64],
+) {
+    let (Ok(features), true) = (
+        <&[PathFeature; K]>::try_from(features),
+        values.len() == 1 << K,
+    ) else {
+        return;
+    };
+    let mask = mask & ((1 << K) - 1);
+    for (slot, f) in features.iter().enumerate() {
+        let factor = f.factors[(mask >> slot) & 1];
+        // SAFETY: `mask < 2^K = values.len()`, so clearing a bit stays below it; `f.feature`
+        // is a split feature, below the model's width, which `out` is at least. Bounds checks
+        // here cost a third of the table walk's instructions (callgrind).
+        unsafe {
+            let v = *values.get_unchecked(mask & !(1 << slot));
+            *out.get_unchecked_mut(f.feature as usize) += factor * v;
+        }
+    }
+}
+
+/// [`add_leaf`] for any number of path features (checked).
+pub(super) fn add_leaf_any(
+    k: usize,
+    mask: usize,
+    values: &[f64],
+    features: &[PathFeature],
+    out: &mut [f64],
+) {
+    let mask = mask & ((1 << k) - 1);
+    for (slot, f) in features.iter().enumerate() {
+        let factor = f.factors[(mask >> slot) & 1];
+        let v = values.get(mask & !(1 << slot)).copied().unwrap_or(0.0);
+        if let Some(p) = out.get_mut(f.feature as usize) {
+            *p += factor * v;
+        }
+    }
+}
+
+/// `s! (k - 1 - s)! / k!`: the Shapley weight of a coalition of `s` of a leaf's other `k - 1`
+/// path features.
+pub(super) fn shapley_weight(s: usize, k: usize) -> f64 {
+    // 1 / (k * binomial(k - 1, s)), built as a product to stay exact for small k.
+    let mut w = 1.0 / k as f64;
+    for i in 0..s {
+        w *= (i + 1) as f64 / (k - 1 - i) as f64;
+    }
+    w
+}

@@ -1,0 +1,204 @@
+//! [`Policy::decide`]: the rules in the order the module docs of [`crate::policy`] state, the
+//! score scale and the risk bands.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::contact::Guard;
+use super::{Action, Policy, Stage};
+use crate::domain::{Account, PromiseStatus};
+
+/// Soft or firm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Treatment {
+    /// Reminders, payment plans.
+    Soft,
+    /// Calls, demand letters, referrals.
+    Firm,
+}
+
+impl Treatment {
+    /// `soft` or `firm`, as the audit log, the metrics and the worklist name treatments.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Treatment::Soft => "soft",
+            Treatment::Firm => "firm",
+        }
+    }
+}
+
+/// Why the treatment was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rationale {
+    /// Declared hardship: soft, with the hardship offer.
+    Hardship,
+    /// A promise to pay is pending: wait for it.
+    PendingPromise,
+    /// Broken promises to pay: firm whatever the score.
+    BrokenPromises,
+    /// Many prior delinquencies: firm whatever the score.
+    RepeatDefaulter,
+    /// Probability below the soft threshold.
+    HighRisk,
+    /// Probability at or above the soft threshold.
+    LikelyToPay,
+    /// Likely to pay anyway: the cheap soft action, low priority.
+    SelfCure,
+}
+
+impl Rationale {
+    /// Readable explanation.
+    pub fn text(self) -> &'static str {
+        match self {
+            Rationale::Hardship => "declared hardship: soft treatment with a payment plan offer",
+            Rationale::PendingPromise => "a promise to pay is pending: hold until it is due",
+            Rationale::BrokenPromises => {
+                "broken promises to pay: firm treatment whatever the score"
+            }
+            Rationale::RepeatDefaulter => "repeat defaulter: firm treatment whatever the score",
+            Rationale::HighRisk => "repayment probability below the soft threshold: firm treatment",
+            Rationale::LikelyToPay => "likely to pay: soft treatment",
+            Rationale::SelfCure => {
+                "likely to pay anyway: a low-cost reminder, bottom of the worklist"
+            }
+        }
+    }
+}
+
+/// What to do with one account.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Decision<'p> {
+    /// Score points on the policy's scale.
+    pub score: f64,
+    /// Risk band label.
+    pub band: &'p str,
+    /// Soft or firm.
+    pub treatment: Treatment,
+    /// The next action.
+    pub action: &'p Action,
+    /// The ladder stage that applied.
+    pub stage: &'p str,
+    /// Why.
+    pub rationale: Rationale,
+    /// Worklist priority, higher first: expected loss `(1 - p) * balance` (scaled down for
+    /// accounts likely to pay anyway, 0 while a promise is pending).
+    pub priority: f64,
+    /// Set when a contact cap blocked the ladder's action and `action` is the fallback.
+    pub guard: Option<Guard<'p>>,
+}
+
+impl Policy {
+    /// Score points for a repayment probability (probabilities are clamped to
+    /// [1e-9, 1 - 1e-9] so the points stay finite).
+    pub fn points(&self, probability: f64) -> f64 {
+        let p = probability.clamp(1e-9, 1.0 - 1e-9);
+        let s = &self.score_scale;
+        s.base_points + s.points_to_double_odds * (p / (1.0 - p) / s.base_odds).log2()
+    }
+
+    /// The risk band of a probability.
+    pub fn band(&self, probability: f64) -> &str {
+        self.bands
+            .iter()
+            .find(|b| probability >= b.min_probability)
+            .or(self.bands.last())
+            .map_or("", |b| b.name.as_str())
+    }
+
+    /// Decides the treatment of `account` given its repayment probability, at `now` (contact
+    /// caps and promises are judged at that moment). See the module docs for the rules' order.
+    pub fn decide(&self, probability: f64, account: &Account, now: DateTime<Utc>) -> Decision<'_> {
+        let dpd = account.history.last().map_or(0, |c| c.days_past_due);
+        let stage = self
+            .ladder
+            .iter()
+            .rev()
+            .find(|s| dpd >= s.min_days_past_due)
+            .unwrap_or(&UNREACHABLE_STAGE);
+        let expected_loss = (1.0 - probability) * account.profile.current_balance;
+        let today = now.date_naive();
+        let (mut pending, mut broken) = (false, 0u32);
+        if let Some(rules) = &self.promises {
+            let since = today - Duration::days(i64::from(rules.lookback_days));
+            for p in &account.promises {
+                match p.status {
+                    PromiseStatus::Pending if p.due >= today && p.promised_on <= today => {
+                        pending = true;
+                    }
+                    PromiseStatus::Broken if p.due >= since && p.due <= today => broken += 1,
+                    _ => {}
+                }
+            }
+        }
+        let (treatment, rationale, action, priority) = match (&self.promises, &self.self_cure) {
+            _ if account.profile.hardship => (
+                Treatment::Soft,
+                Rationale::Hardship,
+                &self.hardship,
+                expected_loss,
+            ),
+            (Some(rules), _) if pending => {
+                (Treatment::Soft, Rationale::PendingPromise, &rules.hold, 0.0)
+            }
+            (Some(rules), _) if rules.firm_min_broken > 0 && broken >= rules.firm_min_broken => (
+                Treatment::Firm,
+                Rationale::BrokenPromises,
+                &stage.firm,
+                expected_loss,
+            ),
+            _ if account.profile.prior_delinquencies
+                >= self.treatment.firm_min_prior_delinquencies =>
+            {
+                (
+                    Treatment::Firm,
+                    Rationale::RepeatDefaulter,
+                    &stage.firm,
+                    expected_loss,
+                )
+            }
+            _ if probability < self.treatment.soft_min_probability => (
+                Treatment::Firm,
+                Rationale::HighRisk,
+                &stage.firm,
+                expected_loss,
+            ),
+            (_, Some(cure)) if probability >= cure.min_probability => (
+                Treatment::Soft,
+                Rationale::SelfCure,
+                &cure.action,
+                expected_loss * cure.priority_factor,
+            ),
+            _ => (
+                Treatment::Soft,
+                Rationale::LikelyToPay,
+                &stage.soft,
+                expected_loss,
+            ),
+        };
+        let (action, guard) = self.guard(action, account, now);
+        Decision {
+            score: self.points(probability),
+            band: self.band(probability),
+            treatment,
+            action,
+            stage: &stage.stage,
+            rationale,
+            priority,
+            guard,
+        }
+    }
+}
+
+/// Stands in for a ladder stage only if a policy that skipped validation has none; a validated
+/// policy always has a stage from 0 days past due. Keeps `decide` free of panics.
+static UNREACHABLE_STAGE: Stage = Stage {
+    stage: String::new(),
+    min_days_past_due: 0,
+    soft: Action {
+        action: String::new(),
+        channel: String::new(),
+    },
+    firm: Action {
+        action: String::new(),
+        channel: String::new(),
+    },
+};
