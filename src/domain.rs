@@ -3,6 +3,8 @@
 //! These know nothing of gRPC or Polars; the transport (`crate::grpc`) and the training
 //! ingest (`crate::train`) convert into them at the edge, and check the bounds declared here.
 
+pub mod rules;
+
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -6,9 +6,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{
-    Account, ContactAttempt, ContactOutcome, CreditProfile, PaymentCycle, PromiseStatus,
-    PromiseToPay, Violation, MAX_ACCOUNT_ID_BYTES, MAX_ATTRIBUTES, MAX_BUREAU_SCORE, MAX_CONTACTS,
-    MAX_DAYS_PAST_DUE, MAX_HISTORY_CYCLES, MAX_PROMISES,
+    rules, Account, ContactAttempt, ContactOutcome, CreditProfile, PaymentCycle, PromiseStatus,
+    PromiseToPay, Violation, MAX_CONTACTS, MAX_PROMISES,
 };
 use crate::grpc::proto::v1 as pb;
 use crate::policy::{Arm, ExperimentMode, Treatment};
@@ -50,13 +49,16 @@ impl Checker {
         });
     }
 
+    /// Reports `rule`'s failure at `field`.
+    fn rule<T>(&mut self, field: impl std::fmt::Display, rule: Result<T, String>) {
+        if let Err(description) = rule {
+            self.push(field, description);
+        }
+    }
+
     /// A finite, non-negative amount.
     fn amount(&mut self, field: impl std::fmt::Display, v: f64) {
-        if !v.is_finite() {
-            self.push(field, format!("must be a finite number, got {v}"));
-        } else if v < 0.0 {
-            self.push(field, format!("must not be negative, got {v}"));
-        }
+        self.rule(field, rules::amount(v));
     }
 
     fn date(&mut self, field: std::fmt::Arguments<'_>, d: Option<&pb::Date>) -> Option<NaiveDate> {
@@ -240,14 +242,7 @@ pub fn account(
         }]);
     };
 
-    if a.account_id.trim().is_empty() {
-        c.push("account_id", "is required");
-    } else if a.account_id.len() > MAX_ACCOUNT_ID_BYTES {
-        c.push(
-            "account_id",
-            format!("must be at most {MAX_ACCOUNT_ID_BYTES} bytes"),
-        );
-    }
+    c.rule("account_id", rules::account_id(&a.account_id));
     let as_of = c.date(format_args!("as_of"), a.as_of.as_ref());
 
     let profile = match a.profile {
@@ -259,12 +254,7 @@ pub fn account(
             c.amount("profile.credit_limit", p.credit_limit);
             c.amount("profile.current_balance", p.current_balance);
             if let Some(s) = p.bureau_score {
-                if !(s.is_finite() && (0.0..=MAX_BUREAU_SCORE).contains(&s)) {
-                    c.push(
-                        "profile.bureau_score",
-                        format!("must be between 0 and {MAX_BUREAU_SCORE}, got {s}"),
-                    );
-                }
+                c.rule("profile.bureau_score", rules::bureau_score(s));
             }
             if let Some(i) = p.annual_income {
                 c.amount("profile.annual_income", i);
@@ -282,14 +272,8 @@ pub fn account(
         }
     };
 
-    let history: Vec<PaymentCycle> = if a.history.len() > MAX_HISTORY_CYCLES {
-        c.push(
-            "history",
-            format!(
-                "has {} cycles; at most {MAX_HISTORY_CYCLES} are accepted",
-                a.history.len()
-            ),
-        );
+    let history: Vec<PaymentCycle> = if let Err(e) = rules::history_cycles(a.history.len()) {
+        c.push("history", e);
         Vec::new()
     } else {
         let mut previous: Option<NaiveDate> = None;
@@ -311,10 +295,10 @@ pub fn account(
                             "must be later than the previous cycle's (history is oldest first)",
                         );
                     }
-                    if as_of.is_some_and(|as_of| d > as_of) {
-                        c.push(
+                    if let Some(as_of) = as_of {
+                        c.rule(
                             format_args!("history[{i}].statement_date"),
-                            "must not be after as_of",
+                            rules::statement_date(d, as_of),
                         );
                     }
                     previous = Some(d);
@@ -322,21 +306,14 @@ pub fn account(
                 c.amount(format_args!("history[{i}].amount_due"), cycle.amount_due);
                 c.amount(format_args!("history[{i}].minimum_due"), cycle.minimum_due);
                 c.amount(format_args!("history[{i}].amount_paid"), cycle.amount_paid);
-                if cycle.minimum_due > cycle.amount_due {
-                    c.push(
-                        format_args!("history[{i}].minimum_due"),
-                        "must not exceed amount_due",
-                    );
-                }
-                if cycle.days_past_due > MAX_DAYS_PAST_DUE {
-                    c.push(
-                        format_args!("history[{i}].days_past_due"),
-                        format!(
-                            "must be at most {MAX_DAYS_PAST_DUE}, got {}",
-                            cycle.days_past_due
-                        ),
-                    );
-                }
+                c.rule(
+                    format_args!("history[{i}].minimum_due"),
+                    rules::minimum_due(cycle.minimum_due, cycle.amount_due),
+                );
+                c.rule(
+                    format_args!("history[{i}].days_past_due"),
+                    rules::days_past_due(cycle.days_past_due),
+                );
                 let valid = c.violations.len() == before;
                 date.filter(|_| valid).map(|d| PaymentCycle {
                     statement_date: d,
@@ -349,20 +326,12 @@ pub fn account(
             .collect()
     };
 
-    if a.attributes.len() > MAX_ATTRIBUTES {
-        c.push(
-            "attributes",
-            format!("at most {MAX_ATTRIBUTES} attributes are accepted"),
-        );
-    }
+    c.rule("attributes", rules::attribute_count(a.attributes.len()));
     for (k, v) in &a.attributes {
         if k.trim().is_empty() {
             c.push("attributes", "attribute names must not be empty");
-        } else if !v.is_finite() {
-            c.push(
-                format_args!("attributes[{k}]"),
-                format!("must be a finite number, got {v}"),
-            );
+        } else {
+            c.rule(format_args!("attributes[{k}]"), rules::attribute(*v));
         }
     }
 
@@ -688,7 +657,7 @@ mod tests {
     fn history_is_bounded_and_missing_parts_are_required() {
         let mut a = valid();
         let c = a.history[0];
-        a.history = vec![c; MAX_HISTORY_CYCLES + 1];
+        a.history = vec![c; crate::domain::MAX_HISTORY_CYCLES + 1];
         assert_eq!(
             fields(account(Some(a), AccountPath::Single)),
             vec!["account.history"]

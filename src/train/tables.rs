@@ -19,8 +19,7 @@ use polars::prelude::*;
 
 use super::{RowError, TrainError};
 use crate::domain::{
-    is_protected_attribute, Account, CreditProfile, PaymentCycle, MAX_ACCOUNT_ID_BYTES,
-    MAX_BUREAU_SCORE, MAX_DAYS_PAST_DUE, MAX_HISTORY_CYCLES,
+    is_protected_attribute, rules, Account, CreditProfile, PaymentCycle, MAX_DAYS_PAST_DUE,
 };
 
 /// Prefix of attribute columns in the accounts table.
@@ -364,18 +363,26 @@ impl Errors {
         value
     }
 
+    /// The value if `rule` holds; otherwise records why not at row `i`, column `name`.
+    fn rule<T>(
+        &mut self,
+        table: &Table,
+        name: &str,
+        i: usize,
+        rule: Result<T, String>,
+    ) -> Option<T> {
+        match rule {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.push(RowError::new(&table.file, table.rows[i], name, message));
+                None
+            }
+        }
+    }
+
     fn amount(&mut self, table: &Table, name: &str, i: usize, v: Option<f64>) -> Option<f64> {
         let v = self.need(table, name, Kind::Float, i, v)?;
-        if !v.is_finite() || v < 0.0 {
-            self.push(RowError::new(
-                &table.file,
-                table.rows[i],
-                name,
-                format!("must be a finite, non-negative amount, got {v}"),
-            ));
-            return None;
-        }
-        Some(v)
+        self.rule(table, name, i, rules::amount(v))
     }
 
     fn count(
@@ -387,18 +394,7 @@ impl Errors {
         max: u32,
     ) -> Option<u32> {
         let v = self.need(table, name, Kind::Int, i, v)?;
-        match u32::try_from(v) {
-            Ok(v) if v <= max => Some(v),
-            _ => {
-                self.push(RowError::new(
-                    &table.file,
-                    table.rows[i],
-                    name,
-                    format!("must be between 0 and {max}, got {v}"),
-                ));
-                None
-            }
-        }
+        self.rule(table, name, i, rules::count(v, max))
     }
 }
 
@@ -646,13 +642,8 @@ fn build_accounts(
             .need(t, "account_id", Kind::Text, i, ids[i])
             .map(str::to_owned);
         if let Some(id) = &id {
-            if id.len() > MAX_ACCOUNT_ID_BYTES {
-                errors.push(RowError::new(
-                    &t.file,
-                    row,
-                    "account_id",
-                    format!("longer than {MAX_ACCOUNT_ID_BYTES} bytes"),
-                ));
+            if let Err(message) = rules::account_id(id) {
+                errors.push(RowError::new(&t.file, row, "account_id", message));
             } else if index.contains_key(id) {
                 errors.push(RowError::new(
                     &t.file,
@@ -671,39 +662,17 @@ fn build_accounts(
         let hardship = errors.count(t, "hardship", i, hardship[i], 1);
         let bureau_score = bureau.as_ref().and_then(|v| {
             let s = errors.optional(t, "bureau_score", Kind::Float, i, v[i])?;
-            if s.is_finite() && (0.0..=MAX_BUREAU_SCORE).contains(&s) {
-                Some(s)
-            } else {
-                errors.push(RowError::new(
-                    &t.file,
-                    row,
-                    "bureau_score",
-                    format!("must be between 0 and {MAX_BUREAU_SCORE}, got {s}"),
-                ));
-                None
-            }
+            errors.rule(t, "bureau_score", i, rules::bureau_score(s))
         });
         let annual_income = income.as_ref().and_then(|v| {
             let s = errors.optional(t, "annual_income", Kind::Float, i, v[i])?;
-            if s.is_finite() && s >= 0.0 {
-                Some(s)
-            } else {
-                errors.push(RowError::new(
-                    &t.file,
-                    row,
-                    "annual_income",
-                    format!("must be a finite, non-negative amount, got {s}"),
-                ));
-                None
-            }
+            errors.rule(t, "annual_income", i, rules::amount(s))
         });
         let mut attrs = HashMap::new();
         for ((column, name), values) in attributes.iter().zip(&attr_values) {
             if let Some(v) = errors.optional(t, column, Kind::Float, i, values[i]) {
-                if v.is_finite() {
+                if let Some(v) = errors.rule(t, column, i, rules::attribute(v)) {
                     attrs.insert(name.clone(), v);
-                } else {
-                    errors.push(RowError::new(&t.file, row, column, "must be finite"));
                 }
             }
         }
@@ -789,23 +758,23 @@ fn attach_history(t: &Table, set: &mut AccountSet, errors: &mut Errors) -> Resul
         else {
             continue;
         };
-        if minimum_due > amount_due {
-            errors.push(RowError::new(
-                &t.file,
-                row,
+        if errors
+            .rule(
+                t,
                 "minimum_due",
-                "must not exceed amount_due",
-            ));
+                i,
+                rules::minimum_due(minimum_due, amount_due),
+            )
+            .is_none()
+        {
             continue;
         }
         let account = &mut set.accounts[a];
-        if d > account.as_of {
-            errors.push(RowError::new(
-                &t.file,
-                row,
-                "statement_date",
-                format!("{d} is after the account's as_of date {}", account.as_of),
-            ));
+        let as_of = account.as_of;
+        if errors
+            .rule(t, "statement_date", i, rules::statement_date(d, as_of))
+            .is_none()
+        {
             continue;
         }
         account.history.push(PaymentCycle {
@@ -850,16 +819,12 @@ fn attach_history(t: &Table, set: &mut AccountSet, errors: &mut Errors) -> Resul
             }
         }
         account.history.truncate(kept);
-        if account.history.len() > MAX_HISTORY_CYCLES {
+        if let Err(message) = rules::history_cycles(account.history.len()) {
             errors.push(RowError::new(
                 &t.file,
                 rows.iter().copied().min().unwrap_or(account_row),
                 "account_id",
-                format!(
-                    "account `{}` has {} cycles; at most {MAX_HISTORY_CYCLES} are accepted",
-                    account.account_id,
-                    account.history.len()
-                ),
+                format!("account `{}` {message}", account.account_id),
             ));
         }
     }

@@ -3,7 +3,8 @@
 //! few comparisons per feature and one addition per feature.
 
 use super::super::GbdtModel;
-use super::table::{ShapTable, Visit};
+use super::table::Visit;
+use super::ShapTable;
 
 /// Most precomputed cell values one model may hold (8 bytes each: 20 MiB), on top of
 /// [`TABLE_BUDGET`].

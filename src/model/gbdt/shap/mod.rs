@@ -39,10 +39,54 @@ mod recursive;
 mod table;
 
 pub use cells::CELL_BUDGET;
+use cells::{CellFeature, CellTree};
 use recursive::PathElement;
-pub use table::{ShapTable, TABLE_BUDGET};
+pub use table::TABLE_BUDGET;
+use table::{LeafEntry, PathFeature, Visit};
 
 use super::GbdtModel;
+
+/// Precomputed per-leaf values of `F` (see the module docs), and the trees in the order the
+/// account walks them. Derived from the trees, so two tables of equal models are equal.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ShapTable {
+    /// Every node of every tree, depth first (a node, then its left subtree, then its right).
+    visits: Vec<Visit>,
+    leaves: Vec<LeafEntry>,
+    /// Per leaf, its path features in slot order.
+    features: Vec<PathFeature>,
+    /// Per leaf, `F` of every subset of its path features, by bit mask of slots.
+    values: Vec<f64>,
+    /// Per tree, its visits' range in `visits`.
+    trees: Vec<(u32, u32)>,
+    /// Per tree, its cell table when it has one (see [`CellTree`]).
+    cells: Vec<Option<CellTree>>,
+    cell_features: Vec<CellFeature>,
+    cell_thresholds: Vec<f64>,
+    cell_values: Vec<f64>,
+}
+
+impl ShapTable {
+    /// The table of `model`, or `None` when it would exceed [`TABLE_BUDGET`].
+    pub(in crate::model::gbdt) fn build(model: &GbdtModel) -> Option<ShapTable> {
+        let mut builder = table::Builder {
+            model,
+            table: ShapTable::default(),
+            path: Vec::new(),
+        };
+        for &(root, _) in &model.trees {
+            let start = u32::try_from(builder.table.visits.len()).ok()?;
+            builder.visit(root as usize, 0)?;
+            let end = u32::try_from(builder.table.visits.len()).ok()?;
+            builder.table.trees.push((start, end));
+        }
+        let mut table = builder.table;
+        table.build_cells(model);
+        // Read at random, a few dozen values per call: on huge pages where the kernel allows.
+        table.cell_values = super::huge_pages::copied_to_huge_pages(&table.cell_values);
+        Some(table)
+    }
+}
 
 /// Reusable buffers for [`GbdtModel::shap`].
 #[derive(Debug, Clone, Default)]

@@ -2,7 +2,7 @@
 //! module docs of [`super`]), built at load; and the leaf walk that reads it per account.
 
 use super::super::GbdtModel;
-use super::cells::{CellFeature, CellTree};
+use super::ShapTable;
 
 /// Most precomputed values one model may hold (8 bytes each: 32 MiB).
 pub const TABLE_BUDGET: usize = 4 << 20;
@@ -11,26 +11,6 @@ pub(super) const TABLE_MAX_FEATURES: usize = 16;
 /// Smallest cover share the table divides by; smaller ones (from odd imported covers) send the
 /// model to the recursive algorithm rather than risk an overflow.
 pub(super) const MIN_SHARE: f64 = 1e-100;
-
-/// Precomputed per-leaf values of `F` (see the module docs), and the trees in the order the
-/// account walks them. Derived from the trees, so two tables of equal models are equal.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ShapTable {
-    /// Every node of every tree, depth first (a node, then its left subtree, then its right).
-    pub(super) visits: Vec<Visit>,
-    pub(super) leaves: Vec<LeafEntry>,
-    /// Per leaf, its path features in slot order.
-    pub(super) features: Vec<PathFeature>,
-    /// Per leaf, `F` of every subset of its path features, by bit mask of slots.
-    pub(super) values: Vec<f64>,
-    /// Per tree, its visits' range in `visits`.
-    pub(super) trees: Vec<(u32, u32)>,
-    /// Per tree, its cell table when it has one (see [`CellTree`]).
-    pub(super) cells: Vec<Option<CellTree>>,
-    pub(super) cell_features: Vec<CellFeature>,
-    pub(super) cell_thresholds: Vec<f64>,
-    pub(super) cell_values: Vec<f64>,
-}
 
 /// One node in the walk.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,26 +58,6 @@ impl ShapTable {
     #[cfg(test)]
     pub(in crate::model::gbdt) fn widest_leaf(&self) -> usize {
         self.leaves.iter().map(|l| l.k as usize).max().unwrap_or(0)
-    }
-
-    /// The table of `model`, or `None` when it would exceed [`TABLE_BUDGET`].
-    pub(in crate::model::gbdt) fn build(model: &GbdtModel) -> Option<ShapTable> {
-        let mut builder = Builder {
-            model,
-            table: ShapTable::default(),
-            path: Vec::new(),
-        };
-        for &(root, _) in &model.trees {
-            let start = u32::try_from(builder.table.visits.len()).ok()?;
-            builder.visit(root as usize, 0)?;
-            let end = u32::try_from(builder.table.visits.len()).ok()?;
-            builder.table.trees.push((start, end));
-        }
-        let mut table = builder.table;
-        table.build_cells(model);
-        // Read at random, a few dozen values per call: on huge pages where the kernel allows.
-        table.cell_values = super::super::huge_pages::copied_to_huge_pages(&table.cell_values);
-        Some(table)
     }
 }
 

@@ -1,0 +1,131 @@
+//! The domain's rules on single values, one function each: every one returns the value (or
+//! nothing) when it holds, and otherwise what is wrong with it, as a description without the
+//! field's name. Each edge reports a broken rule in its own terms: the gRPC edge as a field
+//! violation with the field's path (`accounts[3].history[2].amount_due`), the training tables
+//! as a row error with file, row and column. So both edges accept and refuse the same values
+//! with the same words.
+
+use chrono::NaiveDate;
+
+use super::{
+    MAX_ACCOUNT_ID_BYTES, MAX_ATTRIBUTES, MAX_BUREAU_SCORE, MAX_DAYS_PAST_DUE, MAX_HISTORY_CYCLES,
+};
+
+/// An amount of money: finite and not negative.
+pub fn amount(v: f64) -> Result<f64, String> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("must be a finite, non-negative amount, got {v}"))
+    }
+}
+
+/// An account id: not blank, at most [`MAX_ACCOUNT_ID_BYTES`] bytes.
+pub fn account_id(id: &str) -> Result<(), String> {
+    if id.trim().is_empty() {
+        Err("is required".into())
+    } else if id.len() > MAX_ACCOUNT_ID_BYTES {
+        Err(format!("must be at most {MAX_ACCOUNT_ID_BYTES} bytes"))
+    } else {
+        Ok(())
+    }
+}
+
+/// A bureau score: finite, within `[0, MAX_BUREAU_SCORE]`.
+pub fn bureau_score(s: f64) -> Result<f64, String> {
+    if s.is_finite() && (0.0..=MAX_BUREAU_SCORE).contains(&s) {
+        Ok(s)
+    } else {
+        Err(format!("must be between 0 and {MAX_BUREAU_SCORE}, got {s}"))
+    }
+}
+
+/// A whole count within `[0, max]`.
+pub fn count(v: i64, max: u32) -> Result<u32, String> {
+    match u32::try_from(v) {
+        Ok(n) if n <= max => Ok(n),
+        _ => Err(format!("must be between 0 and {max}, got {v}")),
+    }
+}
+
+/// Days past due: at most [`MAX_DAYS_PAST_DUE`].
+pub fn days_past_due(v: u32) -> Result<u32, String> {
+    count(i64::from(v), MAX_DAYS_PAST_DUE)
+}
+
+/// A cycle's minimum due: not above its amount due.
+pub fn minimum_due(minimum_due: f64, amount_due: f64) -> Result<(), String> {
+    if minimum_due > amount_due {
+        Err("must not exceed amount_due".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// A statement date: not after the date the account is scored at.
+pub fn statement_date(date: NaiveDate, as_of: NaiveDate) -> Result<NaiveDate, String> {
+    if date > as_of {
+        Err(format!("{date} is after the account's as_of date {as_of}"))
+    } else {
+        Ok(date)
+    }
+}
+
+/// An extra attribute's value: finite.
+pub fn attribute(v: f64) -> Result<f64, String> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(format!("must be a finite number, got {v}"))
+    }
+}
+
+/// How many attributes one account may carry.
+pub fn attribute_count(n: usize) -> Result<(), String> {
+    if n > MAX_ATTRIBUTES {
+        Err(format!("at most {MAX_ATTRIBUTES} attributes are accepted"))
+    } else {
+        Ok(())
+    }
+}
+
+/// How many payment cycles one account may carry.
+pub fn history_cycles(n: usize) -> Result<(), String> {
+    if n > MAX_HISTORY_CYCLES {
+        Err(format!(
+            "has {n} cycles; at most {MAX_HISTORY_CYCLES} are accepted"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_and_out_of_range_values_are_refused_with_the_value_in_the_words() {
+        assert_eq!(amount(0.0), Ok(0.0));
+        assert!(amount(-1.0).unwrap_err().contains("got -1"));
+        assert!(amount(f64::NAN).is_err());
+        assert!(amount(f64::INFINITY).is_err());
+        assert!(bureau_score(f64::NAN).is_err());
+        assert_eq!(bureau_score(MAX_BUREAU_SCORE), Ok(MAX_BUREAU_SCORE));
+        assert_eq!(
+            count(-1, 10).unwrap_err(),
+            "must be between 0 and 10, got -1"
+        );
+        assert_eq!(count(10, 10), Ok(10));
+        assert!(days_past_due(MAX_DAYS_PAST_DUE + 1).is_err());
+        assert!(account_id("  ").is_err());
+        assert!(account_id(&"x".repeat(MAX_ACCOUNT_ID_BYTES + 1)).is_err());
+        assert!(minimum_due(2.0, 1.0).is_err());
+        assert!(attribute(f64::NEG_INFINITY).is_err());
+        assert!(history_cycles(MAX_HISTORY_CYCLES + 1).is_err());
+        assert!(attribute_count(MAX_ATTRIBUTES + 1).is_err());
+        let d = |s: &str| s.parse::<NaiveDate>().expect("date");
+        assert!(statement_date(d("2025-02-01"), d("2025-01-31")).is_err());
+        assert!(statement_date(d("2025-01-31"), d("2025-01-31")).is_ok());
+    }
+}
