@@ -19,26 +19,25 @@
 //! paths share `method="other"`, so clients cannot grow the label set. Model and reload metrics
 //! are read from [`Live`] when scraped.
 
-use std::net::SocketAddr;
+mod endpoint;
+mod layer;
+
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
-use std::task::Poll;
+use std::sync::Mutex;
 use std::time::Instant;
 
-use bytes::Bytes;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
-use tokio::net::TcpListener;
 
-use crate::grpc::layers::body::{watched, Polled, Rider};
-use crate::grpc::layers::call::{CallFuture, GrpcResponse, OnCall};
 use crate::serve::audit::AuditLog;
 use crate::serve::decisions::Counted;
 use crate::serve::live::Live;
+pub use endpoint::serve;
+pub use layer::MetricsLayer;
 
 /// The gRPC methods that get a label of their own.
 const METHODS: [&str; 11] = [
@@ -220,7 +219,7 @@ impl Metrics {
         }
     }
 
-    fn call_finished(&self, method: &'static str, code: &'static str, started: Instant) {
+    pub(super) fn call_finished(&self, method: &'static str, code: &'static str, started: Instant) {
         let labels = RpcLabels { method, code };
         self.rpc_requests.get_or_create(&labels).inc();
         self.rpc_duration
@@ -283,174 +282,5 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
-    }
-}
-
-/// Serves `GET /metrics` on `listener` until the task is dropped or aborted.
-pub async fn serve(
-    listener: TcpListener,
-    metrics: Arc<Metrics>,
-    live: Arc<Live>,
-    audit: Option<Arc<AuditLog>>,
-) {
-    use hyper::service::service_fn;
-    use hyper_util::rt::TokioIo;
-    let addr = listener
-        .local_addr()
-        .map_or_else(|e| e.to_string(), |a: SocketAddr| a.to_string());
-    tracing::info!(url = %format!("http://{addr}/metrics"), "metrics endpoint ready");
-    loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                tracing::warn!(error = %e, "metrics: accept failed");
-                continue;
-            }
-        };
-        let (metrics, live, audit) = (metrics.clone(), live.clone(), audit.clone());
-        tokio::spawn(async move {
-            let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
-                let response = if request.method() == http::Method::GET
-                    && request.uri().path() == "/metrics"
-                {
-                    http::Response::builder()
-                        .header(
-                            http::header::CONTENT_TYPE,
-                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                        )
-                        .body(http_body_util::Full::new(Bytes::from(
-                            metrics.render(&live, audit.as_deref()),
-                        )))
-                } else {
-                    http::Response::builder()
-                        .status(http::StatusCode::NOT_FOUND)
-                        .body(http_body_util::Full::new(Bytes::from_static(
-                            b"not found: metrics are at /metrics\n",
-                        )))
-                };
-                std::future::ready(response)
-            });
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
-                tracing::debug!(error = %e, "metrics connection ended");
-            }
-        });
-    }
-}
-
-/// Counts and times every gRPC call (see the module docs); a tower layer as
-/// [`CallLayer`](crate::grpc::layers::call::CallLayer)`(MetricsLayer)`.
-#[derive(Debug, Clone)]
-pub struct MetricsLayer {
-    metrics: Arc<Metrics>,
-}
-
-impl MetricsLayer {
-    /// Records into `metrics`.
-    pub fn new(metrics: Arc<Metrics>) -> MetricsLayer {
-        MetricsLayer { metrics }
-    }
-}
-
-impl OnCall for MetricsLayer {
-    fn on_call<S, B>(&self, inner: &mut S, request: http::Request<B>) -> CallFuture<S::Error>
-    where
-        S: tower_service::Service<http::Request<B>, Response = GrpcResponse>,
-        S::Future: Send + 'static,
-        S::Error: Send + 'static,
-    {
-        let path = request.uri().path();
-        let method = METHODS
-            .iter()
-            .find(|m| **m == path)
-            .copied()
-            .unwrap_or("other");
-        let observer = Observer {
-            metrics: self.metrics.clone(),
-            method,
-            started: Instant::now(),
-        };
-        let future = inner.call(request);
-        Box::pin(async move {
-            let response = future.await?;
-            // Errors come "trailers-only": the status is in the headers.
-            if let Some(code) = response.headers().get("grpc-status") {
-                observer.finish(code_name(code.as_bytes()));
-                return Ok(response);
-            }
-            Ok(response.map(|inner| watched(inner, CallRider(Some(observer)))))
-        })
-    }
-}
-
-struct Observer {
-    metrics: Arc<Metrics>,
-    method: &'static str,
-    started: Instant,
-}
-
-impl Observer {
-    fn finish(self, code: &'static str) {
-        self.metrics.call_finished(self.method, code, self.started);
-    }
-}
-
-/// Records its call when the trailers pass, or as `Cancelled` when the body is dropped first.
-struct CallRider(Option<Observer>);
-
-impl Rider for CallRider {
-    fn polled(&mut self, polled: &Polled) {
-        let code = match polled {
-            Poll::Ready(Some(Ok(frame))) => frame.trailers_ref().map(|t| {
-                t.get("grpc-status")
-                    .map_or("Unknown", |c| code_name(c.as_bytes()))
-            }),
-            Poll::Ready(Some(Err(status))) => Some(code_str(status.code())),
-            Poll::Ready(None) => Some("Unknown"),
-            Poll::Pending => None,
-        };
-        if let Some(code) = code {
-            if let Some(observer) = self.0.take() {
-                observer.finish(code);
-            }
-        }
-    }
-}
-
-impl Drop for CallRider {
-    fn drop(&mut self) {
-        if let Some(observer) = self.0.take() {
-            observer.finish("Cancelled");
-        }
-    }
-}
-
-fn code_name(value: &[u8]) -> &'static str {
-    code_str(tonic::Code::from_bytes(value))
-}
-
-/// The code's name as in `tonic::Code` (`OK` for success).
-fn code_str(code: tonic::Code) -> &'static str {
-    use tonic::Code::*;
-    match code {
-        Ok => "OK",
-        Cancelled => "Cancelled",
-        Unknown => "Unknown",
-        InvalidArgument => "InvalidArgument",
-        DeadlineExceeded => "DeadlineExceeded",
-        NotFound => "NotFound",
-        AlreadyExists => "AlreadyExists",
-        PermissionDenied => "PermissionDenied",
-        ResourceExhausted => "ResourceExhausted",
-        FailedPrecondition => "FailedPrecondition",
-        Aborted => "Aborted",
-        OutOfRange => "OutOfRange",
-        Unimplemented => "Unimplemented",
-        Internal => "Internal",
-        Unavailable => "Unavailable",
-        DataLoss => "DataLoss",
-        Unauthenticated => "Unauthenticated",
     }
 }

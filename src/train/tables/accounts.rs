@@ -1,0 +1,309 @@
+//! Building accounts from validated rows: the accounts table, then each account's payment
+//! history (sorted, one cycle per date), then the outcomes.
+
+use std::collections::HashMap;
+
+use super::read::{Kind, Table};
+use super::rows::Errors;
+use super::ATTRIBUTE_COLUMN_PREFIX;
+use crate::domain::{
+    is_protected_attribute, rules, Account, CreditProfile, PaymentCycle, MAX_DAYS_PAST_DUE,
+};
+use crate::train::{RowError, TrainError};
+
+/// `attr_<name>` columns: (column, attribute name). Protected names are refused.
+pub(super) fn attribute_columns(accounts: &Table, errors: &mut Errors) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for name in accounts.df.get_column_names() {
+        let Some(attr) = name.strip_prefix(ATTRIBUTE_COLUMN_PREFIX) else {
+            continue;
+        };
+        if is_protected_attribute(attr) {
+            errors.push(RowError::new(
+                &accounts.file,
+                0,
+                name,
+                "protected attribute: it can never be a model input; remove the column",
+            ));
+        } else if !attr.is_empty() {
+            out.push((name.to_string(), attr.to_owned()));
+        }
+    }
+    out
+}
+
+pub(super) struct AccountSet {
+    pub(in crate::train) accounts: Vec<Account>,
+    /// The accounts table's data row of each account.
+    pub(in crate::train) rows: Vec<u64>,
+    pub(in crate::train) index: HashMap<String, usize>,
+}
+
+pub(super) fn build_accounts(
+    t: &Table,
+    attributes: &[(String, String)],
+    errors: &mut Errors,
+) -> Result<AccountSet, TrainError> {
+    let ids = t.texts("account_id")?;
+    let as_of = t.dates("as_of")?;
+    let limit = t.floats("credit_limit")?;
+    let balance = t.floats("current_balance")?;
+    let mob = t.ints("months_on_book")?;
+    let lines = t.ints("open_credit_lines")?;
+    let prior = t.ints("prior_delinquencies")?;
+    let hardship = t.ints("hardship")?;
+    let optional_floats = |name: &str| -> Result<Option<Vec<Option<f64>>>, TrainError> {
+        if t.df.column(name).is_ok() {
+            t.floats(name).map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let bureau = optional_floats("bureau_score")?;
+    let income = optional_floats("annual_income")?;
+    let attr_values: Vec<Vec<Option<f64>>> = attributes
+        .iter()
+        .map(|(c, _)| t.floats(c))
+        .collect::<Result<_, _>>()?;
+
+    let mut accounts = Vec::with_capacity(t.len());
+    let mut rows = Vec::with_capacity(t.len());
+    let mut index = HashMap::with_capacity(t.len());
+    for i in 0..t.len() {
+        let row = t.rows[i];
+        errors.at(ids[i]);
+        let id = errors
+            .need(t, "account_id", Kind::Text, i, ids[i])
+            .map(str::to_owned);
+        if let Some(id) = &id {
+            if let Err(message) = rules::account_id(id) {
+                errors.push(RowError::new(&t.file, row, "account_id", message));
+            } else if index.contains_key(id) {
+                errors.push(RowError::new(
+                    &t.file,
+                    row,
+                    "account_id",
+                    format!("duplicate account `{id}`"),
+                ));
+            }
+        }
+        let as_of = errors.need(t, "as_of", Kind::Date, i, as_of[i]);
+        let credit_limit = errors.amount(t, "credit_limit", i, limit[i]);
+        let current_balance = errors.amount(t, "current_balance", i, balance[i]);
+        let months_on_book = errors.count(t, "months_on_book", i, mob[i], 1200);
+        let open_credit_lines = errors.count(t, "open_credit_lines", i, lines[i], 1000);
+        let prior_delinquencies = errors.count(t, "prior_delinquencies", i, prior[i], 1000);
+        let hardship = errors.count(t, "hardship", i, hardship[i], 1);
+        let bureau_score = bureau.as_ref().and_then(|v| {
+            let s = errors.optional(t, "bureau_score", Kind::Float, i, v[i])?;
+            errors.rule(t, "bureau_score", i, rules::bureau_score(s))
+        });
+        let annual_income = income.as_ref().and_then(|v| {
+            let s = errors.optional(t, "annual_income", Kind::Float, i, v[i])?;
+            errors.rule(t, "annual_income", i, rules::amount(s))
+        });
+        let mut attrs = HashMap::new();
+        for ((column, name), values) in attributes.iter().zip(&attr_values) {
+            if let Some(v) = errors.optional(t, column, Kind::Float, i, values[i]) {
+                if let Some(v) = errors.rule(t, column, i, rules::attribute(v)) {
+                    attrs.insert(name.clone(), v);
+                }
+            }
+        }
+        if let (
+            Some(account_id),
+            Some(as_of),
+            Some(credit_limit),
+            Some(current_balance),
+            Some(months_on_book),
+            Some(open_credit_lines),
+            Some(prior_delinquencies),
+            Some(hardship),
+        ) = (
+            id,
+            as_of,
+            credit_limit,
+            current_balance,
+            months_on_book,
+            open_credit_lines,
+            prior_delinquencies,
+            hardship,
+        ) {
+            index.insert(account_id.clone(), accounts.len());
+            rows.push(row);
+            accounts.push(Account {
+                account_id,
+                as_of,
+                profile: CreditProfile {
+                    credit_limit,
+                    current_balance,
+                    months_on_book,
+                    open_credit_lines,
+                    prior_delinquencies,
+                    bureau_score,
+                    annual_income,
+                    hardship: hardship == 1,
+                },
+                history: Vec::new(),
+                attributes: attrs,
+                contacts: Vec::new(),
+                promises: Vec::new(),
+            });
+        }
+    }
+    Ok(AccountSet {
+        accounts,
+        rows,
+        index,
+    })
+}
+
+pub(super) fn attach_history(
+    t: &Table,
+    set: &mut AccountSet,
+    errors: &mut Errors,
+) -> Result<(), TrainError> {
+    let ids = t.texts("account_id")?;
+    let dates = t.dates("statement_date")?;
+    let due = t.floats("amount_due")?;
+    let min = t.floats("minimum_due")?;
+    let paid = t.floats("amount_paid")?;
+    let dpd = t.ints("days_past_due")?;
+    // The history rows of each account, to find repeated statement dates once sorted.
+    let mut source_rows: Vec<Vec<u64>> = vec![Vec::new(); set.accounts.len()];
+    for i in 0..t.len() {
+        let row = t.rows[i];
+        errors.at(ids[i]);
+        let Some(id) = errors.need(t, "account_id", Kind::Text, i, ids[i]) else {
+            continue;
+        };
+        let Some(&a) = set.index.get(id) else {
+            errors.push(RowError::new(
+                &t.file,
+                row,
+                "account_id",
+                format!("history for account `{id}`, which is not in the accounts table"),
+            ));
+            continue;
+        };
+        let date = errors.need(t, "statement_date", Kind::Date, i, dates[i]);
+        let amount_due = errors.amount(t, "amount_due", i, due[i]);
+        let minimum_due = errors.amount(t, "minimum_due", i, min[i]);
+        let amount_paid = errors.amount(t, "amount_paid", i, paid[i]);
+        let days_past_due = errors.count(t, "days_past_due", i, dpd[i], MAX_DAYS_PAST_DUE);
+        let (Some(d), Some(amount_due), Some(minimum_due), Some(amount_paid), Some(days_past_due)) =
+            (date, amount_due, minimum_due, amount_paid, days_past_due)
+        else {
+            continue;
+        };
+        if errors
+            .rule(
+                t,
+                "minimum_due",
+                i,
+                rules::minimum_due(minimum_due, amount_due),
+            )
+            .is_none()
+        {
+            continue;
+        }
+        let account = &mut set.accounts[a];
+        let as_of = account.as_of;
+        if errors
+            .rule(t, "statement_date", i, rules::statement_date(d, as_of))
+            .is_none()
+        {
+            continue;
+        }
+        account.history.push(PaymentCycle {
+            statement_date: d,
+            amount_due,
+            minimum_due,
+            amount_paid,
+            days_past_due,
+        });
+        source_rows[a].push(row);
+    }
+    for ((account, rows), &account_row) in
+        set.accounts.iter_mut().zip(&mut source_rows).zip(&set.rows)
+    {
+        if account.history.is_empty() {
+            continue;
+        }
+        // Sort the cycles by date (stable: equal dates keep file order) with their rows.
+        let mut order: Vec<usize> = (0..account.history.len()).collect();
+        order.sort_by_key(|&k| account.history[k].statement_date);
+        if order.iter().enumerate().any(|(k, &o)| k != o) {
+            account.history = order.iter().map(|&k| account.history[k]).collect();
+            *rows = order.iter().map(|&k| rows[k]).collect();
+        }
+        errors.at(Some(&account.account_id));
+        let mut kept = 1;
+        for k in 1..account.history.len() {
+            if account.history[k].statement_date == account.history[kept - 1].statement_date {
+                errors.push(RowError::new(
+                    &t.file,
+                    rows[k],
+                    "statement_date",
+                    format!(
+                        "a second cycle for account `{}` on {}",
+                        account.account_id, account.history[k].statement_date
+                    ),
+                ));
+            } else {
+                account.history[kept] = account.history[k];
+                rows[kept] = rows[k];
+                kept += 1;
+            }
+        }
+        account.history.truncate(kept);
+        if let Err(message) = rules::history_cycles(account.history.len()) {
+            errors.push(RowError::new(
+                &t.file,
+                rows.iter().copied().min().unwrap_or(account_row),
+                "account_id",
+                format!("account `{}` {message}", account.account_id),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn read_outcomes(
+    t: &Table,
+    index: &HashMap<String, usize>,
+    n: usize,
+    errors: &mut Errors,
+) -> Result<Vec<Option<bool>>, TrainError> {
+    let ids = t.texts("account_id")?;
+    let repaid = t.ints("repaid")?;
+    let mut labels = vec![None; n];
+    for i in 0..t.len() {
+        let row = t.rows[i];
+        errors.at(ids[i]);
+        let Some(id) = errors.need(t, "account_id", Kind::Text, i, ids[i]) else {
+            continue;
+        };
+        let value = errors.count(t, "repaid", i, repaid[i], 1);
+        let Some(&a) = index.get(id) else {
+            errors.push(RowError::new(
+                &t.file,
+                row,
+                "account_id",
+                format!("outcome for account `{id}`, which is not in the accounts table"),
+            ));
+            continue;
+        };
+        if labels[a].is_some() {
+            errors.push(RowError::new(
+                &t.file,
+                row,
+                "account_id",
+                format!("a second outcome for account `{id}`"),
+            ));
+        } else if let Some(v) = value {
+            labels[a] = Some(v == 1);
+        }
+    }
+    Ok(labels)
+}

@@ -1,0 +1,263 @@
+//! Reading a table with Polars (CSV or Parquet): typed columns, the raw text of every cell for
+//! error messages, and each row's number in the file.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use super::{RAW, ROW};
+use crate::train::{RowError, TrainError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::train) enum Kind {
+    Text,
+    Float,
+    Int,
+    Date,
+}
+
+impl Kind {
+    pub(in crate::train) fn describe(self) -> &'static str {
+        match self {
+            Kind::Text => "text",
+            Kind::Float => "a number",
+            Kind::Int => "a whole number",
+            Kind::Date => "a YYYY-MM-DD date",
+        }
+    }
+}
+
+/// A table read with Polars: typed columns plus the raw text of each, for error messages.
+pub(in crate::train) struct Table {
+    pub(in crate::train) file: String,
+    pub(in crate::train) df: DataFrame,
+    pub(in crate::train) rows: Vec<u64>,
+}
+
+pub(super) fn scan(path: &Path) -> Result<LazyFrame, TrainError> {
+    let name = path.to_string_lossy().to_string();
+    let polars = |source| TrainError::Polars {
+        context: format!("reading {name}"),
+        source,
+    };
+    if !path.exists() {
+        return Err(TrainError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        });
+    }
+    let is_parquet = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    if is_parquet {
+        LazyFrame::scan_parquet(PlRefPath::new(name.as_str()), ScanArgsParquet::default())
+            .map_err(polars)
+    } else {
+        // Every CSV column is read as text and cast below, so that a bad cell becomes a row
+        // error instead of a failed or silently re-typed column.
+        LazyCsvReader::new(PlRefPath::new(name.as_str()))
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .finish()
+            .map_err(polars)
+    }
+}
+
+impl Table {
+    /// Reads `path`, checks that `required` columns exist, and casts every listed column.
+    pub(in crate::train) fn read(
+        path: &Path,
+        required: &[(&str, Kind)],
+        optional: &[(&str, Kind)],
+        extra: impl Fn(&str) -> Option<Kind>,
+    ) -> Result<Table, TrainError> {
+        let file = path.display().to_string();
+        let mut lf = scan(path)?;
+        let schema = lf.collect_schema().map_err(|source| TrainError::Polars {
+            context: format!("reading the header of {file}"),
+            source,
+        })?;
+        let missing: Vec<RowError> = required
+            .iter()
+            .filter(|(c, _)| !schema.contains(c))
+            .map(|(c, _)| RowError::new(&file, 0, c, "required column is missing"))
+            .collect();
+        if !missing.is_empty() {
+            return Err(TrainError::data(missing));
+        }
+        let mut columns: Vec<(String, Kind)> = required
+            .iter()
+            .chain(optional.iter().filter(|(c, _)| schema.contains(c)))
+            .map(|(c, k)| ((*c).to_owned(), *k))
+            .collect();
+        for name in schema.iter_names() {
+            if let Some(kind) = extra(name.as_str()) {
+                columns.push((name.to_string(), kind));
+            }
+        }
+        let mut exprs = vec![col(ROW)];
+        for (name, kind) in &columns {
+            // A column already stored with a fitting type (Parquet) is cast losslessly and
+            // needs no text: an empty cell there is a missing value, never an unreadable one.
+            let source = schema.get(name.as_str());
+            let native = match (kind, source) {
+                (Kind::Float, Some(t)) => t.is_primitive_numeric(),
+                (Kind::Int, Some(t)) => t.is_integer(),
+                (Kind::Date, Some(t)) => *t == DataType::Date,
+                (Kind::Text, Some(t)) => t.is_string(),
+                (_, None) => false,
+            };
+            if native && *kind != Kind::Text {
+                let target = match kind {
+                    Kind::Float => DataType::Float64,
+                    Kind::Int => DataType::Int64,
+                    _ => DataType::Int32,
+                };
+                exprs.push(col(name.as_str()).cast(target).alias(name.as_str()));
+                continue;
+            }
+            let raw = col(name.as_str()).cast(DataType::String);
+            let typed = match kind {
+                Kind::Text => raw.clone(),
+                Kind::Float => raw.clone().cast(DataType::Float64),
+                // Whole numbers stored as floats (data that went through a NaN-aware tool)
+                // are fine; fractions are not.
+                Kind::Int if source.is_some_and(DataType::is_float) => {
+                    let c = col(name.as_str());
+                    when((c.clone() % lit(1.0)).eq(lit(0.0)))
+                        .then(c.cast(DataType::Int64))
+                        .otherwise(lit(NULL).cast(DataType::Int64))
+                }
+                Kind::Int => raw.clone().cast(DataType::Int64),
+                Kind::Date => raw
+                    .clone()
+                    .str()
+                    .to_date(StrptimeOptions {
+                        format: Some("%Y-%m-%d".into()),
+                        strict: false,
+                        exact: true,
+                        cache: true,
+                    })
+                    .cast(DataType::Int32),
+            };
+            exprs.push(typed.alias(name.as_str()));
+            exprs.push(raw.alias(format!("{RAW}{name}")));
+        }
+        let df = lf
+            .with_row_index(ROW, Some(1))
+            .select(exprs)
+            .collect()
+            .map_err(|source| TrainError::Polars {
+                context: format!("reading {file}"),
+                source,
+            })?;
+        let rows = u64_column(&df, ROW)?;
+        Ok(Table { file, df, rows })
+    }
+
+    pub(in crate::train) fn raw(&self, name: &str, i: usize) -> Option<String> {
+        let column = self.df.column(&format!("{RAW}{name}")).ok()?;
+        let s = column.str().ok()?.get(i)?.trim().to_owned();
+        (!s.is_empty()).then_some(s)
+    }
+
+    /// The error for an unparseable or missing cell, or `None` when the cell is empty and
+    /// allowed to be.
+    pub(in crate::train) fn cell_error(
+        &self,
+        name: &str,
+        kind: Kind,
+        i: usize,
+        required: bool,
+    ) -> Option<RowError> {
+        match self.raw(name, i) {
+            Some(raw) => Some(RowError::new(
+                &self.file,
+                self.rows[i],
+                name,
+                format!("cannot read `{raw}` as {}", kind.describe()),
+            )),
+            None if required => Some(RowError::new(
+                &self.file,
+                self.rows[i],
+                name,
+                "value is missing",
+            )),
+            None => None,
+        }
+    }
+
+    pub(in crate::train) fn floats(&self, name: &str) -> Result<Vec<Option<f64>>, TrainError> {
+        Ok(self
+            .column(name)?
+            .f64()
+            .map_err(self.polars())?
+            .iter()
+            .collect())
+    }
+
+    pub(in crate::train) fn ints(&self, name: &str) -> Result<Vec<Option<i64>>, TrainError> {
+        Ok(self
+            .column(name)?
+            .i64()
+            .map_err(self.polars())?
+            .iter()
+            .collect())
+    }
+
+    pub(in crate::train) fn dates(&self, name: &str) -> Result<Vec<Option<NaiveDate>>, TrainError> {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+        Ok(self
+            .column(name)?
+            .i32()
+            .map_err(self.polars())?
+            .iter()
+            .map(|d| d.and_then(|d| epoch.checked_add_signed(chrono::Duration::days(d.into()))))
+            .collect())
+    }
+
+    /// The column's text cells, trimmed; empty cells are `None`. Borrowed from the table: no
+    /// allocation per row.
+    pub(in crate::train) fn texts(&self, name: &str) -> Result<Vec<Option<&str>>, TrainError> {
+        Ok(self
+            .column(name)?
+            .str()
+            .map_err(self.polars())?
+            .iter()
+            .map(|s| s.map(str::trim).filter(|s| !s.is_empty()))
+            .collect())
+    }
+
+    pub(in crate::train) fn column(&self, name: &str) -> Result<&Column, TrainError> {
+        self.df.column(name).map_err(self.polars())
+    }
+
+    pub(in crate::train) fn polars(&self) -> impl Fn(PolarsError) -> TrainError + '_ {
+        move |source| TrainError::Polars {
+            context: format!("reading {}", self.file),
+            source,
+        }
+    }
+
+    pub(in crate::train) fn len(&self) -> usize {
+        self.rows.len()
+    }
+}
+
+pub(super) fn u64_column(df: &DataFrame, name: &str) -> Result<Vec<u64>, TrainError> {
+    let polars = |source| TrainError::Polars {
+        context: format!("column {name}"),
+        source,
+    };
+    let c = df
+        .column(name)
+        .map_err(polars)?
+        .cast(&DataType::UInt64)
+        .map_err(polars)?;
+    Ok(c.u64()
+        .map_err(polars)?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect())
+}
