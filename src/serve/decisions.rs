@@ -227,3 +227,112 @@ impl Deployment {
         decided
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CreditProfile, PaymentCycle};
+    use crate::model::Model;
+    use crate::policy::Policy;
+    use chrono::NaiveDate;
+    use std::path::Path;
+
+    /// The shipped gbdt champion and logistic challenger, in an experiment of `mode`.
+    fn deployment(mode: &str) -> Deployment {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(root.join("models/policy.toml")).expect("policy");
+        let policy = Policy::from_toml(&text).expect("shipped policy");
+        let with_experiment = Policy::from_toml(&format!(
+            "{text}\n[experiment]\nname = \"t\"\nshare = 0.4\nmode = \"{mode}\"\nchallenger_model = \"uci-credit/1/model.json\"\n"
+        ))
+        .expect("policy with an experiment");
+        let champion = Model::load(&root.join("models/uci-credit/2/model.json")).expect("gbdt");
+        let challenger = Model::load(&root.join("models/uci-credit/1/model.json")).expect("lr");
+        Deployment::new(
+            Engine::new(champion, with_experiment),
+            Some(Engine::new(challenger, policy)),
+        )
+    }
+
+    fn accounts() -> Vec<Account> {
+        let as_of = NaiveDate::from_ymd_opt(2025, 6, 30).expect("date");
+        (0..200)
+            .map(|i| Account {
+                account_id: format!("acct-{i}"),
+                as_of,
+                profile: CreditProfile {
+                    credit_limit: 1000.0 + 50.0 * f64::from(i),
+                    current_balance: 900.0 + 7.0 * f64::from(i % 13),
+                    months_on_book: 12 + i % 40,
+                    prior_delinquencies: i % 4,
+                    ..CreditProfile::default()
+                },
+                history: (0..6)
+                    .map(|m| PaymentCycle {
+                        statement_date: as_of - chrono::Duration::days(30 * (5 - m)),
+                        amount_due: 800.0,
+                        minimum_due: 40.0,
+                        amount_paid: f64::from((i + m as u32) % 5) * 100.0,
+                        days_past_due: ((i + m as u32) % 4) * 30,
+                    })
+                    .collect(),
+                attributes: Default::default(),
+                contacts: Vec::new(),
+                promises: Vec::new(),
+            })
+            .collect()
+    }
+
+    /// `decide_many` decides every account as `decide` does one at a time: the same arm, the same
+    /// numbers, the same shadow, in order, and counts each arm once per decision.
+    #[test]
+    fn a_batch_is_decided_as_its_accounts_are_one_by_one() {
+        let now = DateTime::from_timestamp(1_767_225_600, 0).expect("time");
+        for mode in ["split", "shadow"] {
+            let (batch, single) = (deployment(mode), deployment(mode));
+            let accounts = accounts();
+            let refs: Vec<&Account> = accounts.iter().collect();
+            for k in [0, 4] {
+                let many = batch.decide_many(&refs, k, now);
+                assert_eq!(many.len(), accounts.len());
+                for (a, m) in accounts.iter().zip(&many) {
+                    let one = single.decide(a, k, now);
+                    assert_eq!(m.arm, one.arm, "{mode} {}", a.account_id);
+                    assert_eq!(m.probability.to_bits(), one.probability.to_bits());
+                    assert_eq!(m.decision, one.decision);
+                    assert_eq!(m.reasons, one.reasons);
+                    assert_eq!(
+                        m.shadow.as_ref().map(|s| s.probability.to_bits()),
+                        one.shadow.as_ref().map(|s| s.probability.to_bits())
+                    );
+                }
+            }
+            let challengers = many_arms(&batch, &accounts, Arm::Challenger);
+            assert!(
+                challengers > 40 && challengers < 120,
+                "{challengers} of 200"
+            );
+            for arm in [Arm::Champion, Arm::Challenger] {
+                assert_eq!(
+                    batch.decisions(arm),
+                    single.decisions(arm),
+                    "{mode} {arm:?}"
+                );
+            }
+            if mode == "shadow" {
+                assert_eq!(
+                    batch.decisions(Arm::Champion),
+                    400,
+                    "every account decided twice"
+                );
+            }
+        }
+    }
+
+    fn many_arms(d: &Deployment, accounts: &[Account], arm: Arm) -> usize {
+        accounts
+            .iter()
+            .filter(|a| d.arm(&a.account_id) == arm)
+            .count()
+    }
+}

@@ -17,6 +17,7 @@ mod metrics;
 mod operations;
 mod overload;
 mod properties;
+mod readme;
 mod reload;
 mod strategy;
 mod synthetic;
