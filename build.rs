@@ -14,7 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out_dir.join("payrisk_descriptor.bin"), fds.encode_to_vec())?;
 
-    // Messages and clients. Messages are decoded from one slice (`src/service/codec.rs`).
+    // Messages and clients. Messages are decoded from one slice (`src/grpc/wire/codec.rs`).
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(false)
@@ -25,7 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .compile_fds(fds.clone())?;
 
     // The servers, on the messages above, except that `ScoreBatch` and `ScoreStream` reply with
-    // `ScoreBatchResponse` bodies the service encodes itself (`src/service/reply.rs`): building
+    // `ScoreBatchResponse` bodies the service encodes itself (`src/grpc/wire/encode.rs`): building
     // prost messages per account (a dozen owned strings) and encoding them was about a quarter
     // of a streamed account's cost.
     let server_dir = out_dir.join("server");

@@ -3,7 +3,7 @@
 Trains a small LightGBM model (label = repaid) and a small XGBoost model (label = default, to
 exercise the orientation flip) on synthetic rows whose columns are payrisk feature names, with
 missing values, and writes the models, the inputs and each library's own predicted
-probabilities. tests/import_models.rs checks payrisk reproduces them to 1e-6.
+probabilities. tests/it/import_models.rs checks payrisk reproduces them to 1e-6.
 
 Run: scripts/python-env.sh && .venv/bin/python benches/peers/make_import_fixtures.py
 """

@@ -180,20 +180,28 @@ pub fn score_batch(
             convert::account(Some(message), convert::AccountPath::Batch(index))
         })
         .collect();
-    let valid: Vec<(usize, &Account)> = converted
+    let (positions, accounts): (Vec<usize>, Vec<&Account>) = converted
         .iter()
         .enumerate()
         .filter_map(|(i, r)| r.as_ref().ok().map(|a| (i, a)))
-        .collect();
-    let accounts: Vec<&Account> = valid.iter().map(|(_, a)| *a).collect();
-    let decided = deployment.decide_many(&accounts, k, now);
+        .unzip();
+    deployment.decide_many(&accounts, k, now, |j, decided| {
+        if let Some(outcome) = positions.get(j).and_then(|&i| outcomes.get_mut(i)) {
+            outcome.result = Ok(decided);
+        }
+    });
     drop(accounts);
-    for ((i, _), d) in valid.into_iter().zip(decided) {
-        outcomes[i].result = Ok(d);
-    }
     for (outcome, converted) in outcomes.iter_mut().zip(converted) {
-        if let Err(violations) = converted {
-            outcome.result = Err(violations);
+        match (converted, &mut outcome.result) {
+            (Err(violations), result) => *result = Err(violations),
+            (Ok(_), Ok(_)) => {}
+            // `decide_many` decides every account it is given exactly once.
+            (Ok(_), result) => {
+                *result = Err(vec![Violation {
+                    field: format!("accounts[{}]", outcome.index),
+                    description: "was not scored (internal error)".into(),
+                }]);
+            }
         }
     }
     Ok(Batch {

@@ -157,20 +157,51 @@ impl Deployment {
         decided
     }
 
-    /// Decides `accounts` at `now` with up to `k` reason codes each, in their order. Each arm's
-    /// accounts are scored together, on the batch path when `k` is 0.
-    pub fn decide_many(
-        &self,
+    /// Decides `accounts` at `now` with up to `k` reason codes each, handing each decision to
+    /// `emit` with the account's position in `accounts`: every position exactly once, grouped
+    /// by deciding arm (in order within an arm). Each arm's accounts are scored together, on the
+    /// batch path when `k` is 0. Decisions go straight to where the caller keeps them: no
+    /// buffer of them is built here.
+    pub fn decide_many<'d>(
+        &'d self,
         accounts: &[&Account],
         k: usize,
         now: DateTime<Utc>,
-    ) -> Vec<ScoredAccount<'_>> {
+        mut emit: impl FnMut(usize, ScoredAccount<'d>),
+    ) {
         let arms: Vec<Arm> = accounts.iter().map(|a| self.arm(&a.account_id)).collect();
-        let mut decided: Vec<(usize, ScoredAccount<'_>)> = Vec::with_capacity(accounts.len());
-        for decider in [Arm::Champion, Arm::Challenger] {
+        // Shadow mode: the challenger scores its share first, attached as the champion decides.
+        let mut shadows: Vec<Option<Box<ShadowScore<'d>>>> = Vec::new();
+        if let Some(challenger) = self.shadow(Arm::Challenger) {
             let members: Vec<usize> = (0..accounts.len())
-                .filter(|&i| self.decider(arms[i]).0 == decider)
+                .filter(|&i| arms[i] == Arm::Challenger)
                 .collect();
+            let group: Vec<&Account> = members.iter().map(|&i| accounts[i]).collect();
+            let mut scratch = challenger.scratch();
+            let mut scored = Vec::with_capacity(group.len());
+            challenger.score_many(&group, now, &mut scratch, &mut scored);
+            shadows.resize_with(accounts.len(), || None);
+            for (&i, s) in members.iter().zip(&scored) {
+                shadows[i] = Some(Box::new(ShadowScore::new(challenger, s)));
+            }
+            self.record(Arm::Challenger, members.len() as u64);
+        }
+        let mut decided = |i: usize, mut d: ScoredAccount<'d>| {
+            d.shadow = shadows.get_mut(i).and_then(Option::take);
+            emit(i, d);
+        };
+        let all_champion = self.experiment().is_none();
+        for decider in [Arm::Champion, Arm::Challenger] {
+            let members: Vec<usize> = if all_champion {
+                match decider {
+                    Arm::Champion => (0..accounts.len()).collect(),
+                    Arm::Challenger => Vec::new(),
+                }
+            } else {
+                (0..accounts.len())
+                    .filter(|&i| self.decider(arms[i]).0 == decider)
+                    .collect()
+            };
             if members.is_empty() {
                 continue;
             }
@@ -185,46 +216,23 @@ impl Deployment {
                     let probabilities: Vec<f64> = scored.iter().map(|s| s.probability).collect();
                     drift.record(scratch.batch_inputs(), &probabilities);
                 }
-                decided.extend(
-                    members
-                        .iter()
-                        .zip(&scored)
-                        .map(|(&i, s)| (i, ScoredAccount::new(engine, decider, s, &[]))),
-                );
+                for (&i, s) in members.iter().zip(&scored) {
+                    decided(i, ScoredAccount::new(engine, decider, s, &[]));
+                }
             } else {
                 for &i in &members {
                     let s = engine.score(accounts[i], k, now, &mut scratch);
                     if let Some(drift) = drift {
                         drift.record(scratch.inputs(), &[s.probability]);
                     }
-                    decided.push((
+                    decided(
                         i,
                         ScoredAccount::new(engine, decider, &s, scratch.reasons()),
-                    ));
+                    );
                 }
             }
             self.record(decider, members.len() as u64);
         }
-        // Both passes cover every account once; with an experiment they interleave.
-        if self.experiment().is_some() {
-            decided.sort_unstable_by_key(|(i, _)| *i);
-        }
-        let mut decided: Vec<ScoredAccount<'_>> = decided.into_iter().map(|(_, d)| d).collect();
-        // Shadow mode: the challenger scores its share beside the champion.
-        if let Some(challenger) = self.shadow(Arm::Challenger) {
-            let members: Vec<usize> = (0..accounts.len())
-                .filter(|&i| arms[i] == Arm::Challenger)
-                .collect();
-            let group: Vec<&Account> = members.iter().map(|&i| accounts[i]).collect();
-            let mut scratch = challenger.scratch();
-            let mut scored = Vec::with_capacity(group.len());
-            challenger.score_many(&group, now, &mut scratch, &mut scored);
-            for (&i, s) in members.iter().zip(&scored) {
-                decided[i].shadow = Some(Box::new(ShadowScore::new(challenger, s)));
-            }
-            self.record(Arm::Challenger, members.len() as u64);
-        }
-        decided
     }
 }
 
@@ -293,9 +301,12 @@ mod tests {
             let accounts = accounts();
             let refs: Vec<&Account> = accounts.iter().collect();
             for k in [0, 4] {
-                let many = batch.decide_many(&refs, k, now);
-                assert_eq!(many.len(), accounts.len());
+                let mut many: Vec<Option<ScoredAccount<'_>>> = vec![None; accounts.len()];
+                batch.decide_many(&refs, k, now, |i, d| {
+                    assert!(many[i].replace(d).is_none(), "position {i} decided twice");
+                });
                 for (a, m) in accounts.iter().zip(&many) {
+                    let m = m.as_ref().expect("every position is decided");
                     let one = single.decide(a, k, now);
                     assert_eq!(m.arm, one.arm, "{mode} {}", a.account_id);
                     assert_eq!(m.probability.to_bits(), one.probability.to_bits());

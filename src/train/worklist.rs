@@ -76,12 +76,11 @@ pub fn rank(deployment: &Deployment, accounts: &[Account], now: DateTime<Utc>) -
         .par_chunks(CHUNK)
         .flat_map_iter(|chunk| {
             let refs: Vec<&Account> = chunk.iter().collect();
-            let decided = deployment.decide_many(&refs, 0, now);
-            chunk
-                .iter()
-                .zip(decided)
-                .map(|(a, d)| entry(&a.account_id, &d))
-                .collect::<Vec<_>>()
+            let mut entries = Vec::with_capacity(chunk.len());
+            deployment.decide_many(&refs, 0, now, |i, d| {
+                entries.push(entry(&chunk[i].account_id, &d));
+            });
+            entries
         })
         .collect();
     entries.par_sort_by(|a, b| {

@@ -7,7 +7,7 @@
 //! (`grpc-status`), so every call took two or three writes, as many TCP segments, and as many
 //! wake-ups of the caller's connection task. Over a socket without vectored writes, h2 copies
 //! payloads of up to 1 KiB into its buffer instead, and the headers, the message and the
-//! trailers go out in one `write` (`tests/transport.rs` counts the segments). Larger payloads
+//! trailers go out in one `write` (`tests/it/transport.rs` counts the segments). Larger payloads
 //! (batch and stream replies) are still sent from their own buffer, in two plain writes instead
 //! of one `writev`: a few more system calls per hundred kilobytes.
 //!

@@ -12,7 +12,7 @@
 //! what prost accepts, with the same result, and rejects what prost rejects: unknown fields and
 //! groups are skipped, repeated occurrences of a singular message are merged, the last occurrence
 //! of a scalar wins, strings must be UTF-8, and the recursion limit (100) counts the same way.
-//! The property tests in `tests/properties.rs` check the agreement on valid, damaged and
+//! The property tests in `tests/it/properties.rs` check the agreement on valid, damaged and
 //! arbitrary protobuf-shaped messages, and the `score_batch` fuzz target (`fuzz/`) on any bytes.
 
 use crate::grpc::proto::v1 as pb;

@@ -5,7 +5,7 @@
 //! versions, arm) and prost's nested length passes; the encoder below writes the same bytes
 //! straight from the decisions, which borrow the deployment. The bytes are exactly prost's
 //! encoding of [`crate::grpc::convert::batch_response`] (fields in tag order, proto3 defaults left out,
-//! minimal varints): unit tests here, `tests/properties.rs` and the `score_batch` fuzz target
+//! minimal varints): unit tests here, `tests/it/properties.rs` and the `score_batch` fuzz target
 //! hold the two to that.
 //!
 //! A nested message's length comes before its body, so each body is written after room for the
