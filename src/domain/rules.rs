@@ -4,6 +4,9 @@
 //! violation with the field's path (`accounts[3].history[2].amount_due`), the training tables
 //! as a row error with file, row and column. So both edges accept and refuse the same values
 //! with the same words.
+//!
+//! Every rule is `#[inline]`: the gRPC edge runs about 75 of them per account, and as calls
+//! across codegen units they cost 4 % of a streamed account (callgrind, 720 instructions).
 
 use chrono::NaiveDate;
 
@@ -12,6 +15,7 @@ use super::{
 };
 
 /// An amount of money: finite and not negative.
+#[inline]
 pub fn amount(v: f64) -> Result<f64, String> {
     if v.is_finite() && v >= 0.0 {
         Ok(v)
@@ -21,6 +25,7 @@ pub fn amount(v: f64) -> Result<f64, String> {
 }
 
 /// An account id: not blank, at most [`MAX_ACCOUNT_ID_BYTES`] bytes.
+#[inline]
 pub fn account_id(id: &str) -> Result<(), String> {
     if id.trim().is_empty() {
         Err("is required".into())
@@ -32,6 +37,7 @@ pub fn account_id(id: &str) -> Result<(), String> {
 }
 
 /// A bureau score: finite, within `[0, MAX_BUREAU_SCORE]`.
+#[inline]
 pub fn bureau_score(s: f64) -> Result<f64, String> {
     if s.is_finite() && (0.0..=MAX_BUREAU_SCORE).contains(&s) {
         Ok(s)
@@ -41,6 +47,7 @@ pub fn bureau_score(s: f64) -> Result<f64, String> {
 }
 
 /// A whole count within `[0, max]`.
+#[inline]
 pub fn count(v: i64, max: u32) -> Result<u32, String> {
     match u32::try_from(v) {
         Ok(n) if n <= max => Ok(n),
@@ -49,11 +56,13 @@ pub fn count(v: i64, max: u32) -> Result<u32, String> {
 }
 
 /// Days past due: at most [`MAX_DAYS_PAST_DUE`].
+#[inline]
 pub fn days_past_due(v: u32) -> Result<u32, String> {
     count(i64::from(v), MAX_DAYS_PAST_DUE)
 }
 
 /// A cycle's minimum due: not above its amount due.
+#[inline]
 pub fn minimum_due(minimum_due: f64, amount_due: f64) -> Result<(), String> {
     if minimum_due > amount_due {
         Err("must not exceed amount_due".into())
@@ -63,6 +72,7 @@ pub fn minimum_due(minimum_due: f64, amount_due: f64) -> Result<(), String> {
 }
 
 /// A statement date: not after the date the account is scored at.
+#[inline]
 pub fn statement_date(date: NaiveDate, as_of: NaiveDate) -> Result<NaiveDate, String> {
     if date > as_of {
         Err(format!("{date} is after the account's as_of date {as_of}"))
@@ -72,6 +82,7 @@ pub fn statement_date(date: NaiveDate, as_of: NaiveDate) -> Result<NaiveDate, St
 }
 
 /// An extra attribute's value: finite.
+#[inline]
 pub fn attribute(v: f64) -> Result<f64, String> {
     if v.is_finite() {
         Ok(v)
@@ -81,6 +92,7 @@ pub fn attribute(v: f64) -> Result<f64, String> {
 }
 
 /// How many attributes one account may carry.
+#[inline]
 pub fn attribute_count(n: usize) -> Result<(), String> {
     if n > MAX_ATTRIBUTES {
         Err(format!("at most {MAX_ATTRIBUTES} attributes are accepted"))
@@ -90,6 +102,7 @@ pub fn attribute_count(n: usize) -> Result<(), String> {
 }
 
 /// How many payment cycles one account may carry.
+#[inline]
 pub fn history_cycles(n: usize) -> Result<(), String> {
     if n > MAX_HISTORY_CYCLES {
         Err(format!(
