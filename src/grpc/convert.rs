@@ -295,25 +295,21 @@ pub fn account(
                             "must be later than the previous cycle's (history is oldest first)",
                         );
                     }
-                    if let Some(as_of) = as_of {
-                        c.rule(
-                            format_args!("history[{i}].statement_date"),
-                            rules::statement_date(d, as_of),
-                        );
+                    // Field paths are formatted only for a broken rule (per cycle, this is hot).
+                    if let Some(Err(e)) = as_of.map(|as_of| rules::statement_date(d, as_of)) {
+                        c.push(format_args!("history[{i}].statement_date"), e);
                     }
                     previous = Some(d);
                 }
                 c.amount(format_args!("history[{i}].amount_due"), cycle.amount_due);
                 c.amount(format_args!("history[{i}].minimum_due"), cycle.minimum_due);
                 c.amount(format_args!("history[{i}].amount_paid"), cycle.amount_paid);
-                c.rule(
-                    format_args!("history[{i}].minimum_due"),
-                    rules::minimum_due(cycle.minimum_due, cycle.amount_due),
-                );
-                c.rule(
-                    format_args!("history[{i}].days_past_due"),
-                    rules::days_past_due(cycle.days_past_due),
-                );
+                if let Err(e) = rules::minimum_due(cycle.minimum_due, cycle.amount_due) {
+                    c.push(format_args!("history[{i}].minimum_due"), e);
+                }
+                if let Err(e) = rules::days_past_due(cycle.days_past_due) {
+                    c.push(format_args!("history[{i}].days_past_due"), e);
+                }
                 let valid = c.violations.len() == before;
                 date.filter(|_| valid).map(|d| PaymentCycle {
                     statement_date: d,
