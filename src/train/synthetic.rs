@@ -20,8 +20,8 @@
 //! - **History**: 2..=18 monthly cycles, uniformly (mean 10), the last on the
 //!   `as_of` month end. Each cycle's `amount_due` is the limit times a utilisation that rises
 //!   with risk; `minimum_due` is 3 % of it but at least 25 (never above the balance). A cycle is
-//!   missed with probability sigmoid(-2.8 + 1.3 z + 1.2 [previous cycle missed] + 0.5
-//!   [hardship]); a missed cycle adds 30 days past due (up to 180) and pays nothing or part of
+//!   missed with probability sigmoid(-2.8 + 1.3 z + 1.2 `[previous cycle missed]` + 0.5
+//!   `[hardship]`); a missed cycle adds 30 days past due (up to 180) and pays nothing or part of
 //!   the minimum; a paid cycle clears the arrears and pays between the minimum and the previous
 //!   statement in full (in full more often for safer accounts). `current_balance` is the last
 //!   statement's balance.

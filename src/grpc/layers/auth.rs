@@ -149,7 +149,7 @@ impl Access {
 }
 
 /// Refuses unauthenticated calls (see the module docs); a tower layer as
-/// [`CallLayer`](crate::grpc::layers::call::CallLayer)`(AuthLayer)`.
+/// `CallLayer(AuthLayer)`.
 #[derive(Debug, Clone)]
 pub struct AuthLayer {
     access: Arc<Access>,

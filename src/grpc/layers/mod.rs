@@ -1,9 +1,9 @@
 //! The tower layers around the gRPC services and the transport settings beneath them.
 //!
-//! - [`call`]: the layer shape the metrics, auth and shedding layers share.
-//! - [`body`]: response bodies with a rider (call records, in-flight places).
+//! - `call`: the layer shape the metrics, auth and shedding layers share.
+//! - `body`: response bodies with a rider (call records, in-flight places).
 //! - [`auth`]: authentication of scoring and admin calls (bearer tokens, client certificates).
-//! - [`overload`]: load shedding of scoring calls over the in-flight limit.
+//! - `overload`: load shedding of scoring calls over the in-flight limit.
 //! - [`connection`]: accepted connections, presented to HTTP/2 so that small replies leave in
 //!   one write.
 //! - [`tls`]: TLS and mutual TLS settings, loaded and checked from PEM files.

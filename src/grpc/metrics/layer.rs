@@ -10,7 +10,7 @@ use crate::grpc::layers::body::{watched, Polled, Rider};
 use crate::grpc::layers::call::{CallFuture, GrpcResponse, OnCall};
 
 /// Counts and times every gRPC call (see the module docs); a tower layer as
-/// [`CallLayer`](crate::grpc::layers::call::CallLayer)`(MetricsLayer)`.
+/// `CallLayer(MetricsLayer)`.
 #[derive(Debug, Clone)]
 pub struct MetricsLayer {
     metrics: Arc<Metrics>,

@@ -190,7 +190,7 @@ pub struct FitArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub tables: TableArgs,
-    /// Training config file (TOML: model, name, version, split, [logistic], [gbdt]).
+    /// Training config file (TOML: model, name, version, split, `[logistic]`, `[gbdt]`).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Model kind [default: the config's, else logistic].

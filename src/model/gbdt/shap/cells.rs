@@ -7,7 +7,7 @@ use super::table::Visit;
 use super::ShapTable;
 
 /// Most precomputed cell values one model may hold (8 bytes each: 20 MiB), on top of
-/// [`TABLE_BUDGET`].
+/// [`TABLE_BUDGET`](super::TABLE_BUDGET).
 pub const CELL_BUDGET: usize = 5 << 19;
 
 /// One tree's contributions for every cell of its input space.
