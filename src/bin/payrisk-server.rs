@@ -22,7 +22,7 @@ struct Args {
     /// TOML config file (keys: addr, model, policy, max_message_bytes, shutdown_grace_secs,
     /// worker_threads, reload_poll_secs, metrics_addr, max_in_flight, max_concurrent_streams,
     /// request_timeout_secs, keepalive_interval_secs, keepalive_timeout_secs, auth_tokens_file,
-    /// admin_tokens_file, drift_window; an `[audit]` table: dir, mode, max_file_bytes; a `[tls]` table: cert, key,
+    /// admin_tokens_file, drift_window, drift_min_accounts; an `[audit]` table: dir, mode, max_file_bytes; a `[tls]` table: cert, key,
     /// client_ca).
     #[arg(long, env = "PAYRISK_CONFIG")]
     config: Option<PathBuf>,
@@ -65,6 +65,9 @@ struct Args {
     /// Accounts in the drift window (0: no drift monitoring) [default: 10000].
     #[arg(long)]
     drift_window: Option<usize>,
+    /// Accounts the drift window must hold before PSI is reported [default: 1000].
+    #[arg(long)]
+    drift_min_accounts: Option<usize>,
     /// Most scoring calls in flight; more are refused with RESOURCE_EXHAUSTED [default: 128].
     #[arg(long)]
     max_in_flight: Option<usize>,
@@ -144,6 +147,9 @@ fn main() -> anyhow::Result<()> {
     if let Some(v) = args.drift_window {
         config.drift_window = v;
     }
+    if let Some(v) = args.drift_min_accounts {
+        config.drift_min_accounts = v;
+    }
     if let Some(v) = args.max_in_flight {
         config.max_in_flight = v;
     }
@@ -199,7 +205,9 @@ fn init_tracing(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal, never into a file or a pipe.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

@@ -53,13 +53,17 @@ impl AdminService for AdminApi {
         };
         let report = monitor.report();
         let mut features: Vec<pb::FeatureDrift> = report.features.iter().map(drift).collect();
-        features.sort_by(|x, y| y.psi.total_cmp(&x.psi));
+        features.sort_by(|x, y| {
+            let psi = |d: &pb::FeatureDrift| d.psi.unwrap_or(f64::NEG_INFINITY);
+            psi(y).total_cmp(&psi(x)).then_with(|| x.name.cmp(&y.name))
+        });
         Ok(Response::new(pb::DriftReport {
             model_name: a.name.clone(),
             model_version: a.version.clone(),
             window_accounts: report.window_accounts as u64,
             window_size: report.window_size as u64,
             baseline_rows: report.baseline_rows,
+            min_accounts: report.min_accounts as u64,
             watch_threshold: PSI_WATCH,
             act_threshold: PSI_ACT,
             score: Some(drift(&report.score)),

@@ -39,14 +39,46 @@ impl std::fmt::Display for AccountPath {
 struct Checker {
     prefix: AccountPath,
     violations: Vec<Violation>,
+    /// Every violation found, reported or not.
+    total: usize,
 }
 
+/// Most violations reported for one account; the rest are counted in one more. So a batch's
+/// reply stays bounded whatever its accounts hold (10,000 accounts of 60 cycles that each break
+/// every rule reply in about 22 MB, under the 32 MiB message cap).
+pub const MAX_VIOLATIONS_PER_ACCOUNT: usize = 20;
+
 impl Checker {
+    fn new(prefix: AccountPath) -> Checker {
+        Checker {
+            prefix,
+            violations: Vec::new(),
+            total: 0,
+        }
+    }
+
     fn push(&mut self, field: impl std::fmt::Display, description: impl Into<String>) {
-        self.violations.push(Violation {
-            field: format!("{}.{field}", self.prefix),
-            description: description.into(),
-        });
+        self.total += 1;
+        if self.violations.len() < MAX_VIOLATIONS_PER_ACCOUNT {
+            self.violations.push(Violation {
+                field: format!("{}.{field}", self.prefix),
+                description: description.into(),
+            });
+        }
+    }
+
+    /// The reported violations, with one more counting those left out.
+    fn finish(mut self) -> Vec<Violation> {
+        let more = self.total - self.violations.len();
+        if more > 0 {
+            self.violations.push(Violation {
+                field: self.prefix.to_string(),
+                description: format!(
+                    "and {more} more violation(s) not listed (the first {MAX_VIOLATIONS_PER_ACCOUNT} are)"
+                ),
+            });
+        }
+        self.violations
     }
 
     /// Reports `rule`'s failure at `field`.
@@ -185,7 +217,7 @@ fn promises(c: &mut Checker, messages: &[pb::PromiseToPay]) -> Vec<PromiseToPay>
     }
     let mut out = Vec::with_capacity(messages.len());
     for (i, m) in messages.iter().enumerate() {
-        let before = c.violations.len();
+        let before = c.total;
         let promised_on = c.date(
             format_args!("promises[{i}].promised_on"),
             m.promised_on.as_ref(),
@@ -213,7 +245,7 @@ fn promises(c: &mut Checker, messages: &[pb::PromiseToPay]) -> Vec<PromiseToPay>
             }
         };
         if let (Some(promised_on), Some(due), Some(status), true) =
-            (promised_on, due, status, c.violations.len() == before)
+            (promised_on, due, status, c.total == before)
         {
             out.push(PromiseToPay {
                 promised_on,
@@ -231,10 +263,7 @@ pub fn account(
     message: Option<pb::Account>,
     prefix: AccountPath,
 ) -> Result<Account, Vec<Violation>> {
-    let mut c = Checker {
-        prefix,
-        violations: Vec::new(),
-    };
+    let mut c = Checker::new(prefix);
     let Some(a) = message else {
         return Err(vec![Violation {
             field: prefix.to_string(),
@@ -283,7 +312,7 @@ pub fn account(
             .into_iter()
             .enumerate()
             .filter_map(|(i, cycle)| {
-                let before = c.violations.len();
+                let before = c.total;
                 let date = c.date(
                     format_args!("history[{i}].statement_date"),
                     cycle.statement_date.as_ref(),
@@ -310,7 +339,7 @@ pub fn account(
                 if let Err(e) = rules::days_past_due(cycle.days_past_due) {
                     c.push(format_args!("history[{i}].days_past_due"), e);
                 }
-                let valid = c.violations.len() == before;
+                let valid = c.total == before;
                 date.filter(|_| valid).map(|d| PaymentCycle {
                     statement_date: d,
                     amount_due: cycle.amount_due,
@@ -334,7 +363,7 @@ pub fn account(
     let promises = promises(&mut c, &a.promises);
     let contacts = contacts(&mut c, a.contacts);
 
-    match (as_of, c.violations.is_empty()) {
+    match (as_of, c.total == 0) {
         (Some(as_of), true) => Ok(Account {
             account_id: a.account_id,
             as_of,
@@ -344,7 +373,7 @@ pub fn account(
             contacts,
             promises,
         }),
-        _ => Err(c.violations),
+        _ => Err(c.finish()),
     }
 }
 
@@ -492,7 +521,8 @@ pub fn model_info(deployment: &Deployment, reload: &ReloadStatus) -> pb::ModelIn
                 mode,
             ));
         }
-        _ => arms.push(arm(Arm::Champion, engine, 1.0, "none")),
+        // No experiment: one arm, and no mode to name.
+        _ => arms.push(arm(Arm::Champion, engine, 1.0, "")),
     }
     pb::ModelInfo {
         name: a.name.clone(),
@@ -618,6 +648,44 @@ mod tests {
                 "accounts[3].history[1].days_past_due",
                 "accounts[3].attributes[x]",
             ]
+        );
+    }
+
+    /// 60 cycles that each break five or six rules make hundreds of violations: the first 20
+    /// are listed and one more counts the rest, so a reply stays bounded.
+    #[test]
+    fn violations_per_account_are_capped_and_counted() {
+        let mut a = valid();
+        let bad = pb::PaymentCycle {
+            statement_date: date(2030, 1, 1),
+            amount_due: -1.0,
+            minimum_due: f64::NAN,
+            amount_paid: -2.0,
+            days_past_due: 9_999,
+        };
+        a.history = vec![bad; crate::domain::MAX_HISTORY_CYCLES];
+        let v = account(Some(a), AccountPath::Batch(7)).expect_err("invalid");
+        assert_eq!(v.len(), MAX_VIOLATIONS_PER_ACCOUNT + 1);
+        let last = v.last().expect("the count");
+        assert_eq!(last.field, "accounts[7]");
+        let more: usize = last
+            .description
+            .split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .expect("a count");
+        assert!(more >= 280, "{last:?}");
+        assert!(v[..MAX_VIOLATIONS_PER_ACCOUNT]
+            .iter()
+            .all(|x| x.field.starts_with("accounts[7].history[")));
+        // At or under the cap, nothing is added.
+        let mut a = valid();
+        a.history[0].amount_paid = -1.0;
+        assert_eq!(
+            account(Some(a), AccountPath::Single)
+                .expect_err("bad")
+                .len(),
+            1
         );
     }
 

@@ -29,6 +29,7 @@ use crate::grpc::proto::server::admin_service_server::AdminServiceServer;
 use crate::grpc::proto::server::scoring_service_server::ScoringServiceServer;
 use crate::grpc::scoring::ScoringApi;
 use crate::serve::audit::{AuditConfig, AuditError, AuditLog};
+use crate::serve::drift::DriftSettings;
 use crate::serve::live::Live;
 use crate::serve::repository::ModelSource;
 use crate::serve::{DEFAULT_MODEL_REPOSITORY, DEFAULT_POLICY};
@@ -65,6 +66,9 @@ pub struct ServerConfig {
     /// Accounts in the drift window (`AdminService.GetDrift`, `payrisk_drift_psi`); 0 turns
     /// drift monitoring off.
     pub drift_window: usize,
+    /// Accounts the drift window must hold before PSI is reported (before that the status is
+    /// `insufficient` and `payrisk_drift_psi` has no value).
+    pub drift_min_accounts: usize,
     /// Most scoring calls in flight across all connections; more are refused at once with
     /// `RESOURCE_EXHAUSTED` (load shedding).
     pub max_in_flight: usize,
@@ -111,6 +115,7 @@ impl Default for ServerConfig {
             auth_tokens_file: None,
             admin_tokens_file: None,
             drift_window: crate::serve::drift::DEFAULT_DRIFT_WINDOW,
+            drift_min_accounts: crate::serve::drift::DEFAULT_MIN_DRIFT_ACCOUNTS,
             max_in_flight: 128,
             max_concurrent_streams: 128,
             request_timeout_secs: 30,
@@ -145,7 +150,10 @@ impl ServerConfig {
         Live::start(
             ModelSource::from_path(&self.model),
             &self.policy,
-            self.drift_window,
+            DriftSettings {
+                window: self.drift_window,
+                min_accounts: self.drift_min_accounts,
+            },
         )
     }
 }
@@ -246,8 +254,12 @@ pub async fn run(
         None => None,
     };
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    // Both services answer health checks by name (and the empty name, the server as a whole).
     health_reporter
         .set_serving::<ScoringServiceServer<ScoringApi>>()
+        .await;
+    health_reporter
+        .set_serving::<AdminServiceServer<AdminApi>>()
         .await;
 
     let reflection_v1 = reflection_builder().build_v1();
@@ -342,6 +354,9 @@ pub async fn run(
     tracing::info!("shutting down: draining calls in flight");
     health_reporter
         .set_not_serving::<ScoringServiceServer<ScoringApi>>()
+        .await;
+    health_reporter
+        .set_not_serving::<AdminServiceServer<AdminApi>>()
         .await;
     let _ = stop_tx.send(());
     let drained =

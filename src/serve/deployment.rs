@@ -14,7 +14,7 @@ use crate::error::LoadError;
 use crate::model::Model;
 use crate::policy::{Arm, Experiment, ExperimentMode, Policy};
 use crate::scoring::Engine;
-use crate::serve::drift::{DriftMonitor, DEFAULT_DRIFT_WINDOW};
+use crate::serve::drift::{DriftMonitor, DriftSettings};
 
 /// The engines that serve and how accounts are shared between them.
 #[derive(Debug)]
@@ -79,7 +79,7 @@ impl Deployment {
             .artifact()
             .baseline
             .clone()
-            .and_then(|b| DriftMonitor::new(b, DEFAULT_DRIFT_WINDOW));
+            .and_then(|b| DriftMonitor::new(b, DriftSettings::default()));
         Deployment {
             drift,
             champion,
@@ -89,12 +89,12 @@ impl Deployment {
         }
     }
 
-    /// The same deployment with a drift window of `size` accounts (0: no drift monitoring).
-    pub fn with_drift_window(mut self, size: usize) -> Deployment {
-        self.drift = (size > 0)
+    /// The same deployment watching drift as `settings` say (a window of 0: no monitoring).
+    pub fn with_drift(mut self, settings: DriftSettings) -> Deployment {
+        self.drift = (settings.window > 0)
             .then(|| self.champion.model().artifact().baseline.clone())
             .flatten()
-            .and_then(|b| DriftMonitor::new(b, size));
+            .and_then(|b| DriftMonitor::new(b, settings));
         self
     }
 

@@ -29,6 +29,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::LoadError;
 use crate::serve::deployment::Deployment;
+use crate::serve::drift::DriftSettings;
 use crate::serve::repository::{check_version, versions, ModelSource};
 
 /// How the serving version was loaded and how reloads went, for `GetModelInfo`.
@@ -64,7 +65,7 @@ struct State {
 #[derive(Debug)]
 pub struct Live {
     source: ModelSource,
-    drift_window: usize,
+    drift: DriftSettings,
     policy: PathBuf,
     current: ArcSwap<Deployment>,
     /// Held for the whole of a reload, so reloads run one at a time.
@@ -74,13 +75,13 @@ pub struct Live {
 impl Live {
     /// Loads the first version. Fails when no valid model (in a repository: no valid version)
     /// or policy is found.
-    /// `drift_window` accounts are kept for drift (0: no drift monitoring).
+    /// Drift is watched as `drift` says (a window of 0: no drift monitoring).
     pub fn start(
         source: ModelSource,
         policy: &Path,
-        drift_window: usize,
+        drift: DriftSettings,
     ) -> Result<Live, LoadError> {
-        let loaded = load(&source, policy, drift_window)?;
+        let loaded = load(&source, policy, drift)?;
         let skipped = loaded.skipped_message();
         if let Some(message) = &skipped {
             tracing::warn!(error = %message, "newer model versions are not valid; skipped");
@@ -97,7 +98,7 @@ impl Live {
         let stamp = stamp(&source, &loaded.deployment);
         Ok(Live {
             source,
-            drift_window,
+            drift,
             policy: policy.to_path_buf(),
             current: ArcSwap::from_pointee(loaded.deployment),
             state: Mutex::new(State { status, stamp }),
@@ -142,7 +143,7 @@ impl Live {
     fn reload_locked(&self, state: &mut State) -> Result<Arc<Deployment>, LoadError> {
         let now = Utc::now();
         state.status.last_attempt_at = Some(now);
-        match load(&self.source, &self.policy, self.drift_window) {
+        match load(&self.source, &self.policy, self.drift) {
             Ok(loaded) => {
                 let skipped = loaded.skipped_message();
                 state.stamp = stamp(&self.source, &loaded.deployment);
@@ -205,10 +206,10 @@ impl Loaded {
     }
 }
 
-fn load(source: &ModelSource, policy: &Path, drift_window: usize) -> Result<Loaded, LoadError> {
+fn load(source: &ModelSource, policy: &Path, drift: DriftSettings) -> Result<Loaded, LoadError> {
     match source {
         ModelSource::File(path) => Ok(Loaded {
-            deployment: Deployment::load(path, policy)?.with_drift_window(drift_window),
+            deployment: Deployment::load(path, policy)?.with_drift(drift),
             model_path: path.clone(),
             skipped: Vec::new(),
         }),
@@ -220,7 +221,7 @@ fn load(source: &ModelSource, policy: &Path, drift_window: usize) -> Result<Load
                 {
                     Ok(deployment) => {
                         return Ok(Loaded {
-                            deployment: deployment.with_drift_window(drift_window),
+                            deployment: deployment.with_drift(drift),
                             model_path: path,
                             skipped,
                         })

@@ -253,3 +253,23 @@ impl Rng {
         self.next_u64() % n
     }
 }
+
+/// Writes the three canonical tables as CSV into `dir` (`accounts.csv`, `payment_history.csv`,
+/// `outcomes.csv`) and returns their paths.
+#[cfg(feature = "train")]
+pub fn write_tables(
+    dir: &std::path::Path,
+    accounts: &str,
+    history: &str,
+    outcomes: &str,
+) -> payrisk::train::tables::TablePaths {
+    let paths = payrisk::train::tables::TablePaths {
+        accounts: dir.join("accounts.csv"),
+        history: dir.join("payment_history.csv"),
+        outcomes: dir.join("outcomes.csv"),
+    };
+    std::fs::write(&paths.accounts, accounts).expect("write");
+    std::fs::write(&paths.history, history).expect("write");
+    std::fs::write(&paths.outcomes, outcomes).expect("write");
+    paths
+}

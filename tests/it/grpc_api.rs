@@ -42,6 +42,12 @@ async fn score_returns_a_complete_consistent_decision() {
         .await
         .expect("model info")
         .into_inner();
+    // Without an experiment the champion is the only arm, and it has no mode.
+    assert_eq!(info.arms.len(), 1, "{:?}", info.arms);
+    assert_eq!(
+        (info.arms[0].arm.as_str(), info.arms[0].mode.as_str()),
+        ("champion", "")
+    );
 
     let good = client
         .score(score_request(good_account("good-1")))

@@ -123,6 +123,7 @@ async fn drift_over_the_window_is_reported_by_rpc_and_metrics() {
     let server = TestServer::start_with(payrisk::grpc::server::ServerConfig {
         metrics_addr: Some(metrics),
         drift_window: 250,
+        drift_min_accounts: 100,
         ..default_config()
     })
     .await;
@@ -133,13 +134,43 @@ async fn drift_over_the_window_is_reported_by_rpc_and_metrics() {
         .expect("drift")
         .into_inner();
     assert_eq!((empty.window_accounts, empty.window_size), (0, 250));
+    assert_eq!(empty.min_accounts, 100);
     assert_eq!((empty.watch_threshold, empty.act_threshold), (0.1, 0.25));
     assert_eq!(empty.model_version, "2");
     let inputs = empty.features.len();
     assert!(inputs > 20, "every model input: {inputs}");
 
-    // 300 copies of one account: nothing like the training population.
+    // One account is too few for PSI: no value over RPC or in the metrics.
     let mut client = server.client().await;
+    client
+        .score(pb::ScoreRequest {
+            account: Some(good_account("first")),
+            ..Default::default()
+        })
+        .await
+        .expect("score");
+    let one = admin
+        .get_drift(pb::GetDriftRequest {})
+        .await
+        .expect("drift")
+        .into_inner();
+    assert_eq!(one.window_accounts, 1);
+    assert!(
+        one.features
+            .iter()
+            .chain(one.score.as_ref())
+            .all(|d| d.psi.is_none() && d.status == "insufficient"),
+        "{one:?}"
+    );
+    let (_, body) = get(metrics, "/metrics").await;
+    assert!(
+        !samples(&body)
+            .keys()
+            .any(|k| k.starts_with("payrisk_drift_psi")),
+        "{body}"
+    );
+
+    // 300 copies of one account: nothing like the training population.
     client
         .score_batch(pb::ScoreBatchRequest {
             accounts: (0..300).map(|i| good_account(&format!("d{i}"))).collect(),
@@ -178,12 +209,12 @@ async fn drift_over_the_window_is_reported_by_rpc_and_metrics() {
     let top = &report.features[0];
     assert_eq!(
         s.get(&format!("payrisk_drift_psi{{feature=\"{}\"}}", top.name)),
-        Some(&top.psi),
+        top.psi.as_ref(),
         "{body}"
     );
     assert_eq!(
         s.get("payrisk_drift_psi{feature=\"score\"}"),
-        Some(&score.psi),
+        score.psi.as_ref(),
         "{body}"
     );
     server.stop().await;

@@ -153,6 +153,16 @@ async fn the_binary_serves_and_exits_cleanly_on_sigterm() {
         .into_inner()
         .status();
     assert_eq!(status, ServingStatus::Serving);
+    // The admin service answers health checks by name too.
+    let admin = HealthClient::new(channel.clone())
+        .check(HealthCheckRequest {
+            service: "payrisk.v1.AdminService".into(),
+        })
+        .await
+        .expect("admin health")
+        .into_inner()
+        .status();
+    assert_eq!(admin, ServingStatus::Serving);
     let mut client =
         payrisk::grpc::proto::v1::scoring_service_client::ScoringServiceClient::new(channel);
     client
@@ -186,6 +196,11 @@ async fn the_binary_serves_and_exits_cleanly_on_sigterm() {
     assert!(stderr.contains("payrisk-server ready"), "{stderr}");
     assert!(stderr.contains("SIGTERM received"), "{stderr}");
     assert!(stderr.contains("shutdown complete"), "{stderr}");
+    // Logs into a pipe carry no terminal colour codes.
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "escape codes in piped logs:\n{stderr:?}"
+    );
 }
 
 #[test]

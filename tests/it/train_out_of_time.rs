@@ -24,13 +24,8 @@ fn write_tables_with(dir: &std::path::Path, dpd_choices: &[u32]) -> TablePaths {
         "account_id,statement_date,amount_due,minimum_due,amount_paid,days_past_due\n",
     );
     let mut outcomes = String::from("account_id,repaid\n");
-    let mut state = 5u64;
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut rng = crate::common::Rng(5);
+    let mut next = move || rng.uniform();
     let month_end = |y: i32, m: u32| {
         let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
         NaiveDate::from_ymd_opt(ny, nm, 1)
@@ -55,15 +50,7 @@ fn write_tables_with(dir: &std::path::Path, dpd_choices: &[u32]) -> TablePaths {
             writeln!(outcomes, "C{id},{}", u8::from(repaid)).expect("write");
         }
     }
-    let paths = TablePaths {
-        accounts: dir.join("accounts.csv"),
-        history: dir.join("payment_history.csv"),
-        outcomes: dir.join("outcomes.csv"),
-    };
-    std::fs::write(&paths.accounts, accounts).expect("write");
-    std::fs::write(&paths.history, history).expect("write");
-    std::fs::write(&paths.outcomes, outcomes).expect("write");
-    paths
+    crate::common::write_tables(dir, &accounts, &history, &outcomes)
 }
 
 /// Logistic, trained on the snapshots up to 2024-10-31 and tested on the later ones.

@@ -481,3 +481,47 @@ fn an_imported_lightgbm_model_becomes_an_evaluated_artifact() {
     // Trained on synthetic data, it still ranks real accounts better than chance.
     assert!(a.metrics.test.auc > 0.55, "{}", a.metrics.test.auc);
 }
+
+/// Live drift on real data: the 6,000 held-out UCI accounts, scored through the server, read as
+/// stable against the shipped model's training baseline, every input and the score.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_out_uci_accounts_read_as_stable_live_drift() {
+    let Some(data) = data() else { return };
+    let server = TestServer::start_with(common::default_config()).await;
+    let mut client = server.client().await;
+    let held_out: Vec<&Account> = data
+        .set
+        .rows
+        .iter()
+        .map(|r| &r.account)
+        .filter(|a| a.account_id.parse::<u64>().is_ok_and(|id| id % 5 == 0))
+        .collect();
+    assert_eq!(held_out.len(), 6_000);
+    for chunk in held_out.chunks(2_000) {
+        client
+            .score_batch(pb::ScoreBatchRequest {
+                accounts: chunk.iter().map(|a| to_proto(a)).collect(),
+                max_reasons: Some(0),
+                ..Default::default()
+            })
+            .await
+            .expect("batch");
+    }
+    let report = pb::admin_service_client::AdminServiceClient::new(server.channel().await)
+        .get_drift(pb::GetDriftRequest {})
+        .await
+        .expect("drift")
+        .into_inner();
+    assert_eq!(report.window_accounts, 6_000);
+    let all: Vec<&pb::FeatureDrift> = report
+        .features
+        .iter()
+        .chain(report.score.as_ref())
+        .collect();
+    assert!(
+        all.iter()
+            .all(|d| d.status == "stable" && d.psi.is_some_and(|p| p < 0.1)),
+        "{all:?}"
+    );
+    server.stop().await;
+}

@@ -29,17 +29,7 @@ A2,1
 A3,0
 ";
 
-fn write(dir: &Path, accounts: &str, history: &str, outcomes: &str) -> TablePaths {
-    let paths = TablePaths {
-        accounts: dir.join("accounts.csv"),
-        history: dir.join("payment_history.csv"),
-        outcomes: dir.join("outcomes.csv"),
-    };
-    std::fs::write(&paths.accounts, accounts).expect("write");
-    std::fs::write(&paths.history, history).expect("write");
-    std::fs::write(&paths.outcomes, outcomes).expect("write");
-    paths
-}
+use crate::common::write_tables as write;
 
 #[test]
 fn valid_tables_load_sorted_with_attributes() {

@@ -8,7 +8,7 @@
 //! | `payrisk_model_info` | `model`, `version`, `policy_version` | 1 for the serving version |
 //! | `payrisk_model_loaded_timestamp_seconds` | | when the serving version was loaded |
 //! | `payrisk_model_reloads_total` | `result` (`ok`, `failed`) | reload attempts since start |
-//! | `payrisk_drift_psi` | `feature` (an input, or `score`) | PSI over the drift window ([`crate::serve::drift`]) |
+//! | `payrisk_drift_psi` | `feature` (an input, or `score`) | PSI over the drift window ([`crate::serve::drift`]); absent until the window holds `drift_min_accounts` accounts |
 //! | `payrisk_drift_window_accounts` | | accounts in the drift window |
 //! | `payrisk_audit_records_total` | `result` (`written`, `failed`) | decision records the audit log wrote or failed to write |
 //!
@@ -270,12 +270,15 @@ impl Metrics {
             let report = monitor.report();
             self.drift_window
                 .set(i64::try_from(report.window_accounts).unwrap_or(i64::MAX));
+            // No value while the window holds too few accounts (`serve::drift`, rule 1).
             for d in report.features.iter().chain([&report.score]) {
-                self.drift
-                    .get_or_create(&FeatureLabels {
-                        feature: d.name.clone(),
-                    })
-                    .set(d.psi);
+                if let Some(psi) = d.psi {
+                    self.drift
+                        .get_or_create(&FeatureLabels {
+                            feature: d.name.clone(),
+                        })
+                        .set(psi);
+                }
             }
         }
         let mut text = String::new();

@@ -24,6 +24,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::calibration::CalibrationMethod;
 use crate::model::Model;
+use crate::serve::drift::DriftSettings;
 use crate::serve::{repository, Deployment, DEFAULT_MODEL, DEFAULT_POLICY};
 use crate::train::config::{ModelKind, TrainConfig};
 use crate::train::fit::{fit_gbdt_observed, fit_logistic, import_gbdt, Design, FitConfig, Fitted};
@@ -501,7 +502,7 @@ pub struct ScoreArgs {
 /// Scores a whole portfolio with the serving deployment and writes the ranked worklist.
 pub fn score(args: &ScoreArgs) -> Result<String, TrainError> {
     // Offline scoring reports no drift: no window to fill.
-    let deployment = Deployment::load(&args.model, &args.policy)?.with_drift_window(0);
+    let deployment = Deployment::load(&args.model, &args.policy)?.with_drift(DriftSettings::OFF);
     let paths = args.tables.paths();
     let accounts = stage("reading and validating the portfolio", || {
         tables::load_portfolio(&paths.accounts, &paths.history)
