@@ -459,3 +459,95 @@ async fn oversized_messages_are_refused() {
         .expect("small requests still pass");
     server.stop().await;
 }
+
+/// Request bodies sent as they are, to reach the server's decoder with bytes no client library
+/// would write.
+#[derive(Debug, Default, Clone)]
+struct RawCodec;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+    fn encoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+    fn decoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+}
+
+impl tonic::codec::Encoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        bytes::BufMut::put_slice(dst, &item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Vec<u8>>, tonic::Status> {
+        let n = bytes::Buf::remaining(src);
+        Ok(Some(bytes::Buf::copy_to_bytes(src, n).to_vec()))
+    }
+}
+
+/// The status of a unary call to `path` whose request message is `body`.
+async fn raw_call(server: &TestServer, path: &'static str, body: Vec<u8>) -> tonic::Status {
+    let mut grpc = tonic::client::Grpc::new(server.channel().await);
+    grpc.ready().await.expect("ready");
+    grpc.unary::<Vec<u8>, Vec<u8>, RawCodec>(
+        tonic::Request::new(body),
+        http::uri::PathAndQuery::from_static(path),
+        RawCodec,
+    )
+    .await
+    .expect_err("an undecodable request is refused")
+}
+
+/// Undecodable requests (random bytes, a truncated message, an id that is not UTF-8) are the
+/// caller's error: `INVALID_ARGUMENT` with a `BadRequest`, on the prost path (`Score`) and the
+/// hand-written one (`ScoreBatch`) alike, never `INTERNAL`.
+#[tokio::test]
+async fn undecodable_requests_are_invalid_arguments() {
+    let server = TestServer::start().await;
+    let not_utf8 = vec![0x0a, 0x04, 0x0a, 0x02, 0xff, 0xfe];
+    let truncated = vec![0x0a, 0x05, 0x0a];
+    let random = vec![0xff, 0xff, 0xff, 0xff, 0x0f, 0x07, 0x13];
+    for (path, body) in [
+        ("/payrisk.v1.ScoringService/Score", not_utf8.clone()),
+        ("/payrisk.v1.ScoringService/Score", truncated.clone()),
+        ("/payrisk.v1.ScoringService/Score", random.clone()),
+        ("/payrisk.v1.ScoringService/ScoreBatch", not_utf8),
+        ("/payrisk.v1.ScoringService/ScoreBatch", truncated),
+        ("/payrisk.v1.ScoringService/ScoreBatch", random),
+    ] {
+        let status = raw_call(&server, path, body.clone()).await;
+        assert_eq!(
+            status.code(),
+            tonic::Code::InvalidArgument,
+            "{path} {body:x?}: {status:?}"
+        );
+        let details = status.get_error_details();
+        let bad = details.bad_request().expect("a BadRequest detail");
+        assert_eq!(bad.field_violations.len(), 1, "{bad:?}");
+        assert!(
+            bad.field_violations[0]
+                .description
+                .starts_with("the message cannot be decoded"),
+            "{bad:?}"
+        );
+    }
+    server.stop().await;
+}

@@ -15,6 +15,7 @@ use tonic::Status;
 
 use super::decode;
 use super::encode::BatchReply;
+use crate::domain::Violation;
 use crate::grpc::proto::v1 as pb;
 
 /// prost (or pre-encoded) encoding, slice decoding. Wired into the generated services by
@@ -98,7 +99,10 @@ impl<U: WireDecode> Decoder for SliceDecoder<U> {
 }
 
 /// How a message the services receive (requests on the server, responses on the client) is
-/// decoded from one slice. Decode errors become `INTERNAL`, as with tonic's own prost codec.
+/// decoded from one slice. A request that cannot be decoded is the caller's error:
+/// `INVALID_ARGUMENT` with a `google.rpc.BadRequest` whose one violation has an empty field (the
+/// message as a whole) and the decoder's words. A response that cannot be decoded is `INTERNAL`,
+/// as with tonic's own prost codec.
 pub trait WireDecode: Sized {
     /// Decodes a whole message.
     fn decode_slice(bytes: &[u8]) -> Result<Self, Status>;
@@ -106,28 +110,36 @@ pub trait WireDecode: Sized {
 
 impl WireDecode for pb::ScoreBatchRequest {
     fn decode_slice(bytes: &[u8]) -> Result<Self, Status> {
-        decode::score_batch_request(bytes).map_err(|e| Status::internal(e.to_string()))
+        decode::score_batch_request(bytes).map_err(|e| undecodable_request(&e))
     }
 }
 
-/// Messages decoded by prost.
+/// A request the server cannot decode, as `INVALID_ARGUMENT`.
+fn undecodable_request(error: &dyn std::fmt::Display) -> Status {
+    crate::grpc::status::invalid_argument(vec![Violation {
+        field: String::new(),
+        description: format!("the message cannot be decoded: {error}"),
+    }])
+}
+
+/// Messages decoded by prost: requests (`INVALID_ARGUMENT` when undecodable) and responses
+/// (`INTERNAL`).
 macro_rules! prost_decoded {
-    ($($message:ty),* $(,)?) => {$(
-        impl WireDecode for $message {
+    (requests: $($request:ty),* ; responses: $($response:ty),* $(,)?) => {
+        $(impl WireDecode for $request {
             fn decode_slice(bytes: &[u8]) -> Result<Self, Status> {
-                <$message as Message>::decode(bytes).map_err(|e| Status::internal(e.to_string()))
+                <$request as Message>::decode(bytes).map_err(|e| undecodable_request(&e))
             }
-        }
-    )*};
+        })*
+        $(impl WireDecode for $response {
+            fn decode_slice(bytes: &[u8]) -> Result<Self, Status> {
+                <$response as Message>::decode(bytes).map_err(|e| Status::internal(e.to_string()))
+            }
+        })*
+    };
 }
 
 prost_decoded!(
-    pb::ScoreRequest,
-    pb::ScoreResponse,
-    pb::ScoreBatchResponse,
-    pb::GetModelInfoRequest,
-    pb::ModelInfo,
-    pb::ReloadRequest,
-    pb::GetDriftRequest,
-    pb::DriftReport,
+    requests: pb::ScoreRequest, pb::GetModelInfoRequest, pb::ReloadRequest, pb::GetDriftRequest;
+    responses: pb::ScoreResponse, pb::ScoreBatchResponse, pb::ModelInfo, pb::DriftReport,
 );
