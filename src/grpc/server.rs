@@ -22,6 +22,7 @@ use crate::grpc::admin::AdminApi;
 use crate::grpc::layers::auth::{Access, AuthLayer, Tokens};
 use crate::grpc::layers::call::CallLayer;
 use crate::grpc::layers::connection::Connection;
+use crate::grpc::layers::deadline::DeadlineLayer;
 use crate::grpc::layers::overload::ShedLayer;
 use crate::grpc::layers::tls::TlsConfig;
 use crate::grpc::metrics::{Metrics, MetricsLayer};
@@ -299,7 +300,6 @@ pub async fn run(
     }
     let mut router = builder
         .trace_fn(|request| tracing::info_span!("grpc", path = %request.uri().path()))
-        .timeout(Duration::from_secs(config.request_timeout_secs.max(1)))
         .max_concurrent_streams(config.max_concurrent_streams)
         .http2_keepalive_interval(
             (config.keepalive_interval_secs > 0)
@@ -310,6 +310,10 @@ pub async fn run(
         )))
         // Outermost first: shed calls are counted and timed too.
         .layer(CallLayer(MetricsLayer::new(metrics)))
+        // Inside the metrics layer, so that calls past their deadline are counted.
+        .layer(CallLayer(DeadlineLayer::new(Duration::from_secs(
+            config.request_timeout_secs.max(1),
+        ))))
         .layer(CallLayer(AuthLayer::new(Access {
             scoring: tokens,
             admin: admin_tokens,

@@ -235,3 +235,63 @@ async fn drift_monitoring_can_be_turned_off() {
     assert!(status.message().contains("drift_window"), "{status:?}");
     server.stop().await;
 }
+
+/// A call past its deadline ends with `DEADLINE_EXCEEDED`, not tonic's `CANCELLED "Timeout
+/// expired"`, and the metrics count it with that code. The client (raw HTTP/2, so that no
+/// client-side timer interferes) asks for 200 ms and then stalls its request body.
+#[tokio::test]
+async fn a_call_past_its_deadline_is_deadline_exceeded_and_counted() {
+    let metrics = free_addr();
+    let server = TestServer::start_with(payrisk::grpc::server::ServerConfig {
+        metrics_addr: Some(metrics),
+        ..default_config()
+    })
+    .await;
+    let tcp = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let (mut h2, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
+    tokio::spawn(connection);
+    let request = http::Request::post(format!(
+        "http://{}/payrisk.v1.ScoringService/Score",
+        server.addr
+    ))
+    .header("content-type", "application/grpc")
+    .header("te", "trailers")
+    .header("grpc-timeout", "200m")
+    .body(())
+    .expect("request");
+    let started = std::time::Instant::now();
+    let (response, mut body) = h2.send_request(request, false).expect("send");
+    // A message announced as 100 bytes, of which 10 are sent; the rest never comes.
+    let mut partial = vec![0u8, 0, 0, 0, 100];
+    partial.extend([0u8; 10]);
+    body.send_data(partial.into(), false).expect("data");
+    let response = tokio::time::timeout(std::time::Duration::from_secs(10), response)
+        .await
+        .expect("the server answers by the deadline")
+        .expect("response");
+    let elapsed = started.elapsed();
+    let status = response
+        .headers()
+        .get("grpc-status")
+        .map(|v| v.to_str().expect("ascii").to_owned());
+    assert_eq!(status.as_deref(), Some("4"), "{response:?}");
+    assert!(
+        elapsed >= std::time::Duration::from_millis(190),
+        "{elapsed:?}"
+    );
+
+    let (_, text) = get(metrics, "/metrics").await;
+    let counted = samples(&text)
+        .into_iter()
+        .filter(|(k, _)| {
+            k.starts_with("payrisk_rpc_requests_total")
+                && k.contains("ScoringService/Score\"")
+                && k.contains("code=\"DeadlineExceeded\"")
+        })
+        .map(|(_, v)| v)
+        .sum::<f64>();
+    assert_eq!(counted, 1.0, "{text}");
+    server.stop().await;
+}
