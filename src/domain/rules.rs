@@ -14,10 +14,17 @@ use super::{
     MAX_ACCOUNT_ID_BYTES, MAX_ATTRIBUTES, MAX_BUREAU_SCORE, MAX_DAYS_PAST_DUE, MAX_HISTORY_CYCLES,
 };
 
+/// Whether `v` is an amount of money: finite and not negative. The test [`amount`] applies, for
+/// callers that check many values and want the words only for a broken one.
+#[inline]
+pub fn is_amount(v: f64) -> bool {
+    v.is_finite() && v >= 0.0
+}
+
 /// An amount of money: finite and not negative.
 #[inline]
 pub fn amount(v: f64) -> Result<f64, String> {
-    if v.is_finite() && v >= 0.0 {
+    if is_amount(v) {
         Ok(v)
     } else {
         Err(broken(format_args!(

@@ -88,9 +88,11 @@ impl Checker {
         }
     }
 
-    /// A finite, non-negative amount.
+    /// A finite, non-negative amount. (Checked first, then worded: about 40 per account.)
     fn amount(&mut self, field: impl std::fmt::Display, v: f64) {
-        self.rule(field, rules::amount(v));
+        if !rules::is_amount(v) {
+            self.rule(field, rules::amount(v));
+        }
     }
 
     fn date(&mut self, field: std::fmt::Arguments<'_>, d: Option<&pb::Date>) -> Option<NaiveDate> {
