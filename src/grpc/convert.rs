@@ -327,19 +327,28 @@ pub fn account(
                         );
                     }
                     // Field paths are formatted only for a broken rule (per cycle, this is hot).
-                    if let Some(Err(e)) = as_of.map(|as_of| rules::statement_date(d, as_of)) {
-                        c.push(format_args!("history[{i}].statement_date"), e);
+                    if let Some(as_of) = as_of.filter(|&a| !rules::is_statement_date(d, a)) {
+                        c.rule(
+                            format_args!("history[{i}].statement_date"),
+                            rules::statement_date(d, as_of),
+                        );
                     }
                     previous = Some(d);
                 }
                 c.amount(format_args!("history[{i}].amount_due"), cycle.amount_due);
                 c.amount(format_args!("history[{i}].minimum_due"), cycle.minimum_due);
                 c.amount(format_args!("history[{i}].amount_paid"), cycle.amount_paid);
-                if let Err(e) = rules::minimum_due(cycle.minimum_due, cycle.amount_due) {
-                    c.push(format_args!("history[{i}].minimum_due"), e);
+                if !rules::is_minimum_due(cycle.minimum_due, cycle.amount_due) {
+                    c.rule(
+                        format_args!("history[{i}].minimum_due"),
+                        rules::minimum_due(cycle.minimum_due, cycle.amount_due),
+                    );
                 }
-                if let Err(e) = rules::days_past_due(cycle.days_past_due) {
-                    c.push(format_args!("history[{i}].days_past_due"), e);
+                if !rules::is_days_past_due(cycle.days_past_due) {
+                    c.rule(
+                        format_args!("history[{i}].days_past_due"),
+                        rules::days_past_due(cycle.days_past_due),
+                    );
                 }
                 let valid = c.total == before;
                 date.filter(|_| valid).map(|d| PaymentCycle {
