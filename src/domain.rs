@@ -24,6 +24,25 @@ pub const MAX_BUREAU_SCORE: f64 = 1000.0;
 /// Most extra attributes accepted on one account.
 pub const MAX_ATTRIBUTES: usize = 256;
 
+/// `text` with its control characters escaped (`\u{1b}`, `\n`), for every place caller-supplied
+/// text (account ids above all) reaches a terminal, a text log or a CSV file, where a raw control
+/// character could rewrite the screen or split a line. Text without control characters is
+/// returned as it is.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// A field that broke one of the domain's rules, as in `google.rpc.BadRequest.FieldViolation`.
 /// The gRPC edge reports these as `INVALID_ARGUMENT`; the training tables as row errors.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,6 +192,16 @@ pub fn is_protected_attribute(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn control_characters_are_escaped_for_text_and_nothing_else_changes() {
+        assert!(matches!(
+            printable("A-1001 é"),
+            std::borrow::Cow::Borrowed("A-1001 é")
+        ));
+        assert_eq!(printable("A\u{1b}[2J\r\nB\t"), "A\\u{1b}[2J\\r\\nB\\t");
+        assert!(!printable("\u{7f}\u{85}x").chars().any(char::is_control));
+    }
+
     use super::*;
 
     #[test]

@@ -64,17 +64,15 @@ impl RowError {
 
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Messages quote the rows' own text (account ids): escaped for the terminal.
+        let message = crate::domain::printable(&self.message);
         if self.row == 0 {
-            write!(
-                f,
-                "{}: column `{}`: {}",
-                self.file, self.column, self.message
-            )
+            write!(f, "{}: column `{}`: {message}", self.file, self.column)
         } else {
             write!(
                 f,
-                "{}: row {}, column `{}`: {}",
-                self.file, self.row, self.column, self.message
+                "{}: row {}, column `{}`: {message}",
+                self.file, self.row, self.column
             )
         }
     }

@@ -14,7 +14,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use super::TrainError;
-use crate::domain::Account;
+use crate::domain::{printable, Account};
 use crate::serve::decisions::ScoredAccount;
 use crate::serve::deployment::Deployment;
 
@@ -121,12 +121,24 @@ fn entry(account_id: &str, decided: &ScoredAccount<'_>) -> Entry {
     }
 }
 
-/// Writes the worklist to `path`: Parquet when it ends in `.parquet`, else CSV.
+/// Writes the worklist to `path`: Parquet when it ends in `.parquet`, else CSV. Parquet keeps
+/// account ids as they are; CSV escapes their control characters (`\u{1b}`), so that a line is
+/// one entry and a viewer shows the id, not what a control character would do.
 pub fn write(entries: &[Entry], path: &Path) -> Result<(), TrainError> {
     let polars = |source| TrainError::Polars {
         context: format!("writing {}", path.display()),
         source,
     };
+    let parquet = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    let ids: Vec<std::borrow::Cow<'_, str>> = entries
+        .iter()
+        .map(|e| match parquet {
+            true => std::borrow::Cow::Borrowed(e.account_id.as_str()),
+            false => printable(&e.account_id),
+        })
+        .collect();
     let text = |f: fn(&Entry) -> &str| -> Vec<&str> { entries.iter().map(f).collect() };
     let number = |f: fn(&Entry) -> f64| -> Vec<f64> { entries.iter().map(f).collect() };
     fn shadow_column<'a, T: 'a>(
@@ -140,7 +152,10 @@ pub fn write(entries: &[Entry], path: &Path) -> Result<(), TrainError> {
             "rank".into(),
             entries.iter().map(|e| e.rank).collect::<Vec<_>>(),
         ),
-        Column::new("account_id".into(), text(|e| &e.account_id)),
+        Column::new(
+            "account_id".into(),
+            ids.iter().map(|id| id.as_ref()).collect::<Vec<&str>>(),
+        ),
         Column::new("arm".into(), text(|e| e.arm)),
         Column::new("repayment_probability".into(), number(|e| e.probability)),
         Column::new("score".into(), number(|e| e.score)),
@@ -181,13 +196,56 @@ pub fn write(entries: &[Entry], path: &Path) -> Result<(), TrainError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let parquet = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
     if parquet {
         ParquetWriter::new(file).finish(&mut df).map_err(polars)?;
     } else {
         CsvWriter::new(file).finish(&mut df).map_err(polars)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(account_id: &str) -> Entry {
+        Entry {
+            rank: 1,
+            account_id: account_id.to_owned(),
+            arm: "champion",
+            probability: 0.5,
+            score: 600.0,
+            band: "C".into(),
+            treatment: "soft",
+            action: "reminder_text".into(),
+            channel: "sms".into(),
+            stage: "current".into(),
+            rationale: "likely to pay",
+            priority: 10.0,
+            guard: String::new(),
+            model_version: "2".into(),
+            shadow: None,
+        }
+    }
+
+    /// Control characters in an id cannot break a CSV line or reach a terminal raw; Parquet
+    /// keeps the id as it is.
+    #[test]
+    fn csv_worklists_escape_control_characters_in_ids() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let entries = [entry("A\u{1b}[2J\nB"), entry("plain")];
+        let csv = dir.path().join("w.csv");
+        write(&entries, &csv).expect("csv");
+        let text = std::fs::read_to_string(&csv).expect("read");
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+        assert_eq!(text.lines().count(), 3, "{text:?}");
+        assert!(text.contains("A\\u{1b}[2J\\nB"), "{text:?}");
+        let parquet = dir.path().join("w.parquet");
+        write(&entries, &parquet).expect("parquet");
+        let df = ParquetReader::new(std::fs::File::open(&parquet).expect("open"))
+            .finish()
+            .expect("read back");
+        let ids = df.column("account_id").expect("ids");
+        assert_eq!(ids.str().expect("text").get(0), Some("A\u{1b}[2J\nB"));
+    }
 }

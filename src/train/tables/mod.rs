@@ -19,7 +19,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::{RowError, TrainError};
-use crate::domain::Account;
+use crate::domain::{printable, Account};
 
 use accounts::{attach_history, attribute_columns, build_accounts, read_outcomes};
 pub(in crate::train) use read::{Kind, Table};
@@ -80,7 +80,8 @@ pub struct Loaded {
 /// Writes rejected rows as CSV with a header: file, row, column, account_id, reason (every text
 /// field quoted, so ids and reasons holding commas or quotes stay one field).
 pub fn write_rejects(path: &Path, rejects: &[RowError]) -> Result<(), TrainError> {
-    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    // Control characters escaped, quotes doubled: one line per reject whatever the ids hold.
+    let quote = |s: &str| format!("\"{}\"", printable(s).replace('"', "\"\""));
     let mut out = String::from("file,row,column,account_id,reason\n");
     for e in rejects {
         out.push_str(&format!(
@@ -267,5 +268,13 @@ mod tests {
         );
         assert_eq!(lines[2], r#""outcomes.csv",0,"repaid","","is missing""#);
         assert_eq!(lines.len(), 3);
+        // Control characters in ids and messages are escaped: still one line per reject.
+        let mut e = RowError::new("a.csv", 2, "account_id", "duplicate account `x\ny`");
+        e.account_id = Some("x\ny\u{1b}".into());
+        assert!(e.to_string().ends_with("duplicate account `x\\ny`"), "{e}");
+        write_rejects(&path, &[e]).expect("written");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(text.lines().count(), 2, "{text:?}");
+        assert!(text.contains(r#""x\ny\u{1b}""#), "{text:?}");
     }
 }
