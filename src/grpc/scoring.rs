@@ -190,7 +190,6 @@ pub fn score_batch(
             outcome.result = Ok(decided);
         }
     });
-    drop(accounts);
     for (outcome, converted) in outcomes.iter_mut().zip(converted) {
         match (converted, &mut outcome.result) {
             (Err(violations), result) => *result = Err(violations),
