@@ -19,11 +19,12 @@ use payrisk::serve::audit::{AuditConfig, AuditMode};
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// TOML config file (keys: addr, model, policy, max_message_bytes, shutdown_grace_secs,
-    /// worker_threads, reload_poll_secs, metrics_addr, max_in_flight, max_concurrent_streams,
+    /// TOML config file (keys: addr, model, policy, max_message_bytes,
+    /// max_request_bytes_in_flight, shutdown_grace_secs, worker_threads, reload_poll_secs,
+    /// metrics_addr, max_in_flight, max_concurrent_streams, stream_window_bytes,
     /// request_timeout_secs, keepalive_interval_secs, keepalive_timeout_secs, auth_tokens_file,
-    /// admin_tokens_file, drift_window, drift_min_accounts; an `[audit]` table: dir, mode, max_file_bytes; a `[tls]` table: cert, key,
-    /// client_ca).
+    /// admin_tokens_file, drift_window, drift_min_accounts; an `[audit]` table: dir, mode,
+    /// max_file_bytes; a `[tls]` table: cert, key, client_ca).
     #[arg(long, env = "PAYRISK_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:50051].
@@ -39,6 +40,14 @@ struct Args {
     /// Largest request or response message in bytes [default: 33554432].
     #[arg(long)]
     max_message_bytes: Option<usize>,
+    /// Most bytes of request messages held at once across all calls; a message that does not
+    /// fit waits for room [default: 67108864].
+    #[arg(long)]
+    max_request_bytes_in_flight: Option<usize>,
+    /// HTTP/2 flow-control window of each call, in bytes; a connection's window is this times
+    /// the streams it may carry, so stalled calls never block the others [default: 262144].
+    #[arg(long)]
+    stream_window_bytes: Option<u32>,
     /// Seconds to wait for calls in flight at shutdown [default: 10].
     #[arg(long)]
     shutdown_grace_secs: Option<u64>,
@@ -125,6 +134,12 @@ fn main() -> anyhow::Result<()> {
     }
     if let Some(v) = args.max_message_bytes {
         config.max_message_bytes = v;
+    }
+    if let Some(v) = args.max_request_bytes_in_flight {
+        config.max_request_bytes_in_flight = v;
+    }
+    if let Some(v) = args.stream_window_bytes {
+        config.stream_window_bytes = v;
     }
     if let Some(v) = args.shutdown_grace_secs {
         config.shutdown_grace_secs = v;

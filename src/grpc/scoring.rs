@@ -29,8 +29,7 @@ use crate::serve::decisions::{Batch, Outcome, ScoredAccount};
 use crate::serve::deployment::Deployment;
 use crate::serve::live::Live;
 
-/// Most accounts in one `ScoreBatch` request or one `ScoreStream` message.
-pub const MAX_BATCH_ACCOUNTS: usize = 10_000;
+pub use crate::grpc::wire::limits::MAX_BATCH_ACCOUNTS;
 /// Response messages a stream may have waiting for a slow client before the server stops reading
 /// its requests (back-pressure).
 const STREAM_BUFFER: usize = 2;

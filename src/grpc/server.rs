@@ -23,6 +23,7 @@ use crate::grpc::layers::auth::{Access, AuthLayer, Tokens};
 use crate::grpc::layers::call::CallLayer;
 use crate::grpc::layers::connection::Connection;
 use crate::grpc::layers::deadline::DeadlineLayer;
+use crate::grpc::layers::intake::IntakeLayer;
 use crate::grpc::layers::overload::ShedLayer;
 use crate::grpc::layers::tls::TlsConfig;
 use crate::grpc::metrics::{Metrics, MetricsLayer};
@@ -41,6 +42,13 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:50051";
 pub const DEFAULT_METRICS_PORT: u16 = 9464;
 /// Default cap on a request or response message: room for 10,000 accounts with 12 cycles each.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
+/// HTTP/2's largest flow-control window.
+const LARGEST_WINDOW: u32 = (1 << 31) - 1;
+/// Default HTTP/2 window of a stream.
+pub const DEFAULT_STREAM_WINDOW_BYTES: u32 = 256 * 1024;
+/// Default bound on request bytes in flight: two messages of the largest size, or about nine
+/// 10,000-account batches of 12 cycles.
+pub const DEFAULT_MAX_REQUEST_BYTES_IN_FLIGHT: usize = 64 * 1024 * 1024;
 
 /// Server settings; every field can come from a TOML file or from flags.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -53,8 +61,12 @@ pub struct ServerConfig {
     pub model: PathBuf,
     /// Policy file.
     pub policy: PathBuf,
-    /// Largest request or response message, in bytes.
+    /// Largest request or response message, in bytes; a larger request message is refused with
+    /// `RESOURCE_EXHAUSTED` as soon as its length arrives.
     pub max_message_bytes: usize,
+    /// Most bytes of request messages held at once across all calls (at least
+    /// `max_message_bytes`); a message that does not fit waits, unread, for room.
+    pub max_request_bytes_in_flight: usize,
     /// How long shutdown waits for calls in flight, in seconds.
     pub shutdown_grace_secs: u64,
     /// Async runtime worker threads; 0 (the default) means one per core.
@@ -75,6 +87,12 @@ pub struct ServerConfig {
     pub max_in_flight: usize,
     /// Most concurrent HTTP/2 streams (calls) per connection.
     pub max_concurrent_streams: u32,
+    /// HTTP/2 flow-control window of each stream (call), in bytes. A connection's window is
+    /// this times `max_concurrent_streams` (at most 2 GiB), so that streams whose handlers have
+    /// stopped reading (a `ScoreStream` whose client does not read its replies) can never use up
+    /// the window the connection's other calls need; it is also the most a connection can hold
+    /// received and unread.
+    pub stream_window_bytes: u32,
     /// Longest a call may run, in seconds (a client's shorter `grpc-timeout` wins); then
     /// `DEADLINE_EXCEEDED`.
     pub request_timeout_secs: u64,
@@ -107,6 +125,7 @@ impl Default for ServerConfig {
             model: PathBuf::from(DEFAULT_MODEL_REPOSITORY),
             policy: PathBuf::from(DEFAULT_POLICY),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            max_request_bytes_in_flight: DEFAULT_MAX_REQUEST_BYTES_IN_FLIGHT,
             shutdown_grace_secs: 10,
             worker_threads: 0,
             reload_poll_secs: 5,
@@ -119,6 +138,7 @@ impl Default for ServerConfig {
             drift_min_accounts: crate::serve::drift::DEFAULT_MIN_DRIFT_ACCOUNTS,
             max_in_flight: 128,
             max_concurrent_streams: 128,
+            stream_window_bytes: DEFAULT_STREAM_WINDOW_BYTES,
             request_timeout_secs: 30,
             keepalive_interval_secs: 30,
             keepalive_timeout_secs: 10,
@@ -134,6 +154,19 @@ impl ServerConfig {
             origin: path.display().to_string(),
             message: e.to_string(),
         })
+    }
+
+    /// The HTTP/2 window of a connection: room for every stream it may carry to fill its own
+    /// window (see [`Self::stream_window_bytes`]), within HTTP/2's largest window.
+    pub fn connection_window_bytes(&self) -> u32 {
+        self.stream_window()
+            .saturating_mul(self.max_concurrent_streams.max(1))
+            .min(LARGEST_WINDOW)
+    }
+
+    /// [`Self::stream_window_bytes`], within HTTP/2's smallest default and largest window.
+    fn stream_window(&self) -> u32 {
+        self.stream_window_bytes.clamp(65_535, LARGEST_WINDOW)
     }
 
     /// The async runtime the server runs on, with [`Self::worker_threads`] workers.
@@ -301,6 +334,8 @@ pub async fn run(
     let mut router = builder
         .trace_fn(|request| tracing::info_span!("grpc", path = %request.uri().path()))
         .max_concurrent_streams(config.max_concurrent_streams)
+        .initial_stream_window_size(config.stream_window())
+        .initial_connection_window_size(config.connection_window_bytes())
         .http2_keepalive_interval(
             (config.keepalive_interval_secs > 0)
                 .then(|| Duration::from_secs(config.keepalive_interval_secs)),
@@ -320,6 +355,11 @@ pub async fn run(
             client_certificate: mutual_tls,
         })))
         .layer(CallLayer(ShedLayer::new(config.max_in_flight)))
+        // Innermost: only admitted calls reserve request bytes.
+        .layer(IntakeLayer::new(
+            config.max_message_bytes,
+            config.max_request_bytes_in_flight,
+        ))
         .add_service(health_service)
         .add_service(scoring)
         .add_service(admin);

@@ -161,6 +161,7 @@ pub fn free_port() -> u16 {
 pub struct Binary {
     pub child: std::process::Child,
     pub channel: Channel,
+    pub addr: std::net::SocketAddr,
 }
 
 impl Binary {
@@ -188,7 +189,11 @@ impl Binary {
             assert!(Instant::now() < deadline, "server did not come up");
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
-        Binary { child, channel }
+        Binary {
+            child,
+            channel,
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        }
     }
 
     /// Sends `signal` (for example `-HUP`) to the server.

@@ -452,7 +452,7 @@ async fn oversized_messages_are_refused() {
         })
         .await
         .expect_err("over the cap");
-    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     client
         .score(score_request(good_account("small")))
         .await

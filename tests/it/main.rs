@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod gbdt_model;
 mod grpc_api;
+mod hostile;
 #[cfg(feature = "train")]
 mod import_models;
 mod layers;

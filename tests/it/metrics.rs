@@ -295,3 +295,58 @@ async fn a_call_past_its_deadline_is_deadline_exceeded_and_counted() {
     assert_eq!(counted, 1.0, "{text}");
     server.stop().await;
 }
+
+/// A call whose client leaves before sending its request (HTTP/2 `RST_STREAM` after the
+/// headers) is counted `Cancelled`, the code its client saw, not `Internal` for the missing
+/// message nobody received.
+#[tokio::test]
+async fn a_call_abandoned_before_its_request_is_counted_cancelled() {
+    let metrics = free_addr();
+    let server = TestServer::start_with(payrisk::grpc::server::ServerConfig {
+        metrics_addr: Some(metrics),
+        ..default_config()
+    })
+    .await;
+    let tcp = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let (mut h2, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
+    tokio::spawn(connection);
+    let request = http::Request::post(format!(
+        "http://{}/payrisk.v1.ScoringService/Score",
+        server.addr
+    ))
+    .header("content-type", "application/grpc")
+    .header("te", "trailers")
+    .body(())
+    .expect("request");
+    let (_response, mut body) = h2.send_request(request, false).expect("send");
+    // The handler is waiting for the message when the client gives up.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    body.send_reset(h2::Reason::CANCEL);
+
+    let count = |text: &str, code: &str| {
+        samples(text)
+            .into_iter()
+            .filter(|(k, _)| {
+                k.starts_with("payrisk_rpc_requests_total")
+                    && k.contains("ScoringService/Score\"")
+                    && k.contains(&format!("code=\"{code}\""))
+            })
+            .map(|(_, v)| v)
+            .sum::<f64>()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let text = loop {
+        let (_, text) = get(metrics, "/metrics").await;
+        if count(&text, "Cancelled") + count(&text, "Internal") > 0.0
+            || std::time::Instant::now() > deadline
+        {
+            break text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(count(&text, "Cancelled"), 1.0, "{text}");
+    assert_eq!(count(&text, "Internal"), 0.0, "{text}");
+    server.stop().await;
+}

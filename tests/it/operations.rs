@@ -143,7 +143,9 @@ async fn shutdown_finishes_calls_in_flight() {
 
 #[tokio::test]
 async fn the_binary_serves_and_exits_cleanly_on_sigterm() {
-    let Binary { mut child, channel } = Binary::start(&[], Stdio::piped()).await;
+    let Binary {
+        mut child, channel, ..
+    } = Binary::start(&[], Stdio::piped()).await;
     let status = HealthClient::new(channel.clone())
         .check(HealthCheckRequest {
             service: SCORING_SERVICE.into(),

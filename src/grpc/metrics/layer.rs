@@ -8,6 +8,7 @@ use std::time::Instant;
 use super::{Metrics, METHODS};
 use crate::grpc::layers::body::{watched, Polled, Rider};
 use crate::grpc::layers::call::{CallFuture, GrpcResponse, OnCall};
+use crate::grpc::layers::intake::Abandoned;
 
 /// Counts and times every gRPC call (see the module docs); a tower layer as
 /// `CallLayer(MetricsLayer)`.
@@ -41,9 +42,18 @@ impl OnCall for MetricsLayer {
             method,
             started: Instant::now(),
         };
+        let abandoned = Abandoned::default();
+        let mut request = request;
+        request.extensions_mut().insert(abandoned.clone());
         let future = inner.call(request);
         Box::pin(async move {
             let response = future.await?;
+            // A client that left before its request arrived saw its own cancellation, whatever
+            // the handler answered to nobody.
+            if abandoned.is_set() {
+                observer.finish("Cancelled");
+                return Ok(response);
+            }
             // Errors come "trailers-only": the status is in the headers.
             if let Some(code) = response.headers().get("grpc-status") {
                 observer.finish(code_name(code.as_bytes()));

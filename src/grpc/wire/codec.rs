@@ -4,7 +4,7 @@
 //! plain slice advances a pointer per field instead of a `BytesMut`, whose bookkeeping took about
 //! 7 % of the server's time on streams of 1,000-account messages (`perf`). `ScoreBatchRequest`,
 //! the message of `ScoreBatch` and `ScoreStream`, is decoded by hand (`super::decode`); every other
-//! message by prost.
+//! message by prost. Requests that carry accounts pass `super::limits` first.
 
 use std::marker::PhantomData;
 
@@ -13,8 +13,8 @@ use prost::Message;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::Status;
 
-use super::decode;
 use super::encode::BatchReply;
+use super::{decode, limits};
 use crate::domain::Violation;
 use crate::grpc::proto::v1 as pb;
 
@@ -110,8 +110,21 @@ pub trait WireDecode: Sized {
 
 impl WireDecode for pb::ScoreBatchRequest {
     fn decode_slice(bytes: &[u8]) -> Result<Self, Status> {
-        decode::score_batch_request(bytes).map_err(|e| undecodable_request(&e))
+        let accounts = limits::score_batch_request(bytes).map_err(too_many)?;
+        decode::score_batch_request_for(bytes, accounts).map_err(|e| undecodable_request(&e))
     }
+}
+
+impl WireDecode for pb::ScoreRequest {
+    fn decode_slice(bytes: &[u8]) -> Result<Self, Status> {
+        limits::score_request(bytes).map_err(too_many)?;
+        <pb::ScoreRequest as Message>::decode(bytes).map_err(|e| undecodable_request(&e))
+    }
+}
+
+/// A request with more entries than a limit allows, as `INVALID_ARGUMENT` naming the field.
+fn too_many(excess: limits::Excess) -> Status {
+    crate::grpc::status::invalid_argument(vec![excess.violation()])
 }
 
 /// A request the server cannot decode, as `INVALID_ARGUMENT`.
@@ -140,6 +153,6 @@ macro_rules! prost_decoded {
 }
 
 prost_decoded!(
-    requests: pb::ScoreRequest, pb::GetModelInfoRequest, pb::ReloadRequest, pb::GetDriftRequest;
+    requests: pb::GetModelInfoRequest, pb::ReloadRequest, pb::GetDriftRequest;
     responses: pb::ScoreResponse, pb::ScoreBatchResponse, pb::ModelInfo, pb::DriftReport,
 );

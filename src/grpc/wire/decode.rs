@@ -18,7 +18,7 @@
 use crate::grpc::proto::v1 as pb;
 
 /// prost's recursion limit: nested messages and groups deeper than this are refused.
-const RECURSION_LIMIT: u32 = 100;
+pub(super) const RECURSION_LIMIT: u32 = 100;
 
 /// Why a `ScoreBatchRequest` could not be decoded. The server answers with it (as tonic does
 /// with prost's own decode errors); the wording differs from prost's, the cases do not. A plain
@@ -53,25 +53,25 @@ type Result<T> = std::result::Result<T, WireError>;
 /// Protobuf wire types.
 const VARINT: u8 = 0;
 const I64: u8 = 1;
-const LEN: u8 = 2;
+pub(super) const LEN: u8 = 2;
 const START_GROUP: u8 = 3;
 const END_GROUP: u8 = 4;
 const I32: u8 = 5;
 
 /// A cursor over one message's bytes.
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     buf: &'a [u8],
     /// Nesting levels left before the recursion limit (prost's `DecodeContext`).
     depth: u32,
 }
 
 impl<'a> Reader<'a> {
-    fn new(buf: &'a [u8], depth: u32) -> Reader<'a> {
+    pub(super) fn new(buf: &'a [u8], depth: u32) -> Reader<'a> {
         Reader { buf, depth }
     }
 
     #[inline(always)]
-    fn varint(&mut self) -> Result<u64> {
+    pub(super) fn varint(&mut self) -> Result<u64> {
         // Tags, lengths, months and days fit in one byte.
         if let Some((&byte, rest)) = self.buf.split_first() {
             if byte < 0x80 {
@@ -113,7 +113,7 @@ impl<'a> Reader<'a> {
 
     /// The next field's tag and wire type, or none at the end of the message.
     #[inline(always)]
-    fn key(&mut self) -> Result<Option<(u32, u8)>> {
+    pub(super) fn key(&mut self) -> Result<Option<(u32, u8)>> {
         if self.buf.is_empty() {
             return Ok(None);
         }
@@ -138,7 +138,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn take(&mut self, n: u64) -> Result<&'a [u8]> {
+    pub(super) fn take(&mut self, n: u64) -> Result<&'a [u8]> {
         let n = usize::try_from(n)
             .ok()
             .filter(|&n| n <= self.buf.len())
@@ -240,16 +240,22 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips an unknown field at this message's level.
-    fn skip_field(&mut self, wire: u8, tag: u32) -> Result<()> {
+    pub(super) fn skip_field(&mut self, wire: u8, tag: u32) -> Result<()> {
         self.skip(wire, tag, self.depth)
     }
 }
 
 /// Decodes a `ScoreBatchRequest` exactly as `prost::Message::decode` does.
 pub fn score_batch_request(bytes: &[u8]) -> Result<pb::ScoreBatchRequest> {
+    score_batch_request_for(bytes, count_accounts(bytes))
+}
+
+/// [`score_batch_request`], for a message already known to hold `accounts` accounts (as
+/// [`super::limits::score_batch_request`] counts them).
+pub fn score_batch_request_for(bytes: &[u8], accounts: usize) -> Result<pb::ScoreBatchRequest> {
     let mut r = Reader::new(bytes, RECURSION_LIMIT);
     let mut request = pb::ScoreBatchRequest {
-        accounts: Vec::with_capacity(count_accounts(bytes)),
+        accounts: Vec::with_capacity(accounts),
         ..Default::default()
     };
     let mut cycles = Vec::new();
