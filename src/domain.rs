@@ -23,6 +23,10 @@ pub const MAX_PROMISES: usize = 64;
 pub const MAX_BUREAU_SCORE: f64 = 1000.0;
 /// Most extra attributes accepted on one account.
 pub const MAX_ATTRIBUTES: usize = 256;
+/// Longest channel name accepted, in bytes.
+pub const MAX_CHANNEL_BYTES: usize = 64;
+/// Most channels one account may have opted out of.
+pub const MAX_OPT_OUTS: usize = 16;
 
 /// `text` with its control characters escaped (`\u{1b}`, `\n`), for every place caller-supplied
 /// text (account ids above all) reaches a terminal, a text log or a CSV file, where a raw control
@@ -72,6 +76,30 @@ pub struct Account {
     /// Promises to pay the customer made, in any order: a pending promise holds collection and
     /// broken ones mark a wilful defaulter. Not a model input.
     pub promises: Vec<PromiseToPay>,
+    /// Legal and customer restrictions on collecting: the policy's compliance holds stop or
+    /// redirect an action whatever the score says. Not a model input.
+    pub compliance: Compliance,
+}
+
+/// What the law or the customer has said about collecting from an account. Every flag defaults
+/// to "no restriction"; the policy (`[compliance]`) says what each one does.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Compliance {
+    /// The customer asked in writing that collection communication stop.
+    pub cease_communication: bool,
+    /// The customer disputes the debt and the dispute is not yet resolved.
+    pub dispute_pending: bool,
+    /// The customer is in bankruptcy: the automatic stay forbids collection.
+    pub bankruptcy: bool,
+    /// The customer is represented by an attorney for this debt.
+    pub attorney_represented: bool,
+    /// The customer has died.
+    pub deceased: bool,
+    /// Channels the customer has opted out of, named as the policy names channels (`phone`,
+    /// `sms`, `email`, ...).
+    pub opted_out: Vec<String>,
+    /// The customer's time zone, for contact hours; none: the policy's default.
+    pub time_zone: Option<chrono_tz::Tz>,
 }
 
 /// One attempt to reach the customer.

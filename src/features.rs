@@ -581,6 +581,7 @@ mod tests {
             attributes: HashMap::new(),
             contacts: Vec::new(),
             promises: Vec::new(),
+            compliance: Default::default(),
         }
     }
 

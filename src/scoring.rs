@@ -305,6 +305,7 @@ mod tests {
             attributes: Default::default(),
             contacts: Vec::new(),
             promises: Vec::new(),
+            compliance: Default::default(),
         }
     }
 

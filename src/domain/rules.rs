@@ -13,7 +13,8 @@
 use chrono::NaiveDate;
 
 use super::{
-    MAX_ACCOUNT_ID_BYTES, MAX_ATTRIBUTES, MAX_BUREAU_SCORE, MAX_DAYS_PAST_DUE, MAX_HISTORY_CYCLES,
+    MAX_ACCOUNT_ID_BYTES, MAX_ATTRIBUTES, MAX_BUREAU_SCORE, MAX_CHANNEL_BYTES, MAX_DAYS_PAST_DUE,
+    MAX_HISTORY_CYCLES, MAX_OPT_OUTS,
 };
 
 /// Whether `v` is an amount of money: finite and not negative. The test [`amount`] applies, for
@@ -124,6 +125,43 @@ pub fn attribute_count(n: usize) -> Result<(), String> {
     } else {
         Ok(())
     }
+}
+
+/// A channel name: not blank, at most [`MAX_CHANNEL_BYTES`].
+#[inline]
+pub fn channel(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() || name.len() > MAX_CHANNEL_BYTES {
+        Err(broken(format_args!(
+            "is required, at most {MAX_CHANNEL_BYTES} bytes"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+/// How many channels one account may be opted out of.
+#[inline]
+pub fn opt_out_count(n: usize) -> Result<(), String> {
+    if n > MAX_OPT_OUTS {
+        Err(broken(format_args!(
+            "has {n} channels; at most {MAX_OPT_OUTS} are accepted"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+/// A customer's time zone: an IANA name, or nothing when empty.
+pub fn time_zone(name: &str) -> Result<Option<chrono_tz::Tz>, String> {
+    if name.is_empty() {
+        return Ok(None);
+    }
+    name.parse().map(Some).map_err(|_| {
+        broken(format_args!(
+            "is not an IANA time zone (for example America/Chicago): {}",
+            super::printable(name)
+        ))
+    })
 }
 
 /// How many payment cycles one account may carry.

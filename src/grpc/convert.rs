@@ -6,8 +6,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{
-    rules, Account, ContactAttempt, ContactOutcome, CreditProfile, PaymentCycle, PromiseStatus,
-    PromiseToPay, Violation, MAX_CONTACTS, MAX_PROMISES,
+    rules, Account, Compliance, ContactAttempt, ContactOutcome, CreditProfile, PaymentCycle,
+    PromiseStatus, PromiseToPay, Violation, MAX_CHANNEL_BYTES, MAX_CONTACTS, MAX_PROMISES,
 };
 use crate::grpc::proto::v1 as pb;
 use crate::policy::{Arm, ExperimentMode, Treatment};
@@ -121,14 +121,19 @@ impl Checker {
     }
 }
 
-/// Longest channel name accepted, in bytes.
-const MAX_CHANNEL_BYTES: usize = 64;
-
 /// A protobuf timestamp as UTC time, or `None` when it is out of range.
 pub fn timestamp(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
     u32::try_from(t.nanos)
         .ok()
         .and_then(|nanos| DateTime::from_timestamp(t.seconds, nanos))
+}
+
+/// A UTC time as a protobuf timestamp.
+pub fn timestamp_message(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
+    }
 }
 
 /// The decision time of a request: its `decision_time`, else the server's clock.
@@ -204,6 +209,30 @@ fn contacts(c: &mut Checker, messages: Vec<pb::ContactAttempt>) -> Vec<ContactAt
         }
     }
     out
+}
+
+fn compliance(c: &mut Checker, m: pb::Compliance) -> Compliance {
+    let field = "compliance.opted_out_channels";
+    c.rule(field, rules::opt_out_count(m.opted_out_channels.len()));
+    for (i, channel) in m.opted_out_channels.iter().enumerate() {
+        c.rule(format_args!("{field}[{i}]"), rules::channel(channel));
+    }
+    let time_zone = match rules::time_zone(&m.time_zone) {
+        Ok(zone) => zone,
+        Err(description) => {
+            c.push("compliance.time_zone", description);
+            None
+        }
+    };
+    Compliance {
+        cease_communication: m.cease_communication,
+        dispute_pending: m.dispute_pending,
+        bankruptcy: m.bankruptcy,
+        attorney_represented: m.attorney_represented,
+        deceased: m.deceased,
+        opted_out: m.opted_out_channels,
+        time_zone,
+    }
 }
 
 fn promises(c: &mut Checker, messages: &[pb::PromiseToPay]) -> Vec<PromiseToPay> {
@@ -373,6 +402,10 @@ pub fn account(
 
     let promises = promises(&mut c, &a.promises);
     let contacts = contacts(&mut c, a.contacts);
+    let compliance = a
+        .compliance
+        .map(|m| compliance(&mut c, m))
+        .unwrap_or_default();
 
     match (as_of, c.total == 0) {
         (Some(as_of), true) => Ok(Account {
@@ -383,6 +416,7 @@ pub fn account(
             attributes: a.attributes,
             contacts,
             promises,
+            compliance,
         }),
         _ => Err(c.finish()),
     }
@@ -400,6 +434,7 @@ fn next_action(d: &crate::policy::Decision<'_>) -> pb::NextAction {
             blocked_channel: g.blocked.channel.clone(),
             rule: g.rule.code().to_owned(),
             reason: g.reason(),
+            next_permitted_time: g.next_permitted().map(timestamp_message),
         }),
     }
 }

@@ -30,16 +30,17 @@ pub struct ContactCap {
     pub fallback: Action,
 }
 
-/// A contact cap that blocked an action.
+/// A contact cap or a compliance hold that blocked an action.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Guard<'p> {
-    /// The action the rules chose, blocked.
+    /// The action that was blocked.
     pub blocked: &'p Action,
     /// The rule that blocked it.
     pub rule: GuardRule,
 }
 
-/// Which part of a contact cap blocked an action.
+/// Which rule blocked an action: a part of a contact cap, or a compliance hold
+/// (`policy::compliance`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GuardRule {
     /// `attempts` in the last `window_days` days reach `max_attempts`.
@@ -58,6 +59,29 @@ pub enum GuardRule {
         /// The quiet period.
         quiet_days: u32,
     },
+    /// Bankruptcy: the automatic stay.
+    Bankruptcy,
+    /// The customer has died.
+    Deceased,
+    /// The debt is disputed.
+    DisputePending,
+    /// The customer asked that communication cease.
+    CeaseCommunication,
+    /// An attorney represents the customer.
+    AttorneyRepresented,
+    /// The customer opted out of the blocked action's channel.
+    OptedOut,
+    /// Outside the contact hours in the customer's time zone.
+    ContactHours {
+        /// The customer's time zone (or the policy's default).
+        zone: chrono_tz::Tz,
+        /// The hours.
+        start: chrono::NaiveTime,
+        /// See `start`.
+        end: chrono::NaiveTime,
+        /// The next permitted time.
+        next: DateTime<Utc>,
+    },
 }
 
 impl GuardRule {
@@ -66,11 +90,31 @@ impl GuardRule {
         match self {
             GuardRule::MaxAttempts { .. } => "max_attempts",
             GuardRule::QuietPeriod { .. } => "quiet_period",
+            GuardRule::Bankruptcy => "bankruptcy",
+            GuardRule::Deceased => "deceased",
+            GuardRule::DisputePending => "dispute_pending",
+            GuardRule::CeaseCommunication => "cease_communication",
+            GuardRule::AttorneyRepresented => "attorney_represented",
+            GuardRule::OptedOut => "opted_out",
+            GuardRule::ContactHours { .. } => "contact_hours",
         }
     }
 }
 
-impl Guard<'_> {
+impl<'p> Guard<'p> {
+    /// `rule` blocked `blocked`.
+    pub fn new(blocked: &'p Action, rule: GuardRule) -> Guard<'p> {
+        Guard { blocked, rule }
+    }
+
+    /// When the blocked action is permitted again, if the rule says (contact hours).
+    pub fn next_permitted(&self) -> Option<DateTime<Utc>> {
+        match self.rule {
+            GuardRule::ContactHours { next, .. } => Some(next),
+            _ => None,
+        }
+    }
+
     /// Readable explanation.
     pub fn reason(&self) -> String {
         let channel = &self.blocked.channel;
@@ -87,6 +131,32 @@ impl Guard<'_> {
                 quiet_days,
             } => format!(
                 "a {channel} conversation {hours_ago} hours ago: no {channel} contact for {quiet_days} days after a conversation"
+            ),
+            GuardRule::Bankruptcy => {
+                "bankruptcy: the automatic stay allows no collection contact or action".into()
+            }
+            GuardRule::Deceased => "the customer has died: no collection from the customer".into(),
+            GuardRule::DisputePending => {
+                "the debt is disputed: no collection action until the dispute is resolved".into()
+            }
+            GuardRule::CeaseCommunication => {
+                "the customer asked that communication cease: no contact except the notices the policy allows".into()
+            }
+            GuardRule::AttorneyRepresented => {
+                "an attorney represents the customer: contact the attorney only".into()
+            }
+            GuardRule::OptedOut => format!("the customer opted out of {channel}"),
+            GuardRule::ContactHours {
+                zone,
+                start,
+                end,
+                next,
+            } => format!(
+                "outside the contact hours {}–{} in {zone}; {channel} contact permitted from {} ({} UTC)",
+                start.format("%H:%M"),
+                end.format("%H:%M"),
+                next.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z"),
+                next.format("%Y-%m-%d %H:%M"),
             ),
         }
     }
@@ -115,10 +185,7 @@ impl Policy {
             let Some(rule) = cap.blocks(account, now) else {
                 break;
             };
-            first.get_or_insert(Guard {
-                blocked: current,
-                rule,
-            });
+            first.get_or_insert(Guard::new(current, rule));
             current = &cap.fallback;
         }
         (current, first)

@@ -80,9 +80,11 @@ pub struct Decision<'p> {
     /// Why.
     pub rationale: Rationale,
     /// Worklist priority, higher first: expected loss `(1 - p) * balance` (scaled down for
-    /// accounts likely to pay anyway, 0 while a promise is pending).
+    /// accounts likely to pay anyway, 0 while a promise is pending or a hold leaves nothing to
+    /// do).
     pub priority: f64,
-    /// Set when a contact cap blocked the ladder's action and `action` is the fallback.
+    /// Set when a contact cap or a compliance hold blocked the action the rules chose, and
+    /// `action` is what is permitted instead.
     pub guard: Option<Guard<'p>>,
 }
 
@@ -175,6 +177,7 @@ impl Policy {
             ),
         };
         let (action, guard) = self.guard(action, account, now);
+        let (action, guard, stopped) = self.compliance().apply(action, guard, account, now);
         Decision {
             score: self.points(probability),
             band: self.band(probability),
@@ -182,7 +185,7 @@ impl Policy {
             action,
             stage: &stage.stage,
             rationale,
-            priority,
+            priority: if stopped { 0.0 } else { priority },
             guard,
         }
     }

@@ -21,10 +21,16 @@
 //! reaches the cap (too many attempts in the window, or too soon after a conversation), the
 //! cap's fallback action replaces it, and the decision carries the [`Guard`] saying why.
 //!
+//! Last, the compliance holds (`[compliance]`, with safe defaults when the section is absent):
+//! bankruptcy, deceased, dispute pending and cease communication stop collection; an attorney
+//! redirects it; opt-outs move an action off a channel; contact hours make it wait. They apply
+//! whatever the rules, the caps or an experiment chose; the order is in `compliance`.
+//!
 //! Where each part lives: the schema, loading and validation here; the rules of
 //! [`Policy::decide`], the score scale and the bands in `decide`; contact caps and their guards in
-//! `contact`; experiment arms in `experiment`.
+//! `contact`; compliance holds in `compliance`; experiment arms in `experiment`.
 
+mod compliance;
 mod contact;
 mod decide;
 mod experiment;
@@ -34,6 +40,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::error::LoadError;
+pub use compliance::{ComplianceRules, ContactHours};
 pub use contact::{ContactCap, Guard, GuardRule};
 pub use decide::{Decision, Rationale, Treatment};
 pub use experiment::{Arm, Experiment, ExperimentMode};
@@ -68,6 +75,10 @@ pub struct Policy {
     /// A champion/challenger experiment.
     #[serde(default)]
     pub experiment: Option<Experiment>,
+    /// Compliance holds; absent: the defaults of [`ComplianceRules`]. A challenger policy
+    /// declares none and takes the champion's.
+    #[serde(default)]
+    pub compliance: Option<ComplianceRules>,
 }
 
 /// How promises to pay change the treatment.
@@ -164,6 +175,13 @@ impl Policy {
         Policy::from_toml(&text).map_err(|e| e.with_origin(&path.display().to_string()))
     }
 
+    /// The compliance holds in force: the policy's `[compliance]`, else the defaults.
+    pub fn compliance(&self) -> &ComplianceRules {
+        self.compliance
+            .as_ref()
+            .unwrap_or(&compliance::DEFAULT_RULES)
+    }
+
     /// Checks the policy's rules.
     pub fn validate(&self) -> Result<(), LoadError> {
         let fail = |m: &str| Err(LoadError::invalid(m));
@@ -258,6 +276,9 @@ impl Policy {
                 channel = &next.fallback.channel;
             }
         }
+        if let Some(c) = &self.compliance {
+            c.validate()?;
+        }
         if let Some(e) = &self.experiment {
             if e.name.trim().is_empty() {
                 return fail("experiment.name must not be empty");
@@ -273,7 +294,7 @@ impl Policy {
     }
 }
 
-fn check_action(a: &Action, at: &str) -> Result<(), LoadError> {
+pub(crate) fn check_action(a: &Action, at: &str) -> Result<(), LoadError> {
     if a.action.trim().is_empty() || a.channel.trim().is_empty() {
         return Err(LoadError::invalid(format!(
             "{at}: action and channel must not be empty"
@@ -293,9 +314,10 @@ mod tests {
 
     const DEFAULT: &str = include_str!("../../models/policy.toml");
 
-    /// 2025-02-10 12:00 UTC, ten days after the test accounts' statement.
+    /// 2025-02-10 17:00 UTC (noon in New York, within the shipped contact hours), ten days
+    /// after the test accounts' statement.
     fn now() -> DateTime<Utc> {
-        DateTime::from_timestamp(1_739_188_800, 0).unwrap_or_default()
+        DateTime::from_timestamp(1_739_206_800, 0).unwrap_or_default()
     }
 
     fn contact(days_ago: f64, channel: &str, outcome: ContactOutcome) -> ContactAttempt {
@@ -332,6 +354,7 @@ mod tests {
             attributes: Default::default(),
             contacts: Vec::new(),
             promises: Vec::new(),
+            compliance: Default::default(),
         }
     }
 
@@ -592,5 +615,214 @@ mod tests {
         assert!(matches!(err, LoadError::Parse { .. }));
         let err = Policy::from_toml(&format!("{DEFAULT}\nsurprise = true\n")).expect_err("unknown");
         assert!(err.to_string().contains("surprise"), "{err}");
+    }
+
+    mod compliance {
+        //! The compliance holds of the shipped policy, rule by rule (`policy::compliance`).
+        use super::*;
+        use crate::domain::{rules, Compliance};
+
+        fn at(rfc3339: &str) -> DateTime<Utc> {
+            DateTime::parse_from_rfc3339(rfc3339)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_default()
+        }
+
+        /// High risk at 30+ days past due: the ladder's firm action is a call.
+        fn caller() -> Account {
+            account(35, false, 0)
+        }
+
+        #[test]
+        fn stopping_holds_replace_the_action_zero_the_priority_and_name_the_rule() {
+            // Pins rules 1-4: each stopping hold's action, guard and priority, whatever the rules
+            // chose (a high-risk call, a hardship offer, a capped call).
+            let p = Policy::from_toml(DEFAULT).expect("shipped policy");
+            type Case = (fn(&mut Compliance), &'static str, &'static str);
+            let cases: [Case; 4] = [
+                (|c| c.bankruptcy = true, "bankruptcy", "bankruptcy_hold"),
+                (|c| c.deceased = true, "deceased", "deceased_review"),
+                (
+                    |c| c.dispute_pending = true,
+                    "dispute_pending",
+                    "dispute_hold",
+                ),
+                (
+                    |c| c.cease_communication = true,
+                    "cease_communication",
+                    "no_contact",
+                ),
+            ];
+            for (set, rule, action) in cases {
+                for mut a in [caller(), account(60, true, 0)] {
+                    set(&mut a.compliance);
+                    let d = p.decide(0.3, &a, now());
+                    assert_eq!(d.action.action, action, "{rule}");
+                    assert_eq!(d.action.channel, "none", "{rule}");
+                    assert_eq!(d.priority, 0.0, "{rule}");
+                    let guard = d.guard.expect("a guard");
+                    assert_eq!(guard.rule.code(), rule);
+                    assert_ne!(
+                        guard.blocked.channel, "none",
+                        "{rule}: blocked what the rules chose"
+                    );
+                }
+            }
+            // Bankruptcy comes first when several holds apply, and a hold wins over a contact cap.
+            let mut a = caller();
+            a.compliance.dispute_pending = true;
+            a.compliance.bankruptcy = true;
+            a.contacts = (0..7)
+                .map(|k| contact(0.5 + f64::from(k) * 0.9, "phone", ContactOutcome::NoAnswer))
+                .collect();
+            let d = p.decide(0.3, &a, now());
+            assert_eq!(d.guard.map(|g| g.rule.code()), Some("bankruptcy"));
+            // The treatment is still the risk view: holds change what is done, not the score.
+            assert_eq!(d.treatment, Treatment::Firm);
+        }
+
+        #[test]
+        fn an_attorney_takes_every_contact_and_keeps_the_priority() {
+            // Pins rule 5: the attorney action, whatever the customer's opt-outs and hours.
+            let p = Policy::from_toml(DEFAULT).expect("shipped policy");
+            let mut a = caller();
+            a.compliance.attorney_represented = true;
+            a.compliance.opted_out = vec!["phone".into(), "letter".into()];
+            let plain = p.decide(0.3, &caller(), now());
+            let d = p.decide(0.3, &a, at("2025-02-10T04:00:00Z"));
+            assert_eq!(
+                (d.action.action.as_str(), d.action.channel.as_str()),
+                ("contact_attorney", "letter")
+            );
+            assert_eq!(d.priority, plain.priority);
+            assert_eq!(d.guard.map(|g| g.rule.code()), Some("attorney_represented"));
+        }
+
+        #[test]
+        fn opted_out_channels_move_along_the_fallbacks_until_none_is_left() {
+            // Pins rule 6.
+            let p = Policy::from_toml(DEFAULT).expect("shipped policy");
+            let mut a = caller();
+            let expect = [
+                (&["phone"][..], "sms", "phone"),
+                (&["phone", "sms"][..], "email", "sms"),
+                (&["phone", "sms", "email"][..], "letter", "email"),
+                (&["phone", "sms", "email", "letter"][..], "none", "letter"),
+            ];
+            for (opted_out, channel, last_blocked) in expect {
+                a.compliance.opted_out = opted_out.iter().map(|c| (*c).to_owned()).collect();
+                let d = p.decide(0.3, &a, now());
+                assert_eq!(d.action.channel, channel, "{opted_out:?}");
+                let guard = d.guard.expect("a guard");
+                assert_eq!(guard.rule, GuardRule::OptedOut);
+                assert_eq!(guard.blocked.channel, last_blocked);
+                assert_eq!(d.priority == 0.0, channel == "none", "{opted_out:?}");
+            }
+            // A channel not opted out is untouched.
+            a.compliance.opted_out = vec!["email".into()];
+            assert_eq!(p.decide(0.3, &a, now()).guard, None);
+        }
+
+        #[test]
+        fn contact_hours_are_judged_in_the_customers_zone_with_the_next_permitted_time() {
+            // Pins rule 7: local time, the policy's default zone, the next start (same day or next,
+            // across a daylight-saving change), and letters, which have no hours.
+            let p = Policy::from_toml(DEFAULT).expect("shipped policy");
+            let mut a = caller();
+            let cases = [
+                // 02:00 in New York (the default zone): wait until 08:00 EST the same day.
+                ("", "2025-02-10T07:00:00Z", Some("2025-02-10T13:00:00Z")),
+                // 21:30 in New York: wait until 08:00 the next day.
+                ("", "2025-02-11T02:30:00Z", Some("2025-02-11T13:00:00Z")),
+                // 20:59 is still within the hours; 21:00 is not.
+                ("", "2025-02-11T01:59:00Z", None),
+                ("", "2025-02-11T02:00:00Z", Some("2025-02-11T13:00:00Z")),
+                // 09:00 in Los Angeles is within its hours (noon in New York would be too).
+                ("America/Los_Angeles", "2025-02-10T17:00:00Z", None),
+                // 07:30 in Los Angeles: wait until 08:00 there.
+                (
+                    "America/Los_Angeles",
+                    "2025-02-10T15:30:00Z",
+                    Some("2025-02-10T16:00:00Z"),
+                ),
+                // Midnight before the spring change in New York: 08:00 is EDT, 12:00 UTC.
+                ("", "2025-03-09T05:00:00Z", Some("2025-03-09T12:00:00Z")),
+            ];
+            for (zone, now, next) in cases {
+                a.compliance.time_zone = rules::time_zone(zone).expect("zone");
+                let d = p.decide(0.3, &a, at(now));
+                match next {
+                    None => assert_eq!(d.action.action, "call", "{zone} {now}"),
+                    Some(next) => {
+                        assert_eq!(d.action.action, "wait", "{zone} {now}");
+                        let guard = d.guard.expect("a guard");
+                        assert_eq!(guard.rule.code(), "contact_hours");
+                        assert_eq!(guard.blocked.action, "call");
+                        assert_eq!(guard.next_permitted(), Some(at(next)), "{zone} {now}");
+                        assert!(guard.reason().contains("08:00"), "{}", guard.reason());
+                        assert!(d.priority > 0.0, "waiting work keeps its place");
+                    }
+                }
+            }
+            // A demand letter at 60+ days goes out at any hour.
+            let letter = p.decide(0.3, &account(65, false, 0), at("2025-02-10T07:00:00Z"));
+            assert_eq!(
+                (letter.action.action.as_str(), letter.guard),
+                ("demand_letter", None)
+            );
+        }
+
+        #[test]
+        fn a_policy_without_the_section_still_holds_with_the_defaults() {
+            // Pins that no policy can forget the law: the defaults stop, redirect and wait too.
+            let start = DEFAULT.find("\n[compliance]").expect("the section");
+            let bare = Policy::from_toml(&DEFAULT[..start]).expect("policy without [compliance]");
+            assert!(bare.compliance.is_none());
+            let mut a = caller();
+            a.compliance.bankruptcy = true;
+            assert_eq!(bare.decide(0.3, &a, now()).action.action, "bankruptcy_hold");
+            // The default zone is UTC: 03:00 UTC waits.
+            let d = bare.decide(0.3, &caller(), at("2025-02-10T03:00:00Z"));
+            assert_eq!(d.guard.map(|g| g.rule.code()), Some("contact_hours"));
+        }
+
+        #[test]
+        fn broken_compliance_sections_are_refused_naming_the_key() {
+            let cases = [
+                (
+                    "bankruptcy = { action = \"bankruptcy_hold\", channel = \"none\" }",
+                    "bankruptcy = { action = \"call\", channel = \"phone\" }",
+                    "compliance.bankruptcy",
+                ),
+                (
+                    "dispute_pending = { action = \"dispute_hold\", channel = \"none\" }",
+                    "dispute_pending = { action = \"letter\", channel = \"letter\" }",
+                    "compliance.dispute_pending",
+                ),
+                (
+                    "end = \"21:00\"",
+                    "end = \"07:00\"",
+                    "start must be before end",
+                ),
+                ("start = \"08:00\"", "start = \"8 am\"", "HH:MM"),
+                (
+                    "default_time_zone = \"America/New_York\"",
+                    "default_time_zone = \"Eastern\"",
+                    "IANA",
+                ),
+                (
+                    "channels = [\"phone\", \"sms\", \"email\"]",
+                    "channels = [\"phone\", \"\"]",
+                    "contact_hours.channels",
+                ),
+            ];
+            for (from, to, expected) in cases {
+                assert!(DEFAULT.contains(from), "fixture lacks {from}");
+                let err = Policy::from_toml(&DEFAULT.replacen(from, to, 1))
+                    .expect_err(expected)
+                    .to_string();
+                assert!(err.contains(expected), "{err} should mention {expected}");
+            }
+        }
     }
 }

@@ -287,6 +287,7 @@ mod tests {
                 attributes: Default::default(),
                 contacts: Vec::new(),
                 promises: Vec::new(),
+                compliance: Default::default(),
             })
             .collect()
     }

@@ -57,7 +57,17 @@ impl Deployment {
                                 dir.join(path).display()
                             )));
                         }
-                        p
+                        if p.compliance.is_some() {
+                            return Err(LoadError::invalid(format!(
+                                "{}: a challenger policy cannot declare compliance holds; it \
+                                 takes the champion's, which no experiment may change",
+                                dir.join(path).display()
+                            )));
+                        }
+                        Policy {
+                            compliance: champion_policy.compliance.clone(),
+                            ..p
+                        }
                     }
                     None => champion_policy.clone(),
                 };

@@ -184,6 +184,7 @@ pub fn account(seed: u64, index: usize) -> (Account, bool) {
         attributes: Default::default(),
         contacts: Vec::new(),
         promises: Vec::new(),
+        compliance: Default::default(),
     };
     (account, repaid)
 }

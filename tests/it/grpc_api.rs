@@ -13,11 +13,16 @@ use tokio_stream::StreamExt;
 use tonic::Code;
 use tonic_types::StatusExt;
 
+/// A request decided at 2025-07-15 16:00 UTC (noon in New York, within the shipped policy's
+/// contact hours), so that the actions do not depend on the hour the tests run.
 fn score_request(a: pb::Account) -> pb::ScoreRequest {
     pb::ScoreRequest {
         account: Some(a),
         max_reasons: None,
-        ..Default::default()
+        decision_time: Some(prost_types::Timestamp {
+            seconds: 1_752_595_200,
+            nanos: 0,
+        }),
     }
 }
 

@@ -13,8 +13,8 @@ use payrisk::grpc::proto::v1 as pb;
 use payrisk::grpc::proto::v1::scoring_service_client::ScoringServiceClient;
 use tokio_stream::StreamExt;
 use tonic::Code;
-use tonic_types::StatusExt;
 use tonic_health::pb::health_client::HealthClient;
+use tonic_types::StatusExt;
 
 /// Request bodies sent as they are.
 #[derive(Debug, Default, Clone)]

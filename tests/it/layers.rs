@@ -144,7 +144,7 @@ fn blank(text: &str) -> Vec<String> {
                     end += 2;
                     continue;
                 }
-                if body[end..].starts_with(close) {
+                if b[end..].starts_with(close.as_bytes()) {
                     break;
                 }
                 end += 1;

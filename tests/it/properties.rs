@@ -106,6 +106,41 @@ fn promise() -> impl Strategy<Value = pb::PromiseToPay> {
     })
 }
 
+/// Compliance flags, opt-outs and time zones, valid or not.
+fn compliance() -> impl Strategy<Value = Option<pb::Compliance>> {
+    proptest::option::of(
+        (
+            proptest::collection::vec(prop::bool::weighted(0.1), 5),
+            proptest::collection::vec(
+                prop_oneof![
+                    Just("phone"),
+                    Just("sms"),
+                    Just("email"),
+                    Just(""),
+                    Just(" ")
+                ],
+                0..4,
+            ),
+            prop_oneof![
+                Just(""),
+                Just("America/Chicago"),
+                Just("Asia/Tokyo"),
+                Just("Europe/London"),
+                Just("Mars/Olympus"),
+            ],
+        )
+            .prop_map(|(flags, opted_out, zone)| pb::Compliance {
+                cease_communication: flags[0],
+                dispute_pending: flags[1],
+                bankruptcy: flags[2],
+                attorney_represented: flags[3],
+                deceased: flags[4],
+                opted_out_channels: opted_out.into_iter().map(str::to_owned).collect(),
+                time_zone: zone.to_owned(),
+            }),
+    )
+}
+
 fn account_message() -> impl Strategy<Value = pb::Account> {
     (
         ".{0,20}",
@@ -115,16 +150,20 @@ fn account_message() -> impl Strategy<Value = pb::Account> {
         proptest::collection::hash_map(".{0,10}", number(), 0..3),
         proptest::collection::vec(contact(), 0..8),
         proptest::collection::vec(promise(), 0..4),
+        compliance(),
     )
         .prop_map(
-            |(account_id, as_of, profile, history, attributes, contacts, promises)| pb::Account {
-                account_id,
-                as_of,
-                profile,
-                history,
-                attributes,
-                contacts,
-                promises,
+            |(account_id, as_of, profile, history, attributes, contacts, promises, compliance)| {
+                pb::Account {
+                    account_id,
+                    as_of,
+                    profile,
+                    history,
+                    attributes,
+                    contacts,
+                    promises,
+                    compliance,
+                }
             },
         )
 }
@@ -159,8 +198,27 @@ fn plausible_account() -> impl Strategy<Value = pb::Account> {
         0..12,
     );
     let promises = proptest::collection::vec((0..60i64, 0..60i64, 0.0..5_000.0f64, 1..4i32), 0..4);
-    ("[a-z0-9-]{1,12}", cycles, profile, contacts, promises).prop_map(
-        |(account_id, cycles, p, contacts, promises)| {
+    // Holds on some accounts; opt-outs and time zones (each valid) on others, so that contact
+    // hours both block and permit at the batches' decision time.
+    let compliance = proptest::option::of((
+        proptest::collection::vec(prop::bool::weighted(0.08), 5),
+        proptest::collection::vec(prop_oneof![Just("phone"), Just("sms"), Just("email")], 0..3),
+        prop_oneof![
+            Just(""),
+            Just("America/Los_Angeles"),
+            Just("Europe/London"),
+            Just("Australia/Sydney"),
+        ],
+    ));
+    (
+        "[a-z0-9-]{1,12}",
+        cycles,
+        profile,
+        contacts,
+        promises,
+        compliance,
+    )
+        .prop_map(|(account_id, cycles, p, contacts, promises, compliance)| {
             let n = cycles.len();
             let month = |i: usize| pb::Date {
                 year: 2024 + (i / 12) as i32,
@@ -222,9 +280,17 @@ fn plausible_account() -> impl Strategy<Value = pb::Account> {
                         status,
                     })
                     .collect(),
+                compliance: compliance.map(|(flags, opted_out, zone)| pb::Compliance {
+                    cease_communication: flags[0],
+                    dispute_pending: flags[1],
+                    bankruptcy: flags[2],
+                    attorney_represented: flags[3],
+                    deceased: flags[4],
+                    opted_out_channels: opted_out.into_iter().map(str::to_owned).collect(),
+                    time_zone: zone.to_owned(),
+                }),
             }
-        },
-    )
+        })
 }
 
 #[test]
@@ -389,8 +455,8 @@ fn schema_soup(seed: u64) -> Vec<u8> {
     use Value::{Double, Message, Text, Varint};
     // Per message: its fields' tags and types. 0 ScoreBatchRequest, 1 Account, 2 Date,
     // 3 CreditProfile, 4 PaymentCycle, 5 attribute entry, 6 ContactAttempt, 7 PromiseToPay,
-    // 8 Timestamp.
-    const SCHEMA: [&[(u32, Value)]; 9] = [
+    // 8 Timestamp, 9 Compliance.
+    const SCHEMA: [&[(u32, Value)]; 10] = [
         &[(1, Message(1)), (2, Varint), (3, Varint), (4, Message(8))],
         &[
             (1, Text),
@@ -400,6 +466,7 @@ fn schema_soup(seed: u64) -> Vec<u8> {
             (5, Message(5)),
             (6, Message(6)),
             (7, Message(7)),
+            (8, Message(9)),
         ],
         &[(1, Varint), (2, Varint), (3, Varint)],
         &[
@@ -423,6 +490,15 @@ fn schema_soup(seed: u64) -> Vec<u8> {
         &[(1, Message(8)), (2, Text), (3, Varint)],
         &[(1, Message(2)), (2, Message(2)), (3, Double), (4, Varint)],
         &[(1, Varint), (2, Varint)],
+        &[
+            (1, Varint),
+            (2, Varint),
+            (3, Varint),
+            (4, Varint),
+            (5, Varint),
+            (6, Text),
+            (7, Text),
+        ],
     ];
     use crate::common::Rng;
     fn message(kind: usize, depth: u32, rng: &mut Rng, out: &mut Vec<u8>) {
@@ -619,6 +695,7 @@ fn batch_replies_are_prosts_encoding_of_the_same_decisions() {
     let strategy = reply_request();
     // What the samples covered, so that the comparison is known to have seen each kind.
     let (mut errors, mut reasons, mut guards, mut shadows, mut long) = (0, 0, 0, 0, 0);
+    let (mut holds, mut hours) = (0, 0);
     for _ in 0..300 {
         let request = strategy.new_tree(&mut runner).expect("sample").current();
         for deployment in &deployments {
@@ -639,6 +716,16 @@ fn batch_replies_are_prosts_encoding_of_the_same_decisions() {
                             a.as_ref().is_some_and(|a| a.guard.is_some())
                         };
                         guards += usize::from(guard(&s.next_action));
+                        let rule = s
+                            .next_action
+                            .as_ref()
+                            .and_then(|a| a.guard.as_ref())
+                            .map(|g| (g.rule.as_str(), g.next_permitted_time.is_some()));
+                        holds += usize::from(matches!(
+                            rule,
+                            Some(("bankruptcy" | "deceased" | "dispute_pending", _))
+                        ));
+                        hours += usize::from(rule == Some(("contact_hours", true)));
                         shadows += usize::from(s.shadow.is_some());
                         long += usize::from(s.encoded_len() >= 16_384 / 64);
                     }
@@ -653,6 +740,8 @@ fn batch_replies_are_prosts_encoding_of_the_same_decisions() {
         ("contact guards", guards),
         ("shadow decisions", shadows),
         ("responses of 256 bytes or more", long),
+        ("compliance holds", holds),
+        ("contact-hours guards with a next permitted time", hours),
     ] {
         assert!(n >= 20, "only {n} {what}");
     }

@@ -6,11 +6,13 @@ use crate::common;
 use common::{default_config, repo, risky_account, TestServer};
 use payrisk::grpc::proto::v1 as pb;
 use payrisk::policy::{Arm, Experiment, ExperimentMode};
+use payrisk::serve::deployment::Deployment;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-/// 2025-01-15 12:00 UTC: two weeks after the sample accounts' last statement.
-const NOW: i64 = 1_736_942_400;
+/// 2025-01-15 16:00 UTC (11:00 in New York, within the contact hours): two weeks after the
+/// sample accounts' last statement.
+const NOW: i64 = 1_736_956_800;
 
 fn at(days_ago: f64) -> Option<prost_types::Timestamp> {
     Some(prost_types::Timestamp {
@@ -348,4 +350,115 @@ async fn an_experiment_whose_challenger_cannot_load_stops_the_start() {
     config.policy = broken;
     let err = config.load().expect_err("missing challenger").to_string();
     assert!(err.contains("missing/model.json"), "{err}");
+}
+
+/// Compliance holds are the law, not a strategy: a challenger policy takes the champion's holds
+/// (one that declares its own is refused at load), so an account in the challenger's arm, under
+/// a challenger that is firm with everyone, is still held for bankruptcy, disputes and the rest,
+/// still kept off opted-out channels and still waits outside the contact hours.
+#[tokio::test]
+async fn compliance_holds_override_experiments() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shipped = std::fs::read_to_string(repo("models/policy.toml")).expect("policy");
+    let holds_start = shipped.find("\n[compliance]").expect("the shipped holds");
+    // The challenger: firm with everyone, and no holds of its own.
+    let challenger = shipped[..holds_start]
+        .replace(
+            "firm_min_prior_delinquencies = 3",
+            "firm_min_prior_delinquencies = 0",
+        )
+        .replace("version = \"", "version = \"firm-");
+    std::fs::write(dir.path().join("firm.toml"), &challenger).expect("write");
+    let champion = format!(
+        "{shipped}\n[experiment]\nname = \"all-firm\"\nshare = 1.0\nmode = \"split\"\nchallenger_policy = \"firm.toml\"\n"
+    );
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, &champion).expect("write");
+    let server = TestServer::start_with(payrisk::grpc::server::ServerConfig {
+        policy: policy.clone(),
+        ..default_config()
+    })
+    .await;
+    let mut client = server.client().await;
+
+    let with = |set: fn(&mut pb::Compliance)| {
+        let mut a = common::account("held", 12, 0.0, 35);
+        let mut c = pb::Compliance::default();
+        set(&mut c);
+        a.compliance = Some(c);
+        a
+    };
+    type Case = (fn(&mut pb::Compliance), &'static str, &'static str);
+    let cases: [Case; 7] = [
+        (|c| c.bankruptcy = true, "bankruptcy", "bankruptcy_hold"),
+        (|c| c.deceased = true, "deceased", "deceased_review"),
+        (
+            |c| c.dispute_pending = true,
+            "dispute_pending",
+            "dispute_hold",
+        ),
+        (
+            |c| c.cease_communication = true,
+            "cease_communication",
+            "no_contact",
+        ),
+        (
+            |c| c.attorney_represented = true,
+            "attorney_represented",
+            "contact_attorney",
+        ),
+        (
+            |c| c.opted_out_channels = vec!["phone".into()],
+            "opted_out",
+            "reminder",
+        ),
+        // 16:00 UTC is 01:00 in Tokyo.
+        (
+            |c| c.time_zone = "Asia/Tokyo".into(),
+            "contact_hours",
+            "wait",
+        ),
+    ];
+    for (set, rule, action) in cases {
+        let r = client
+            .score(request(with(set)))
+            .await
+            .expect("score")
+            .into_inner();
+        assert_eq!(r.arm, "challenger");
+        assert!(
+            r.policy_version.starts_with("firm-"),
+            "{}",
+            r.policy_version
+        );
+        let next = r.next_action.expect("action");
+        let guard = next.guard.expect("the hold says why");
+        assert_eq!((guard.rule.as_str(), next.action.as_str()), (rule, action));
+        if rule == "contact_hours" {
+            // 08:00 in Tokyo, the same calendar day there: 2025-01-15 23:00 UTC.
+            assert_eq!(
+                guard.next_permitted_time.map(|t| t.seconds),
+                Some(1_736_982_000)
+            );
+        }
+    }
+    // Without a hold the challenger's firm call goes ahead: the holds, not the arm, did that.
+    let r = client
+        .score(request(with(|_| {})))
+        .await
+        .expect("score")
+        .into_inner();
+    assert_eq!(r.next_action.map(|a| a.action), Some("call".to_owned()));
+    server.stop().await;
+
+    // A challenger that declares holds of its own does not load.
+    std::fs::write(
+        dir.path().join("firm.toml"),
+        format!("{challenger}\n[compliance]\ncontact_hours = {{ start = \"06:00\" }}\n"),
+    )
+    .expect("write");
+    let err = Deployment::load(&repo(payrisk::serve::DEFAULT_MODEL), &policy)
+        .expect_err("a challenger with its own holds")
+        .to_string();
+    assert!(err.contains("cannot declare compliance holds"), "{err}");
 }

@@ -371,6 +371,10 @@ fn merge_account(
                 }
                 account.promises.push(promise);
             }
+            8 => merge_compliance(
+                &mut r.message(wire)?,
+                account.compliance.get_or_insert_with(Default::default),
+            )?,
             _ => r.skip_field(wire, tag)?,
         }
     }
@@ -453,6 +457,26 @@ fn merge_profile(r: &mut Reader<'_>, p: &mut pb::CreditProfile) -> Result<()> {
             6 => p.bureau_score = Some(r.double(wire)?),
             7 => p.annual_income = Some(r.double(wire)?),
             8 => p.hardship = r.bool(wire)?,
+            _ => r.skip_field(wire, tag)?,
+        }
+    }
+    Ok(())
+}
+
+fn merge_compliance(r: &mut Reader<'_>, c: &mut pb::Compliance) -> Result<()> {
+    while let Some((tag, wire)) = r.key()? {
+        match tag {
+            1 => c.cease_communication = r.bool(wire)?,
+            2 => c.dispute_pending = r.bool(wire)?,
+            3 => c.bankruptcy = r.bool(wire)?,
+            4 => c.attorney_represented = r.bool(wire)?,
+            5 => c.deceased = r.bool(wire)?,
+            6 => {
+                let mut channel = String::new();
+                r.string(wire, &mut channel)?;
+                c.opted_out_channels.push(channel);
+            }
+            7 => r.string(wire, &mut c.time_zone)?,
             _ => r.skip_field(wire, tag)?,
         }
     }

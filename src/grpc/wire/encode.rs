@@ -183,6 +183,15 @@ fn next_action(out: &mut Vec<u8>, d: &Decision<'_>) {
             string(out, 2, &g.blocked.channel);
             string(out, 3, g.rule.code());
             string(out, 4, &g.reason());
+            if let Some(t) = g.next_permitted() {
+                message(out, 5, 1, |out| {
+                    // `Timestamp`: int64 seconds as the varint of their two's complement and
+                    // nanos, each left out when 0, as prost writes them.
+                    #[allow(clippy::cast_sign_loss)]
+                    uint(out, 1, t.timestamp() as u64);
+                    uint(out, 2, u64::from(t.timestamp_subsec_nanos()));
+                });
+            }
         });
     }
 }

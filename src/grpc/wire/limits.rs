@@ -1,6 +1,6 @@
 //! Counts refused before decoding: a request may carry at most 10,000 accounts
 //! ([`MAX_BATCH_ACCOUNTS`]), and an account at most 60 payment cycles, 256 attribute entries,
-//! 512 contact attempts and 64 promises (the `domain` limits).
+//! 512 contact attempts, 64 promises and 16 opted-out channels (the `domain` limits).
 //!
 //! Why before: an empty protobuf entry costs two bytes on the wire and about a hundred once
 //! decoded, so a message within the size cap can hold millions of entries. A 31 MiB `ScoreBatch`
@@ -20,7 +20,9 @@
 //!    run the same scan first.
 
 use super::decode::{Reader, LEN, RECURSION_LIMIT};
-use crate::domain::{Violation, MAX_ATTRIBUTES, MAX_CONTACTS, MAX_HISTORY_CYCLES, MAX_PROMISES};
+use crate::domain::{
+    Violation, MAX_ATTRIBUTES, MAX_CONTACTS, MAX_HISTORY_CYCLES, MAX_OPT_OUTS, MAX_PROMISES,
+};
 
 /// Most accounts in one `ScoreBatch` request or `ScoreStream` message.
 pub const MAX_BATCH_ACCOUNTS: usize = 10_000;
@@ -38,6 +40,8 @@ pub enum Repeated {
     Contacts,
     /// `Account.promises`.
     Promises,
+    /// `Account.compliance.opted_out_channels`.
+    OptOuts,
 }
 
 impl Repeated {
@@ -49,6 +53,7 @@ impl Repeated {
             Repeated::Attributes => "attributes",
             Repeated::Contacts => "contacts",
             Repeated::Promises => "promises",
+            Repeated::OptOuts => "compliance.opted_out_channels",
         }
     }
 
@@ -60,6 +65,7 @@ impl Repeated {
             Repeated::Attributes => MAX_ATTRIBUTES,
             Repeated::Contacts => MAX_CONTACTS,
             Repeated::Promises => MAX_PROMISES,
+            Repeated::OptOuts => MAX_OPT_OUTS,
         }
     }
 
@@ -70,6 +76,7 @@ impl Repeated {
             5 => Some(Repeated::Attributes),
             6 => Some(Repeated::Contacts),
             7 => Some(Repeated::Promises),
+            8 => Some(Repeated::OptOuts),
             _ => None,
         }
     }
@@ -131,7 +138,7 @@ pub fn score_batch_request(bytes: &[u8]) -> Result<usize, Excess> {
                 });
             }
             let owner = Owner::Batch(u32::try_from(accounts).unwrap_or(u32::MAX));
-            account_counts(account, owner, &mut [0; 4])?;
+            account_counts(account, owner, &mut [0; 5])?;
             accounts += 1;
         } else if r.skip_field(wire, tag).is_err() {
             break;
@@ -143,7 +150,7 @@ pub fn score_batch_request(bytes: &[u8]) -> Result<usize, Excess> {
 /// Checks a `ScoreRequest`'s counts, summed over every occurrence of its `account`.
 pub fn score_request(bytes: &[u8]) -> Result<(), Excess> {
     let mut r = Reader::new(bytes, RECURSION_LIMIT);
-    let mut counts = [0; 4];
+    let mut counts = [0; 5];
     while let Ok(Some((tag, wire))) = r.key() {
         if tag == 1 && wire == LEN {
             let Ok(account) = r.varint().and_then(|len| r.take(len)) else {
@@ -157,26 +164,51 @@ pub fn score_request(bytes: &[u8]) -> Result<(), Excess> {
     Ok(())
 }
 
-/// Adds one `Account` message's entries to `counts` (history, attributes, contacts, promises).
+/// Adds one `Account` message's entries to `counts` (history, attributes, contacts, promises,
+/// opted-out channels).
 #[inline]
-fn account_counts(bytes: &[u8], owner: Owner, counts: &mut [usize; 4]) -> Result<(), Excess> {
+fn account_counts(bytes: &[u8], owner: Owner, counts: &mut [usize; 5]) -> Result<(), Excess> {
     let mut r = Reader::new(bytes, RECURSION_LIMIT - 1);
     while let Ok(Some((tag, wire))) = r.key() {
         if wire == LEN {
-            if r.varint().and_then(|len| r.take(len)).is_err() {
+            let Ok(field_bytes) = r.varint().and_then(|len| r.take(len)) else {
                 break;
-            }
-            if let Some(field) = Repeated::of_account(tag) {
-                let n = &mut counts[(tag - 4) as usize];
-                if *n == field.limit() {
-                    return Err(Excess { owner, field });
+            };
+            match Repeated::of_account(tag) {
+                // The compliance message is singular; its opted-out channels are counted.
+                Some(field @ Repeated::OptOuts) => {
+                    let mut inner = Reader::new(field_bytes, RECURSION_LIMIT - 2);
+                    while let Ok(Some((tag, wire))) = inner.key() {
+                        if tag == 6 && wire == LEN {
+                            count(&mut counts[4], field, owner)?;
+                        }
+                        let skipped = if wire == LEN {
+                            inner.varint().and_then(|len| inner.take(len)).map(|_| ())
+                        } else {
+                            inner.skip_field(wire, tag)
+                        };
+                        if skipped.is_err() {
+                            break;
+                        }
+                    }
                 }
-                *n += 1;
+                Some(field) => count(&mut counts[(tag - 4) as usize], field, owner)?,
+                None => {}
             }
         } else if r.skip_field(wire, tag).is_err() {
             break;
         }
     }
+    Ok(())
+}
+
+/// One more entry of `field`, refused past its limit.
+#[inline]
+fn count(n: &mut usize, field: Repeated, owner: Owner) -> Result<(), Excess> {
+    if *n == field.limit() {
+        return Err(Excess { owner, field });
+    }
+    *n += 1;
     Ok(())
 }
 
@@ -203,22 +235,32 @@ mod tests {
             attributes: (0..MAX_ATTRIBUTES).map(|i| (i.to_string(), 1.0)).collect(),
             contacts: vec![pb::ContactAttempt::default(); MAX_CONTACTS],
             promises: vec![pb::PromiseToPay::default(); MAX_PROMISES],
+            compliance: Some(pb::Compliance {
+                opted_out_channels: vec!["sms".into(); MAX_OPT_OUTS],
+                ..Default::default()
+            }),
             ..Default::default()
         };
         assert_eq!(score_batch_request(&batch(vec![full.clone(); 3])), Ok(3));
-        let one_more: [fn(&mut pb::Account); 4] = [
+        let one_more: [fn(&mut pb::Account); 5] = [
             |a| a.history.push(pb::PaymentCycle::default()),
             |a| {
                 a.attributes.insert("extra".into(), 0.0);
             },
             |a| a.contacts.push(pb::ContactAttempt::default()),
             |a| a.promises.push(pb::PromiseToPay::default()),
+            |a| {
+                if let Some(c) = a.compliance.as_mut() {
+                    c.opted_out_channels.push("email".into());
+                }
+            },
         ];
         for (add, field) in one_more.iter().zip([
             Repeated::History,
             Repeated::Attributes,
             Repeated::Contacts,
             Repeated::Promises,
+            Repeated::OptOuts,
         ]) {
             let mut over = full.clone();
             add(&mut over);

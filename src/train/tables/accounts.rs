@@ -148,6 +148,7 @@ pub(super) fn build_accounts(
                 attributes: attrs,
                 contacts: Vec::new(),
                 promises: Vec::new(),
+                compliance: Default::default(),
             });
         }
     }
