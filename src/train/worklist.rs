@@ -48,8 +48,13 @@ pub struct Entry {
     pub rationale: &'static str,
     /// Worklist priority (expected loss, adjusted by the policy).
     pub priority: f64,
-    /// Why a contact cap changed the action (empty when none did).
+    /// Why a contact cap or a compliance hold changed the action (empty when none did).
     pub guard: String,
+    /// The rule that changed it (`max_attempts`, `bankruptcy`, `contact_hours`, ...; empty when
+    /// none did).
+    pub guard_rule: &'static str,
+    /// For contact hours: when the blocked action is permitted, RFC 3339 UTC (else empty).
+    pub next_permitted_time: String,
     /// Model version of the deciding arm.
     pub model_version: String,
     /// The challenger's decision in a shadow experiment, not acted on.
@@ -111,6 +116,12 @@ fn entry(account_id: &str, decided: &ScoredAccount<'_>) -> Entry {
         rationale: d.rationale.text(),
         priority: d.priority,
         guard: d.guard.map(|g| g.reason()).unwrap_or_default(),
+        guard_rule: d.guard.map_or("", |g| g.rule.code()),
+        next_permitted_time: d
+            .guard
+            .and_then(|g| g.next_permitted())
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default(),
         model_version: decided.engine.model().artifact().version.clone(),
         shadow: decided.shadow.as_ref().map(|s| ShadowEntry {
             probability: s.probability,
@@ -167,6 +178,11 @@ pub fn write(entries: &[Entry], path: &Path) -> Result<(), TrainError> {
         Column::new("rationale".into(), text(|e| e.rationale)),
         Column::new("priority".into(), number(|e| e.priority)),
         Column::new("contact_guard".into(), text(|e| &e.guard)),
+        Column::new("guard_rule".into(), text(|e| e.guard_rule)),
+        Column::new(
+            "next_permitted_time".into(),
+            text(|e| &e.next_permitted_time),
+        ),
         Column::new("model_version".into(), text(|e| &e.model_version)),
         Column::new(
             "shadow_probability".into(),
@@ -223,6 +239,8 @@ mod tests {
             rationale: "likely to pay",
             priority: 10.0,
             guard: String::new(),
+            guard_rule: "",
+            next_permitted_time: String::new(),
             model_version: "2".into(),
             shadow: None,
         }

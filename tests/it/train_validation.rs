@@ -313,3 +313,64 @@ fn lenient_loading_rejects_whole_accounts_and_lists_every_row_it_leaves_out() {
     let err = load_with(&paths, true).expect_err("protected column");
     assert!(err.to_string().contains("protected attribute"), "{err}");
 }
+
+/// The optional compliance columns reach the offline worklist: a bankruptcy is held, an opted-out
+/// channel moves to its fallback, a customer's own time zone sets the contact hours; and a bad
+/// value is a row error naming its column.
+#[test]
+fn compliance_columns_reach_the_offline_worklist() {
+    let accounts = "\
+account_id,as_of,credit_limit,current_balance,months_on_book,open_credit_lines,prior_delinquencies,hardship,bankruptcy,opted_out_channels,time_zone
+P1,2025-03-31,1500,1400,6,3,4,0,,,
+P2,2025-03-31,1500,1400,6,3,4,0,1,,
+P3,2025-03-31,1500,1400,6,3,4,0,0,phone; sms,
+P4,2025-03-31,1500,1400,6,3,4,0,,,Asia/Tokyo
+";
+    let history = "\
+account_id,statement_date,amount_due,minimum_due,amount_paid,days_past_due
+P1,2025-03-31,1400,140,0,35
+P2,2025-03-31,1400,140,0,35
+P3,2025-03-31,1400,140,0,35
+P4,2025-03-31,1400,140,0,35
+";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let paths = write(dir.path(), accounts, history, "account_id,repaid\n");
+    let portfolio =
+        payrisk::train::tables::load_portfolio(&paths.accounts, &paths.history).expect("valid");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let deployment = payrisk::serve::Deployment::load(
+        &root.join(payrisk::serve::DEFAULT_MODEL),
+        &root.join(payrisk::serve::DEFAULT_POLICY),
+    )
+    .expect("shipped model and policy");
+    // 2025-04-10 16:00 UTC: noon in New York, 01:00 in Tokyo.
+    let now = chrono::DateTime::from_timestamp(1_744_300_800, 0).expect("time");
+    let ranked = payrisk::train::worklist::rank(&deployment, &portfolio, now);
+    let by_id = |id: &str| ranked.iter().find(|e| e.account_id == id).expect("ranked");
+    let row = |id: &str| {
+        let e = by_id(id);
+        (e.action.as_str(), e.channel.as_str(), e.guard_rule)
+    };
+    assert_eq!(row("P1"), ("call", "phone", ""));
+    assert_eq!(row("P2"), ("bankruptcy_hold", "none", "bankruptcy"));
+    assert_eq!(by_id("P2").priority, 0.0);
+    assert_eq!(row("P3"), ("reminder", "email", "opted_out"));
+    assert_eq!(row("P4"), ("wait", "none", "contact_hours"));
+    assert_eq!(by_id("P4").next_permitted_time, "2025-04-10T23:00:00Z");
+
+    let bad = accounts
+        .replace(
+            "P4,2025-03-31,1500,1400,6,3,4,0,,,Asia/Tokyo",
+            "P4,2025-03-31,1500,1400,6,3,4,0,,,Mars/Base",
+        )
+        .replace(
+            "P2,2025-03-31,1500,1400,6,3,4,0,1,,",
+            "P2,2025-03-31,1500,1400,6,3,4,0,2,,",
+        );
+    let paths = write(dir.path(), &bad, history, "account_id,repaid\n");
+    let err = payrisk::train::tables::load_portfolio(&paths.accounts, &paths.history)
+        .expect_err("bad compliance values")
+        .to_string();
+    assert!(err.contains("row 4, column `time_zone`"), "{err}");
+    assert!(err.contains("row 2, column `bankruptcy`"), "{err}");
+}

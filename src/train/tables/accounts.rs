@@ -7,7 +7,8 @@ use super::read::{Kind, Table};
 use super::rows::Errors;
 use super::ATTRIBUTE_COLUMN_PREFIX;
 use crate::domain::{
-    is_protected_attribute, rules, Account, CreditProfile, PaymentCycle, MAX_DAYS_PAST_DUE,
+    is_protected_attribute, rules, Account, Compliance, CreditProfile, PaymentCycle,
+    MAX_DAYS_PAST_DUE,
 };
 use crate::train::{RowError, TrainError};
 
@@ -31,6 +32,16 @@ pub(super) fn attribute_columns(accounts: &Table, errors: &mut Errors) -> Vec<(S
     }
     out
 }
+
+/// The optional 0/1 compliance columns of the accounts table, and the flag each sets.
+type SetFlag = fn(&mut Compliance);
+const COMPLIANCE_FLAGS: [(&str, SetFlag); 5] = [
+    ("cease_communication", |c| c.cease_communication = true),
+    ("dispute_pending", |c| c.dispute_pending = true),
+    ("bankruptcy", |c| c.bankruptcy = true),
+    ("attorney_represented", |c| c.attorney_represented = true),
+    ("deceased", |c| c.deceased = true),
+];
 
 pub(super) struct AccountSet {
     pub(in crate::train) accounts: Vec<Account>,
@@ -59,6 +70,26 @@ pub(super) fn build_accounts(
             Ok(None)
         }
     };
+    let flags = COMPLIANCE_FLAGS
+        .iter()
+        .map(|(name, set)| {
+            let values = if t.df.column(name).is_ok() {
+                Some(t.ints(name)?)
+            } else {
+                None
+            };
+            Ok((*name, *set, values))
+        })
+        .collect::<Result<Vec<_>, TrainError>>()?;
+    let optional_texts = |name: &str| -> Result<Option<Vec<Option<&str>>>, TrainError> {
+        if t.df.column(name).is_ok() {
+            t.texts(name).map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let opted_out = optional_texts("opted_out_channels")?;
+    let zones = optional_texts("time_zone")?;
     let bureau = optional_floats("bureau_score")?;
     let income = optional_floats("annual_income")?;
     let attr_values: Vec<Vec<Option<f64>>> = attributes
@@ -102,6 +133,39 @@ pub(super) fn build_accounts(
             let s = errors.optional(t, "annual_income", Kind::Float, i, v[i])?;
             errors.rule(t, "annual_income", i, rules::amount(s))
         });
+        let mut compliance = Compliance::default();
+        for (name, set, values) in &flags {
+            let Some(values) = values else { continue };
+            let Some(v) = errors.optional(t, name, Kind::Int, i, values[i]) else {
+                continue;
+            };
+            if errors.rule(t, name, i, rules::count(v, 1)) == Some(1) {
+                set(&mut compliance);
+            }
+        }
+        if let Some(text) = opted_out.as_ref().and_then(|v| v[i]) {
+            let channels: Vec<&str> = text
+                .split(';')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect();
+            let name = "opted_out_channels";
+            if errors
+                .rule(t, name, i, rules::opt_out_count(channels.len()))
+                .is_some()
+            {
+                for c in channels {
+                    if errors.rule(t, name, i, rules::channel(c)).is_some() {
+                        compliance.opted_out.push(c.to_owned());
+                    }
+                }
+            }
+        }
+        if let Some(zone) = zones.as_ref().and_then(|v| v[i]) {
+            compliance.time_zone = errors
+                .rule(t, "time_zone", i, rules::time_zone(zone.trim()))
+                .flatten();
+        }
         let mut attrs = HashMap::new();
         for ((column, name), values) in attributes.iter().zip(&attr_values) {
             if let Some(v) = errors.optional(t, column, Kind::Float, i, values[i]) {
@@ -148,7 +212,7 @@ pub(super) fn build_accounts(
                 attributes: attrs,
                 contacts: Vec::new(),
                 promises: Vec::new(),
-                compliance: Default::default(),
+                compliance,
             });
         }
     }

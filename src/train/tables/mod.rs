@@ -2,7 +2,10 @@
 //!
 //! - **accounts**: `account_id, as_of, credit_limit, current_balance, months_on_book,
 //!   open_credit_lines, prior_delinquencies, bureau_score?, annual_income?, hardship (0/1)`, plus
-//!   optional numeric `attr_<name>` columns that become `attr.<name>` features.
+//!   optional numeric `attr_<name>` columns that become `attr.<name>` features, and the optional
+//!   compliance columns the worklist honours: `cease_communication?, dispute_pending?,
+//!   bankruptcy?, attorney_represented?, deceased?` (0/1, empty = 0), `opted_out_channels?`
+//!   (channels separated by `;`) and `time_zone?` (IANA, empty = the policy's default).
 //! - **payment history** (long format, one row per account and cycle): `account_id,
 //!   statement_date, amount_due, minimum_due, amount_paid, days_past_due`.
 //! - **outcomes**: `account_id, repaid (0/1)`.
@@ -220,7 +223,17 @@ fn read_accounts_and_history(
             ("prior_delinquencies", Int),
             ("hardship", Int),
         ],
-        &[("bureau_score", Float), ("annual_income", Float)],
+        &[
+            ("bureau_score", Float),
+            ("annual_income", Float),
+            ("cease_communication", Int),
+            ("dispute_pending", Int),
+            ("bankruptcy", Int),
+            ("attorney_represented", Int),
+            ("deceased", Int),
+            ("opted_out_channels", Text),
+            ("time_zone", Text),
+        ],
         |c| c.starts_with(ATTRIBUTE_COLUMN_PREFIX).then_some(Float),
     )?;
     let history = Table::read(
