@@ -215,7 +215,9 @@ fn bench(c: &mut Criterion) {
 }
 
 /// What the server does with one `ScoreStream` message of 1,000 accounts, without the network:
-/// protobuf decoding (the server's hand-written decoder; `decode_prost` for comparison), validation, the batch decision on the default model and the response's
+/// the counts checked before decoding (`limits`), protobuf decoding (the server's hand-written
+/// decoder; `decode_prost` for comparison), validation, the batch decision on the default model
+/// and the response's
 /// encoding (`encode`, and `encode_prost` for comparison; the transport's share is what
 /// `benches/loadgen.rs` adds on top).
 fn stream_message(c: &mut Criterion) {
@@ -247,6 +249,13 @@ fn stream_message(c: &mut Criterion) {
             )))
         })
     });
+    group.bench_function("limits", |b| {
+        b.iter(|| {
+            black_box(payrisk::grpc::wire::limits::score_batch_request(black_box(
+                &bytes[..],
+            )))
+        })
+    });
     group.bench_function("validate+score", |b| {
         b.iter_batched(
             || request.clone(),
@@ -273,7 +282,10 @@ fn stream_message(c: &mut Criterion) {
     });
     group.bench_function("all", |b| {
         b.iter(|| {
-            let r = payrisk::grpc::wire::decode::score_batch_request(black_box(&bytes[..]))
+            let bytes = black_box(&bytes[..]);
+            let n = payrisk::grpc::wire::limits::score_batch_request(bytes)
+                .unwrap_or_else(|e| panic!("{e:?}"));
+            let r = payrisk::grpc::wire::decode::score_batch_request_for(bytes, n)
                 .unwrap_or_else(|e| panic!("{e}"));
             let batch = payrisk::grpc::scoring::score_batch(&deployment, r)
                 .unwrap_or_else(|e| panic!("{e:?}"));

@@ -281,3 +281,46 @@ async fn a_stalled_stream_does_not_block_its_connection() {
     assert!(median < Duration::from_millis(100), "{latencies:?}");
     server.stop().await;
 }
+
+/// A compressed request (`grpc-encoding: gzip`) is answered `UNIMPLEMENTED` with
+/// `grpc-accept-encoding: identity`, as the contract says: the server inflates nothing, so a
+/// message's decoded size is never beyond the limits its wire size was checked against.
+#[tokio::test]
+async fn compressed_requests_are_unimplemented_and_identity_is_advertised() {
+    let server = TestServer::start().await;
+    let tcp = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let (mut h2, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
+    tokio::spawn(connection);
+    let request = http::Request::post(format!(
+        "http://{}/payrisk.v1.ScoringService/Score",
+        server.addr
+    ))
+    .header("content-type", "application/grpc")
+    .header("te", "trailers")
+    .header("grpc-encoding", "gzip")
+    .body(())
+    .expect("request");
+    let (response, mut body) = h2.send_request(request, false).expect("send");
+    // A frame flagged as compressed.
+    body.send_data(vec![1u8, 0, 0, 0, 2, 0x1f, 0x8b].into(), true)
+        .expect("data");
+    let response = tokio::time::timeout(Duration::from_secs(10), response)
+        .await
+        .expect("an answer")
+        .expect("response");
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().expect("ascii").to_owned())
+    };
+    assert_eq!(header("grpc-status").as_deref(), Some("12"), "{response:?}");
+    assert_eq!(
+        header("grpc-accept-encoding").as_deref(),
+        Some("identity"),
+        "{response:?}"
+    );
+    server.stop().await;
+}
