@@ -154,15 +154,16 @@ pub enum PromiseStatus {
     Broken,
 }
 
-/// The account's credit profile.
+/// The account's credit profile. `None` marks a value the caller does not know: the features
+/// built from it are missing (`NaN`), never a made-up 0 or a cap.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreditProfile {
-    /// Credit limit, >= 0.
-    pub credit_limit: f64,
-    /// Outstanding balance, >= 0.
-    pub current_balance: f64,
-    /// Months since the account was opened.
-    pub months_on_book: u32,
+    /// Credit limit, >= 0, if known.
+    pub credit_limit: Option<f64>,
+    /// Outstanding balance, >= 0, if known (unknown: worklist priority 0).
+    pub current_balance: Option<f64>,
+    /// Months since the account was opened, if known.
+    pub months_on_book: Option<u32>,
     /// Open credit lines the customer holds.
     pub open_credit_lines: u32,
     /// Delinquency episodes before the supplied history.
@@ -171,8 +172,15 @@ pub struct CreditProfile {
     pub bureau_score: Option<f64>,
     /// Annual income, if known.
     pub annual_income: Option<f64>,
-    /// Declared temporary hardship.
-    pub hardship: bool,
+    /// Declared temporary hardship, if known (unknown counts as not declared for the policy).
+    pub hardship: Option<bool>,
+}
+
+impl CreditProfile {
+    /// Whether the customer has declared hardship (an unknown declaration is no declaration).
+    pub fn declared_hardship(&self) -> bool {
+        self.hardship == Some(true)
+    }
 }
 
 /// One monthly statement cycle.

@@ -6,9 +6,12 @@
 //! they can never disagree. The engine is deterministic, does not allocate, and never depends on
 //! Polars or gRPC.
 //!
-//! Missing values are `NaN` (for example no bureau score, a zero credit limit, or an attribute the
-//! request does not carry); each model decides how to treat them (the logistic model imputes the
-//! training mean).
+//! Missing values are `NaN` (for example no bureau score, an unknown or zero credit limit under a
+//! ratio, or an attribute the request does not carry); each model decides how to treat them (the
+//! logistic model imputes the training mean). A missing input stays missing through every cap and
+//! transform: `f64::min` and `f64::max` return the other operand when one is `NaN`, so the caps
+//! here go through [`cap`] and [`ln1p`], which keep `NaN` (a zero limit once came out as 300 %
+//! utilised through `.min(3.0)`).
 
 use crate::domain::{is_protected_attribute, Account, PaymentCycle};
 
@@ -186,7 +189,9 @@ pub fn derive_base(account: &Account, out: &mut BaseVector) {
     let recent = &history[start..];
     let n = recent.len();
     let profile = &account.profile;
-    let limit = profile.credit_limit;
+    let limit = profile.credit_limit.unwrap_or(f64::NAN);
+    let balance = profile.current_balance.unwrap_or(f64::NAN);
+    // A ratio to the limit is missing when the limit is unknown or zero.
     let per_limit = |x: f64| if limit > 0.0 { x / limit } else { f64::NAN };
 
     // Days past due.
@@ -241,8 +246,8 @@ pub fn derive_base(account: &Account, out: &mut BaseVector) {
     // Balances and utilisation.
     let last_due = recent.last().map_or(0.0, |c| c.amount_due);
     let max_due = recent.iter().map(|c| c.amount_due).fold(0.0, f64::max);
-    out[F::Utilisation as usize] = per_limit(profile.current_balance).min(UTILISATION_CAP);
-    out[F::UtilisationMax12 as usize] = per_limit(max_due).min(UTILISATION_CAP);
+    out[F::Utilisation as usize] = cap(per_limit(balance), UTILISATION_CAP);
+    out[F::UtilisationMax12 as usize] = cap(per_limit(max_due), UTILISATION_CAP);
     out[F::BalanceTrend3 as usize] = if n >= 2 {
         let base = recent[n - 1 - (n - 1).min(3)].amount_due;
         per_limit(last_due - base).clamp(-UTILISATION_CAP, UTILISATION_CAP)
@@ -255,10 +260,10 @@ pub fn derive_base(account: &Account, out: &mut BaseVector) {
         .map(|c| c.amount_paid)
         .sum();
     out[F::LogCreditLimit as usize] = ln1p(limit);
-    out[F::LogBalance as usize] = ln1p(profile.current_balance);
+    out[F::LogBalance as usize] = ln1p(balance);
     out[F::LogPaidLast as usize] = ln1p(paid_last);
     out[F::LogPaidTotal3 as usize] = ln1p(paid_3);
-    out[F::PaidToLimit3 as usize] = per_limit(paid_3).min(UTILISATION_CAP);
+    out[F::PaidToLimit3 as usize] = cap(per_limit(paid_3), UTILISATION_CAP);
     out[F::ZeroBalanceCycles12 as usize] =
         recent.iter().filter(|c| c.amount_due <= 0.0).count() as f64;
     out[F::HistoryCycles as usize] = n as f64;
@@ -267,14 +272,16 @@ pub fn derive_base(account: &Account, out: &mut BaseVector) {
     });
 
     // Profile.
-    out[F::LogMonthsOnBook as usize] = ln1p(f64::from(profile.months_on_book));
+    out[F::LogMonthsOnBook as usize] = profile
+        .months_on_book
+        .map_or(f64::NAN, |m| ln1p(f64::from(m)));
     out[F::OpenCreditLines as usize] = f64::from(profile.open_credit_lines);
     out[F::PriorDelinquencies as usize] = f64::from(profile.prior_delinquencies);
     out[F::BureauScore as usize] = profile.bureau_score.unwrap_or(f64::NAN);
     out[F::BureauScoreMissing as usize] = indicator(profile.bureau_score.is_none());
     out[F::LogIncome as usize] = profile.annual_income.map_or(f64::NAN, ln1p);
     out[F::IncomeMissing as usize] = indicator(profile.annual_income.is_none());
-    out[F::Hardship as usize] = indicator(profile.hardship);
+    out[F::Hardship as usize] = profile.hardship.map_or(f64::NAN, indicator);
 }
 
 /// Payment behaviour over the recent window.
@@ -318,7 +325,7 @@ impl PaymentStats {
                 }
                 let full = paid >= prev.amount_due;
                 s.full += usize::from(full);
-                ((paid / prev.amount_due).min(RATIO_CAP), full)
+                (cap(paid / prev.amount_due, RATIO_CAP), full)
             } else {
                 (1.0, true)
             };
@@ -343,8 +350,24 @@ fn indicator(b: bool) -> f64 {
     }
 }
 
+/// `x`, at most `hi`; `NaN` (missing) stays `NaN`.
+fn cap(x: f64, hi: f64) -> f64 {
+    if x > hi {
+        hi
+    } else {
+        x
+    }
+}
+
+/// `ln(1 + x)` of a non-negative amount (negative ones count as 0); `NaN` (missing) stays `NaN`.
 fn ln1p(x: f64) -> f64 {
-    x.max(0.0).ln_1p()
+    if x > 0.0 {
+        x.ln_1p()
+    } else if x.is_nan() {
+        x
+    } else {
+        0.0
+    }
 }
 
 fn mean(sum: f64, count: usize) -> f64 {
@@ -568,14 +591,14 @@ mod tests {
             account_id: "a".into(),
             as_of: date(12),
             profile: CreditProfile {
-                credit_limit: 1000.0,
-                current_balance: 500.0,
-                months_on_book: 24,
+                credit_limit: Some(1000.0),
+                current_balance: Some(500.0),
+                months_on_book: Some(24),
                 open_credit_lines: 2,
                 prior_delinquencies: 1,
                 bureau_score: None,
                 annual_income: Some(30_000.0),
-                hardship: false,
+                hardship: Some(false),
             },
             history,
             attributes: HashMap::new(),
@@ -589,6 +612,69 @@ mod tests {
         let mut out = [0.0; N_BASE];
         derive_base(a, &mut out);
         out
+    }
+
+    #[test]
+    fn missing_inputs_give_missing_features_never_a_bound() {
+        // Pins that an unknown or zero limit, an unknown balance, months on book or hardship
+        // come out as NaN in every feature built from them, on random histories: `.min(3.0)`
+        // once turned a zero limit into 300 % utilisation.
+        use BaseFeature as F;
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let per_limit = [
+            F::Utilisation,
+            F::UtilisationMax12,
+            F::BalanceTrend3,
+            F::PaidToLimit3,
+        ];
+        for _ in 0..500 {
+            let n = 1 + (next() * 11.0) as u32;
+            let history = (1..=n)
+                .map(|m| {
+                    let due = next() * 5_000.0;
+                    cycle(
+                        m,
+                        due,
+                        due * 0.05,
+                        next() * 3_000.0,
+                        (next() * 4.0) as u32 * 30,
+                    )
+                })
+                .collect();
+            let mut a = account(history);
+            for limit in [None, Some(0.0)] {
+                a.profile.credit_limit = limit;
+                let f = base(&a);
+                for x in per_limit {
+                    assert!(f[x as usize].is_nan(), "{} with limit {limit:?}", x.name());
+                }
+                assert_eq!(f[F::LogCreditLimit as usize].is_nan(), limit.is_none());
+            }
+            a.profile.current_balance = None;
+            a.profile.months_on_book = None;
+            a.profile.hardship = None;
+            let f = base(&a);
+            for x in [F::LogBalance, F::LogMonthsOnBook, F::Hardship] {
+                assert!(f[x as usize].is_nan(), "{}", x.name());
+            }
+        }
+        // Known values give values: 500 of a 1,000 limit is 50 % utilised.
+        let f = base(&account(vec![cycle(1, 100.0, 5.0, 0.0, 0)]));
+        assert_eq!(f[F::Utilisation as usize], 0.5);
+        for x in [
+            F::LogCreditLimit,
+            F::LogBalance,
+            F::LogMonthsOnBook,
+            F::Hardship,
+        ] {
+            assert!(f[x as usize].is_finite(), "{}", x.name());
+        }
     }
 
     #[test]

@@ -287,9 +287,9 @@ mod tests {
             account_id: "x".into(),
             as_of: d(7),
             profile: CreditProfile {
-                credit_limit: 10_000.0,
-                current_balance: 9_000.0,
-                months_on_book: 6,
+                credit_limit: Some(10_000.0),
+                current_balance: Some(9_000.0),
+                months_on_book: Some(6),
                 open_credit_lines: 1,
                 ..CreditProfile::default()
             },

@@ -49,6 +49,7 @@ pub fn accounts(n: usize) -> Vec<pb::Account> {
                     bureau_score: (next() < 0.7).then(|| 500.0 + 300.0 * next()),
                     annual_income: (next() < 0.5).then(|| 20_000.0 + 80_000.0 * next()),
                     hardship: next() < 0.05,
+                    ..Default::default()
                 }),
                 history,
                 ..Default::default()

@@ -69,6 +69,7 @@ pub static ACCOUNTS: LazyLock<Vec<Account>> = LazyLock::new(|| {
             bureau_score: Some(640.0),
             annual_income: Some(42_000.0),
             hardship: false,
+            ..Default::default()
         }),
         history,
         ..Default::default()

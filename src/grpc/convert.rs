@@ -128,14 +128,6 @@ pub fn timestamp(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
         .and_then(|nanos| DateTime::from_timestamp(t.seconds, nanos))
 }
 
-/// A UTC time as a protobuf timestamp.
-pub fn timestamp_message(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
-    }
-}
-
 /// The decision time of a request: its `decision_time`, else the server's clock.
 pub fn decision_time(
     t: Option<&prost_types::Timestamp>,
@@ -313,21 +305,47 @@ pub fn account(
         Some(p) => {
             c.amount("profile.credit_limit", p.credit_limit);
             c.amount("profile.current_balance", p.current_balance);
+            for (unknown, set, field) in [
+                (
+                    p.credit_limit_unknown,
+                    p.credit_limit != 0.0,
+                    "profile.credit_limit",
+                ),
+                (
+                    p.current_balance_unknown,
+                    p.current_balance != 0.0,
+                    "profile.current_balance",
+                ),
+                (
+                    p.months_on_book_unknown,
+                    p.months_on_book != 0,
+                    "profile.months_on_book",
+                ),
+                (p.hardship_unknown, p.hardship, "profile.hardship"),
+            ] {
+                if unknown && set {
+                    c.push(
+                        field,
+                        "is set while marked unknown (`…_unknown`): send 0 or false",
+                    );
+                }
+            }
             if let Some(s) = p.bureau_score {
                 c.rule("profile.bureau_score", rules::bureau_score(s));
             }
             if let Some(i) = p.annual_income {
                 c.amount("profile.annual_income", i);
             }
+            let known = |unknown: bool| !unknown;
             CreditProfile {
-                credit_limit: p.credit_limit,
-                current_balance: p.current_balance,
-                months_on_book: p.months_on_book,
+                credit_limit: known(p.credit_limit_unknown).then_some(p.credit_limit),
+                current_balance: known(p.current_balance_unknown).then_some(p.current_balance),
+                months_on_book: known(p.months_on_book_unknown).then_some(p.months_on_book),
                 open_credit_lines: p.open_credit_lines,
                 prior_delinquencies: p.prior_delinquencies,
                 bureau_score: p.bureau_score,
                 annual_income: p.annual_income,
-                hardship: p.hardship,
+                hardship: known(p.hardship_unknown).then_some(p.hardship),
             }
         }
     };
@@ -434,7 +452,7 @@ fn next_action(d: &crate::policy::Decision<'_>) -> pb::NextAction {
             blocked_channel: g.blocked.channel.clone(),
             rule: g.rule.code().to_owned(),
             reason: g.reason(),
-            next_permitted_time: g.next_permitted().map(timestamp_message),
+            next_permitted_time: g.next_permitted().map(to_timestamp),
         }),
     }
 }
@@ -672,7 +690,38 @@ mod tests {
     fn a_valid_account_converts() {
         let a = account(Some(valid()), AccountPath::Single).expect("valid");
         assert_eq!(a.history.len(), 2);
-        assert_eq!(a.profile.credit_limit, 1000.0);
+        assert_eq!(a.profile.credit_limit, Some(1000.0));
+    }
+
+    #[test]
+    fn unknown_profile_values_convert_to_none_and_must_be_sent_empty() {
+        // Pins the contract's `…_unknown` flags: unknown is `None` in the domain, and a value
+        // sent beside its flag is a contradiction named by field.
+        let mut a = valid();
+        if let Some(p) = a.profile.as_mut() {
+            p.credit_limit = 0.0;
+            p.credit_limit_unknown = true;
+            p.months_on_book_unknown = true;
+            p.hardship_unknown = true;
+        }
+        let profile = account(Some(a.clone()), AccountPath::Single)
+            .expect("valid")
+            .profile;
+        assert_eq!(profile.credit_limit, None);
+        assert_eq!(profile.months_on_book, None);
+        assert_eq!(profile.hardship, None);
+        assert_eq!(profile.current_balance, Some(400.0));
+        if let Some(p) = a.profile.as_mut() {
+            p.current_balance_unknown = true;
+            p.hardship = true;
+        }
+        assert_eq!(
+            fields(account(Some(a), AccountPath::Single)),
+            [
+                "account.profile.current_balance",
+                "account.profile.hardship"
+            ]
+        );
     }
 
     #[test]

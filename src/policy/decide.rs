@@ -116,7 +116,8 @@ impl Policy {
             .rev()
             .find(|s| dpd >= s.min_days_past_due)
             .unwrap_or(&UNREACHABLE_STAGE);
-        let expected_loss = (1.0 - probability) * account.profile.current_balance;
+        // An unknown balance has no expected loss to rank by: priority 0.
+        let expected_loss = (1.0 - probability) * account.profile.current_balance.unwrap_or(0.0);
         let today = now.date_naive();
         let (mut pending, mut broken) = (false, 0u32);
         if let Some(rules) = &self.promises {
@@ -132,7 +133,7 @@ impl Policy {
             }
         }
         let (treatment, rationale, action, priority) = match (&self.promises, &self.self_cure) {
-            _ if account.profile.hardship => (
+            _ if account.profile.declared_hardship() => (
                 Treatment::Soft,
                 Rationale::Hardship,
                 &self.hardship,

@@ -338,10 +338,10 @@ mod tests {
             account_id: "x".into(),
             as_of: d,
             profile: CreditProfile {
-                credit_limit: 1000.0,
-                current_balance: 800.0,
+                credit_limit: Some(1000.0),
+                current_balance: Some(800.0),
                 prior_delinquencies: prior,
-                hardship,
+                hardship: Some(hardship),
                 ..CreditProfile::default()
             },
             history: vec![PaymentCycle {
@@ -370,6 +370,17 @@ mod tests {
         let firm_90 = p.decide(0.2, &account(95, false, 0), now());
         assert_eq!(firm_90.action.action, "agency_referral");
         assert!((late_firm.priority - 0.8 * 800.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn an_unknown_balance_has_no_expected_loss_and_unknown_hardship_is_none_declared() {
+        let p = Policy::from_toml(DEFAULT).expect("shipped policy");
+        let mut a = account(35, false, 0);
+        a.profile.current_balance = None;
+        a.profile.hardship = None;
+        let d = p.decide(0.3, &a, now());
+        assert_eq!(d.priority, 0.0);
+        assert_eq!(d.rationale, Rationale::HighRisk);
     }
 
     #[test]
@@ -504,7 +515,7 @@ mod tests {
         ];
         assert_eq!(p.decide(0.85, &a, now()).rationale, Rationale::LikelyToPay);
         // Hardship comes first.
-        a.profile.hardship = true;
+        a.profile.hardship = Some(true);
         a.promises = vec![promise(-40, -30, PromiseStatus::Broken)];
         assert_eq!(p.decide(0.85, &a, now()).rationale, Rationale::Hardship);
     }

@@ -269,9 +269,9 @@ mod tests {
                 account_id: format!("acct-{i}"),
                 as_of,
                 profile: CreditProfile {
-                    credit_limit: 1000.0 + 50.0 * f64::from(i),
-                    current_balance: 900.0 + 7.0 * f64::from(i % 13),
-                    months_on_book: 12 + i % 40,
+                    credit_limit: Some(1000.0 + 50.0 * f64::from(i)),
+                    current_balance: Some(900.0 + 7.0 * f64::from(i % 13)),
+                    months_on_book: Some(12 + i % 40),
                     prior_delinquencies: i % 4,
                     ..CreditProfile::default()
                 },

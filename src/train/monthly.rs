@@ -24,7 +24,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 
-use super::tables::{Errors, Kind, Table};
+use super::tables::{Errors, Kind, ReadOptions, Table};
 use super::uci::create_tables;
 use super::{RowError, TrainError};
 
@@ -89,6 +89,11 @@ pub fn convert(input: &Path, dir: &Path) -> Result<ConvertedMonthly, TrainError>
         ],
         &[],
         |_| None,
+        // The source file's other columns are not needed.
+        &ReadOptions {
+            ignore_unknown_columns: true,
+            ..ReadOptions::default()
+        },
     )?;
     let (ids, months, statuses) = (t.ints("ID")?, t.ints("MONTHS_BALANCE")?, t.texts("STATUS")?);
     let mut errors = Errors::default();

@@ -41,7 +41,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use super::monthly::months_after;
-use super::tables::TablePaths;
+use super::tables::{ReadOptions, TablePaths};
 use super::TrainError;
 use crate::boost::Rng;
 use crate::domain::{Account, CreditProfile, PaymentCycle};
@@ -171,14 +171,14 @@ pub fn account(seed: u64, index: usize) -> (Account, bool) {
         account_id: (index + 1).to_string(),
         as_of,
         profile: CreditProfile {
-            credit_limit,
-            current_balance,
-            months_on_book,
+            credit_limit: Some(credit_limit),
+            current_balance: Some(current_balance),
+            months_on_book: Some(months_on_book),
             open_credit_lines,
             prior_delinquencies,
             bureau_score,
             annual_income,
-            hardship,
+            hardship: Some(hardship),
         },
         history,
         attributes: Default::default(),
@@ -205,6 +205,7 @@ pub fn generate(spec: PortfolioSpec, dir: &Path, format: Format) -> Result<Gener
         accounts: dir.join(format!("accounts.{ext}")),
         history: dir.join(format!("payment_history.{ext}")),
         outcomes: dir.join(format!("outcomes.{ext}")),
+        read: ReadOptions::default(),
     };
     let mut sink = match format {
         Format::Csv => Sink::Csv(Box::new(CsvSink::create(&paths)?)),
@@ -325,14 +326,16 @@ impl CsvSink {
             let p = &a.profile;
             let line = &mut self.accounts.line;
             // Writing to a String cannot fail.
+            // An unknown value is an empty cell.
+            let cell = |v: Option<String>| v.unwrap_or_default();
             let _ = write!(
                 line,
                 "{},{},{},{},{},{},{},",
                 a.account_id,
                 a.as_of,
-                p.credit_limit,
-                p.current_balance,
-                p.months_on_book,
+                cell(p.credit_limit.map(|v| v.to_string())),
+                cell(p.current_balance.map(|v| v.to_string())),
+                cell(p.months_on_book.map(|v| v.to_string())),
                 p.open_credit_lines,
                 p.prior_delinquencies
             );
@@ -343,7 +346,10 @@ impl CsvSink {
             if let Some(s) = p.annual_income {
                 let _ = write!(line, "{s}");
             }
-            let _ = write!(line, ",{}", u8::from(p.hardship));
+            line.push(',');
+            if let Some(h) = p.hardship {
+                let _ = write!(line, "{}", u8::from(h));
+            }
             self.accounts.flush_line()?;
             for c in &a.history {
                 let _ = write!(
@@ -445,8 +451,14 @@ impl ParquetSink {
             source,
         };
         let ids: Vec<&str> = chunk.iter().map(|(a, _)| a.account_id.as_str()).collect();
-        let p = |f: fn(&CreditProfile) -> f64| -> Vec<f64> {
+        let p = |f: fn(&CreditProfile) -> Option<f64>| -> Vec<Option<f64>> {
             chunk.iter().map(|(a, _)| f(&a.profile)).collect()
+        };
+        let maybe_n = |f: fn(&CreditProfile) -> Option<u32>| -> Vec<Option<i64>> {
+            chunk
+                .iter()
+                .map(|(a, _)| f(&a.profile).map(i64::from))
+                .collect()
         };
         let n = |f: fn(&CreditProfile) -> u32| -> Vec<i64> {
             chunk
@@ -460,7 +472,7 @@ impl ParquetSink {
             date("as_of", chunk.iter().map(|(a, _)| days(a.as_of)).collect()),
             Column::new("credit_limit".into(), p(|p| p.credit_limit)),
             Column::new("current_balance".into(), p(|p| p.current_balance)),
-            Column::new("months_on_book".into(), n(|p| p.months_on_book)),
+            Column::new("months_on_book".into(), maybe_n(|p| p.months_on_book)),
             Column::new("open_credit_lines".into(), n(|p| p.open_credit_lines)),
             Column::new("prior_delinquencies".into(), n(|p| p.prior_delinquencies)),
             Column::new(
@@ -477,7 +489,7 @@ impl ParquetSink {
                     .map(|(a, _)| a.profile.annual_income)
                     .collect::<Vec<_>>(),
             ),
-            Column::new("hardship".into(), n(|p| u32::from(p.hardship))),
+            Column::new("hardship".into(), maybe_n(|p| p.hardship.map(u32::from))),
         ])
         .map_err(polars)?;
         self.accounts.write(accounts)?;
@@ -546,7 +558,7 @@ mod tests {
         for i in 0..5_000 {
             let (a, _) = account(3, i);
             assert!(a.history.len() >= 2 && a.history.len() <= 18);
-            assert!(a.history.len() as u32 <= a.profile.months_on_book);
+            assert!(Some(a.history.len() as u32) <= a.profile.months_on_book);
             assert_eq!(a.history.last().map(|c| c.statement_date), Some(a.as_of));
             for w in a.history.windows(2) {
                 assert!(w[0].statement_date < w[1].statement_date);
@@ -555,7 +567,10 @@ mod tests {
                 assert!(c.minimum_due <= c.amount_due && c.amount_paid >= 0.0);
                 assert!(c.days_past_due <= 180);
             }
-            assert!((500.0..=50_000.0).contains(&a.profile.credit_limit));
+            assert!(a
+                .profile
+                .credit_limit
+                .is_some_and(|l| (500.0..=50_000.0).contains(&l)));
         }
     }
 
@@ -569,7 +584,10 @@ mod tests {
             .iter()
             .filter(|(a, _)| a.profile.bureau_score.is_none())
             .count();
-        let hardship = all.iter().filter(|(a, _)| a.profile.hardship).count();
+        let hardship = all
+            .iter()
+            .filter(|(a, _)| a.profile.declared_hardship())
+            .count();
         assert!((0.15..0.21).contains(&default_rate), "{default_rate}");
         assert!((9.8..10.2).contains(&mean_cycles), "{mean_cycles}");
         assert!((0.06..0.10).contains(&(no_bureau as f64 / n as f64)));

@@ -21,7 +21,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use super::tables::{Errors, Kind, Table, TablePaths};
+use super::tables::{Errors, Kind, ReadOptions, Table, TablePaths};
 use super::TrainError;
 
 /// Month-end statement dates, oldest first (April to September 2005).
@@ -67,6 +67,7 @@ pub fn table_paths(dir: &Path) -> TablePaths {
         accounts: dir.join("accounts.csv"),
         history: dir.join("payment_history.csv"),
         outcomes: dir.join("outcomes.csv"),
+        read: ReadOptions::default(),
     }
 }
 
@@ -78,7 +79,12 @@ pub fn convert(input: &Path, dir: &Path) -> Result<Converted, TrainError> {
         columns.push((c, Kind::Float));
     }
     columns.push((LABEL, Kind::Float));
-    let t = Table::read(input, &columns, &[], |_| None)?;
+    // The source file's other columns (sex, education, age, ...) are not read.
+    let read = ReadOptions {
+        ignore_unknown_columns: true,
+        ..ReadOptions::default()
+    };
+    let t = Table::read(input, &columns, &[], |_| None, &read)?;
     let values: Vec<Vec<Option<f64>>> = columns
         .iter()
         .map(|(c, _)| t.floats(c))

@@ -131,6 +131,7 @@ pub fn account(id: &str, months: usize, paid_share: f64, dpd: u32) -> pb::Accoun
             bureau_score: None,
             annual_income: None,
             hardship: false,
+            ..Default::default()
         }),
         history,
         attributes: Default::default(),
@@ -272,6 +273,7 @@ pub fn write_tables(
         accounts: dir.join("accounts.csv"),
         history: dir.join("payment_history.csv"),
         outcomes: dir.join("outcomes.csv"),
+        read: Default::default(),
     };
     std::fs::write(&paths.accounts, accounts).expect("write");
     std::fs::write(&paths.history, history).expect("write");

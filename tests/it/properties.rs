@@ -64,19 +64,26 @@ fn profile() -> impl Strategy<Value = Option<pb::CreditProfile>> {
         proptest::option::of(number()),
         proptest::option::of(number()),
         any::<bool>(),
+        proptest::collection::vec(prop::bool::weighted(0.1), 4),
     );
     proptest::option::weighted(
         0.9,
         fields.prop_map(
-            |(limit, balance, months, lines, prior, bureau, income, hardship)| pb::CreditProfile {
-                credit_limit: limit,
-                current_balance: balance,
-                months_on_book: months,
-                open_credit_lines: lines,
-                prior_delinquencies: prior,
-                bureau_score: bureau,
-                annual_income: income,
-                hardship,
+            |(limit, balance, months, lines, prior, bureau, income, hardship, unknown)| {
+                pb::CreditProfile {
+                    credit_limit: limit,
+                    current_balance: balance,
+                    months_on_book: months,
+                    open_credit_lines: lines,
+                    prior_delinquencies: prior,
+                    bureau_score: bureau,
+                    annual_income: income,
+                    hardship,
+                    credit_limit_unknown: unknown[0],
+                    current_balance_unknown: unknown[1],
+                    months_on_book_unknown: unknown[2],
+                    hardship_unknown: unknown[3],
+                }
             },
         ),
     )
@@ -238,15 +245,20 @@ fn plausible_account() -> impl Strategy<Value = pb::Account> {
             pb::Account {
                 account_id,
                 as_of: Some(month(n + 1)),
+                // Some limits and balances unknown (sent as 0 with the flag), as analysts' data
+                // often has them.
                 profile: Some(pb::CreditProfile {
-                    credit_limit: p.0,
-                    current_balance: p.1,
+                    credit_limit: if p.2 % 7 == 0 { 0.0 } else { p.0 },
+                    credit_limit_unknown: p.2 % 7 == 0,
+                    current_balance: if p.2 % 11 == 0 { 0.0 } else { p.1 },
+                    current_balance_unknown: p.2 % 11 == 0,
                     months_on_book: p.2,
                     open_credit_lines: p.3,
                     prior_delinquencies: p.4,
                     bureau_score: p.5,
                     annual_income: p.6,
                     hardship: p.7,
+                    ..Default::default()
                 }),
                 history: cycles
                     .into_iter()
@@ -478,6 +490,8 @@ fn schema_soup(seed: u64) -> Vec<u8> {
             (6, Double),
             (7, Double),
             (8, Varint),
+            (9, Varint),
+            (12, Varint),
         ],
         &[
             (1, Message(2)),

@@ -106,7 +106,8 @@ fn a_portfolio_is_scored_offline_exactly_as_served_and_ranked_by_priority() {
     let dir = tempfile::tempdir().expect("tempdir");
     let g = generate(SPEC, dir.path(), Format::Parquet).expect("generate");
     // No outcomes needed: the same accounts as the labelled load.
-    let accounts = load_portfolio(&g.paths.accounts, &g.paths.history).expect("portfolio");
+    let accounts =
+        load_portfolio(&g.paths.accounts, &g.paths.history, &g.paths.read).expect("portfolio");
     let labelled = load(&g.paths).expect("valid");
     assert!(accounts
         .iter()

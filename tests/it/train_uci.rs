@@ -195,14 +195,18 @@ fn to_proto(a: &Account) -> pb::Account {
         account_id: a.account_id.clone(),
         as_of: date(a.as_of),
         profile: Some(pb::CreditProfile {
-            credit_limit: a.profile.credit_limit,
-            current_balance: a.profile.current_balance,
-            months_on_book: a.profile.months_on_book,
+            credit_limit: a.profile.credit_limit.unwrap_or(0.0),
+            credit_limit_unknown: a.profile.credit_limit.is_none(),
+            current_balance: a.profile.current_balance.unwrap_or(0.0),
+            current_balance_unknown: a.profile.current_balance.is_none(),
+            months_on_book: a.profile.months_on_book.unwrap_or(0),
+            months_on_book_unknown: a.profile.months_on_book.is_none(),
             open_credit_lines: a.profile.open_credit_lines,
             prior_delinquencies: a.profile.prior_delinquencies,
             bureau_score: a.profile.bureau_score,
             annual_income: a.profile.annual_income,
-            hardship: a.profile.hardship,
+            hardship: a.profile.hardship.unwrap_or(false),
+            hardship_unknown: a.profile.hardship.is_none(),
         }),
         history: a
             .history

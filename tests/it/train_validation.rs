@@ -50,7 +50,7 @@ fn valid_tables_load_sorted_with_attributes() {
     assert_eq!(a1.account.profile.bureau_score, Some(700.0));
     assert_eq!(a1.account.attributes.get("region_risk"), Some(&0.2));
     let a2 = &set.rows[1];
-    assert!(a2.account.profile.hardship);
+    assert_eq!(a2.account.profile.hardship, Some(true));
     assert_eq!(a2.account.profile.bureau_score, None);
     assert!(a2.account.attributes.is_empty());
     assert!(!set.rows[2].repaid);
@@ -144,7 +144,7 @@ fn each_rule_reports_file_row_and_column() {
             ACCOUNTS.replace(",hardship,", ",hardhip,"),
             HISTORY.into(),
             OUTCOMES.into(),
-            "accounts.csv: column `hardship`: required column is missing",
+            "accounts.csv: column `hardhip`: unknown column; did you mean `hardship`?",
         ),
         (
             ACCOUNTS.into(),
@@ -198,6 +198,7 @@ fn parquet_tables_load_like_csv() {
         accounts: to_parquet(&csv.accounts, "accounts"),
         history: to_parquet(&csv.history, "payment_history"),
         outcomes: to_parquet(&csv.outcomes, "outcomes"),
+        read: Default::default(),
     };
     let from_csv = load(&csv).expect("csv");
     let from_parquet = load(&parquet).expect("parquet");
@@ -336,7 +337,8 @@ P4,2025-03-31,1400,140,0,35
     let dir = tempfile::tempdir().expect("tempdir");
     let paths = write(dir.path(), accounts, history, "account_id,repaid\n");
     let portfolio =
-        payrisk::train::tables::load_portfolio(&paths.accounts, &paths.history).expect("valid");
+        payrisk::train::tables::load_portfolio(&paths.accounts, &paths.history, &paths.read)
+            .expect("valid");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let deployment = payrisk::serve::Deployment::load(
         &root.join(payrisk::serve::DEFAULT_MODEL),
@@ -368,9 +370,81 @@ P4,2025-03-31,1400,140,0,35
             "P2,2025-03-31,1500,1400,6,3,4,0,2,,",
         );
     let paths = write(dir.path(), &bad, history, "account_id,repaid\n");
-    let err = payrisk::train::tables::load_portfolio(&paths.accounts, &paths.history)
+    let err = payrisk::train::tables::load_portfolio(&paths.accounts, &paths.history, &paths.read)
         .expect_err("bad compliance values")
         .to_string();
     assert!(err.contains("row 4, column `time_zone`"), "{err}");
     assert!(err.contains("row 2, column `bankruptcy`"), "{err}");
+}
+
+/// What an analyst's export brings: unknown limits, balances, months on book and hardship as
+/// empty cells (or absent columns) load as unknown; `13.0` in a whole-number column is 13 while
+/// `13.5` is refused; `NA` is refused with the hint, and read as missing with `null_values`.
+#[test]
+fn unknowns_whole_floats_and_null_tokens_load_as_an_analyst_expects() {
+    use payrisk::train::tables::ReadOptions;
+    let accounts = "\
+account_id,as_of,credit_limit,current_balance,months_on_book,open_credit_lines,prior_delinquencies,hardship,annual_income
+U1,2025-03-31,,,,2.0,0,,NA
+U2,2025-03-31,1000,500,24,1,13.0,0,
+";
+    let history = "\
+account_id,statement_date,amount_due,minimum_due,amount_paid,days_past_due
+U1,2025-03-31,400,40,0,30.0
+U2,2025-03-31,500,50,0,0
+";
+    let outcomes = "account_id,repaid\nU1,1\nU2,0\n";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut paths = write(dir.path(), accounts, history, outcomes);
+    let message = match load(&paths) {
+        Err(e @ TrainError::Data { .. }) => e.to_string(),
+        other => panic!("expected a data error, got {other:?}"),
+    };
+    assert!(
+        message.contains("row 1, column `annual_income`: cannot read `NA` as a number (an empty cell means missing; `--null-values NA`"),
+        "{message}"
+    );
+    assert!(message.starts_with("1 problem(s)"), "{message}");
+
+    paths.read = ReadOptions {
+        null_values: vec!["NA".into()],
+        ..ReadOptions::default()
+    };
+    let set = load(&paths).expect("NA read as missing");
+    let u1 = &set.rows[0].account.profile;
+    assert_eq!(
+        (
+            u1.credit_limit,
+            u1.current_balance,
+            u1.months_on_book,
+            u1.hardship
+        ),
+        (None, None, None, None)
+    );
+    assert_eq!(u1.annual_income, None);
+    assert_eq!(u1.open_credit_lines, 2);
+    assert_eq!(set.rows[0].account.history[0].days_past_due, 30);
+    assert_eq!(set.rows[1].account.profile.prior_delinquencies, 13);
+
+    // Without the columns at all, the values are unknown too.
+    let bare = "\
+account_id,as_of,open_credit_lines,prior_delinquencies
+U1,2025-03-31,2,0
+U2,2025-03-31,1,3
+";
+    let paths = write(dir.path(), bare, history, outcomes);
+    let set = load(&paths).expect("the optional columns may be absent");
+    assert_eq!(set.rows[1].account.profile.credit_limit, None);
+
+    let fractional = accounts.replace("13.0", "13.5").replace(",NA\n", ",\n");
+    let paths = write(dir.path(), &fractional, history, outcomes);
+    let message = match load(&paths) {
+        Err(e @ TrainError::Data { .. }) => e.to_string(),
+        other => panic!("expected a data error, got {other:?}"),
+    };
+    assert!(
+        message
+            .contains("row 2, column `prior_delinquencies`: cannot read `13.5` as a whole number"),
+        "{message}"
+    );
 }

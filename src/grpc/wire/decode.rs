@@ -457,6 +457,10 @@ fn merge_profile(r: &mut Reader<'_>, p: &mut pb::CreditProfile) -> Result<()> {
             6 => p.bureau_score = Some(r.double(wire)?),
             7 => p.annual_income = Some(r.double(wire)?),
             8 => p.hardship = r.bool(wire)?,
+            9 => p.credit_limit_unknown = r.bool(wire)?,
+            10 => p.current_balance_unknown = r.bool(wire)?,
+            11 => p.months_on_book_unknown = r.bool(wire)?,
+            12 => p.hardship_unknown = r.bool(wire)?,
             _ => r.skip_field(wire, tag)?,
         }
     }

@@ -50,6 +50,14 @@ pub struct TableArgs {
     /// Outcomes table (CSV or Parquet).
     #[arg(long)]
     pub outcomes: Option<PathBuf>,
+    /// Skip columns no table defines instead of refusing them (a refused column's error names
+    /// the nearest known one).
+    #[arg(long)]
+    pub ignore_unknown_columns: bool,
+    /// Cell texts that mean "missing" besides the empty cell, comma-separated (for example
+    /// `NA,nan`).
+    #[arg(long, value_delimiter = ',')]
+    pub null_values: Vec<String>,
 }
 
 impl TableArgs {
@@ -69,6 +77,10 @@ impl TableArgs {
             accounts: table(&self.accounts, "accounts"),
             history: table(&self.history, "payment_history"),
             outcomes: table(&self.outcomes, "outcomes"),
+            read: tables::ReadOptions {
+                ignore_unknown_columns: self.ignore_unknown_columns,
+                null_values: self.null_values.clone(),
+            },
         }
     }
 }
@@ -505,7 +517,7 @@ pub fn score(args: &ScoreArgs) -> Result<String, TrainError> {
     let deployment = Deployment::load(&args.model, &args.policy)?.with_drift(DriftSettings::OFF);
     let paths = args.tables.paths();
     let accounts = stage("reading and validating the portfolio", || {
-        tables::load_portfolio(&paths.accounts, &paths.history)
+        tables::load_portfolio(&paths.accounts, &paths.history, &paths.read)
     })?;
     let now = args.decision_time.unwrap_or_else(Utc::now);
     let started = Instant::now();
@@ -648,8 +660,11 @@ mod tests {
             accounts: None,
             history: None,
             outcomes: Some(PathBuf::from("elsewhere/outcomes.csv")),
+            ignore_unknown_columns: false,
+            null_values: vec!["NA".into()],
         };
         let paths = args.paths();
+        assert_eq!(paths.read.null_values, ["NA"]);
         assert_eq!(paths.accounts, dir.path().join("accounts.parquet"));
         assert_eq!(paths.history, dir.path().join("payment_history.csv"));
         assert_eq!(paths.outcomes, PathBuf::from("elsewhere/outcomes.csv"));

@@ -57,12 +57,8 @@ pub(super) fn build_accounts(
 ) -> Result<AccountSet, TrainError> {
     let ids = t.texts("account_id")?;
     let as_of = t.dates("as_of")?;
-    let limit = t.floats("credit_limit")?;
-    let balance = t.floats("current_balance")?;
-    let mob = t.ints("months_on_book")?;
     let lines = t.ints("open_credit_lines")?;
     let prior = t.ints("prior_delinquencies")?;
-    let hardship = t.ints("hardship")?;
     let optional_floats = |name: &str| -> Result<Option<Vec<Option<f64>>>, TrainError> {
         if t.df.column(name).is_ok() {
             t.floats(name).map(Some)
@@ -70,6 +66,18 @@ pub(super) fn build_accounts(
             Ok(None)
         }
     };
+    let optional_ints = |name: &str| -> Result<Option<Vec<Option<i64>>>, TrainError> {
+        if t.df.column(name).is_ok() {
+            t.ints(name).map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    // Unknown is allowed (an empty cell, or no column): the features built from it are missing.
+    let limit = optional_floats("credit_limit")?;
+    let balance = optional_floats("current_balance")?;
+    let mob = optional_ints("months_on_book")?;
+    let hardship = optional_ints("hardship")?;
     let flags = COMPLIANCE_FLAGS
         .iter()
         .map(|(name, set)| {
@@ -119,12 +127,25 @@ pub(super) fn build_accounts(
             }
         }
         let as_of = errors.need(t, "as_of", Kind::Date, i, as_of[i]);
-        let credit_limit = errors.amount(t, "credit_limit", i, limit[i]);
-        let current_balance = errors.amount(t, "current_balance", i, balance[i]);
-        let months_on_book = errors.count(t, "months_on_book", i, mob[i], 1200);
+        let mut unknown_or =
+            |name: &str, kind: Kind, value: Option<f64>, rule: fn(f64) -> Result<f64, String>| {
+                let v = errors.optional(t, name, kind, i, value)?;
+                errors.rule(t, name, i, rule(v))
+            };
+        let credit_limit = limit
+            .as_ref()
+            .and_then(|v| unknown_or("credit_limit", Kind::Float, v[i], rules::amount));
+        let current_balance = balance
+            .as_ref()
+            .and_then(|v| unknown_or("current_balance", Kind::Float, v[i], rules::amount));
+        let mut optional_count = |name: &str, values: &Option<Vec<Option<i64>>>, max: u32| {
+            let v = errors.optional(t, name, Kind::Int, i, values.as_ref()?[i])?;
+            errors.rule(t, name, i, rules::count(v, max))
+        };
+        let months_on_book = optional_count("months_on_book", &mob, 1200);
+        let hardship = optional_count("hardship", &hardship, 1).map(|h| h == 1);
         let open_credit_lines = errors.count(t, "open_credit_lines", i, lines[i], 1000);
         let prior_delinquencies = errors.count(t, "prior_delinquencies", i, prior[i], 1000);
-        let hardship = errors.count(t, "hardship", i, hardship[i], 1);
         let bureau_score = bureau.as_ref().and_then(|v| {
             let s = errors.optional(t, "bureau_score", Kind::Float, i, v[i])?;
             errors.rule(t, "bureau_score", i, rules::bureau_score(s))
@@ -174,25 +195,9 @@ pub(super) fn build_accounts(
                 }
             }
         }
-        if let (
-            Some(account_id),
-            Some(as_of),
-            Some(credit_limit),
-            Some(current_balance),
-            Some(months_on_book),
-            Some(open_credit_lines),
-            Some(prior_delinquencies),
-            Some(hardship),
-        ) = (
-            id,
-            as_of,
-            credit_limit,
-            current_balance,
-            months_on_book,
-            open_credit_lines,
-            prior_delinquencies,
-            hardship,
-        ) {
+        if let (Some(account_id), Some(as_of), Some(open_credit_lines), Some(prior_delinquencies)) =
+            (id, as_of, open_credit_lines, prior_delinquencies)
+        {
             index.insert(account_id.clone(), accounts.len());
             rows.push(row);
             accounts.push(Account {
@@ -206,7 +211,7 @@ pub(super) fn build_accounts(
                     prior_delinquencies,
                     bureau_score,
                     annual_income,
-                    hardship: hardship == 1,
+                    hardship,
                 },
                 history: Vec::new(),
                 attributes: attrs,

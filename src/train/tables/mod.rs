@@ -1,7 +1,9 @@
 //! The canonical training tables, read with Polars (CSV or Parquet) and validated row by row.
 //!
-//! - **accounts**: `account_id, as_of, credit_limit, current_balance, months_on_book,
-//!   open_credit_lines, prior_delinquencies, bureau_score?, annual_income?, hardship (0/1)`, plus
+//! - **accounts**: `account_id, as_of, credit_limit?, current_balance?, months_on_book?,
+//!   open_credit_lines, prior_delinquencies, bureau_score?, annual_income?, hardship? (0/1)`
+//!   (`?`: the column may be absent and a cell empty, meaning unknown: the features built from
+//!   it are missing), plus
 //!   optional numeric `attr_<name>` columns that become `attr.<name>` features, and the optional
 //!   compliance columns the worklist honours: `cease_communication?, dispute_pending?,
 //!   bankruptcy?, attorney_represented?, deceased?` (0/1, empty = 0), `opted_out_channels?`
@@ -25,6 +27,7 @@ use super::{RowError, TrainError};
 use crate::domain::{printable, Account};
 
 use accounts::{attach_history, attribute_columns, build_accounts, read_outcomes};
+pub use read::ReadOptions;
 pub(in crate::train) use read::{Kind, Table};
 pub(in crate::train) use rows::Errors;
 
@@ -33,7 +36,7 @@ pub const ATTRIBUTE_COLUMN_PREFIX: &str = "attr_";
 const ROW: &str = "__row";
 const RAW: &str = "__raw.";
 
-/// Paths of the three input tables.
+/// Paths of the three input tables, and how to read them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TablePaths {
     /// Accounts table.
@@ -42,6 +45,8 @@ pub struct TablePaths {
     pub history: PathBuf,
     /// Outcomes table.
     pub outcomes: PathBuf,
+    /// Unknown columns and null tokens.
+    pub read: ReadOptions,
 }
 
 /// An account with its known outcome.
@@ -114,12 +119,14 @@ pub fn write_rejects(path: &Path, rejects: &[RowError]) -> Result<(), TrainError
 /// [`Loaded::rejects`].
 pub fn load_with(paths: &TablePaths, lenient: bool) -> Result<Loaded, TrainError> {
     use Kind::*;
-    let (accounts, history) = read_accounts_and_history(&paths.accounts, &paths.history)?;
+    let (accounts, history) =
+        read_accounts_and_history(&paths.accounts, &paths.history, &paths.read)?;
     let outcomes = Table::read(
         &paths.outcomes,
         &[("account_id", Text), ("repaid", Int)],
         &[],
         |_| None,
+        &paths.read,
     )?;
 
     let mut errors = Errors::default();
@@ -194,8 +201,12 @@ pub fn load_with(paths: &TablePaths, lenient: bool) -> Result<Loaded, TrainError
 
 /// Reads and validates an unlabelled portfolio (accounts and payment history, no outcomes) for
 /// scoring: the same rules as [`load`], and any problem stops the load with row-level errors.
-pub fn load_portfolio(accounts: &Path, history: &Path) -> Result<Vec<Account>, TrainError> {
-    let (accounts_table, history_table) = read_accounts_and_history(accounts, history)?;
+pub fn load_portfolio(
+    accounts: &Path,
+    history: &Path,
+    read: &ReadOptions,
+) -> Result<Vec<Account>, TrainError> {
+    let (accounts_table, history_table) = read_accounts_and_history(accounts, history, read)?;
     let mut errors = Errors::default();
     let attributes = attribute_columns(&accounts_table, &mut errors);
     let mut set = build_accounts(&accounts_table, &attributes, &mut errors)?;
@@ -209,6 +220,7 @@ pub fn load_portfolio(accounts: &Path, history: &Path) -> Result<Vec<Account>, T
 fn read_accounts_and_history(
     accounts: &Path,
     history: &Path,
+    read: &ReadOptions,
 ) -> Result<(Table, Table), TrainError> {
     use Kind::*;
     let accounts = Table::read(
@@ -216,14 +228,14 @@ fn read_accounts_and_history(
         &[
             ("account_id", Text),
             ("as_of", Date),
+            ("open_credit_lines", Int),
+            ("prior_delinquencies", Int),
+        ],
+        &[
             ("credit_limit", Float),
             ("current_balance", Float),
             ("months_on_book", Int),
-            ("open_credit_lines", Int),
-            ("prior_delinquencies", Int),
             ("hardship", Int),
-        ],
-        &[
             ("bureau_score", Float),
             ("annual_income", Float),
             ("cease_communication", Int),
@@ -235,6 +247,7 @@ fn read_accounts_and_history(
             ("time_zone", Text),
         ],
         |c| c.starts_with(ATTRIBUTE_COLUMN_PREFIX).then_some(Float),
+        read,
     )?;
     let history = Table::read(
         history,
@@ -248,6 +261,7 @@ fn read_accounts_and_history(
         ],
         &[],
         |_| None,
+        read,
     )?;
     Ok((accounts, history))
 }

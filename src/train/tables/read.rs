@@ -28,6 +28,17 @@ impl Kind {
     }
 }
 
+/// How the tables are read, beyond their schema.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Skip columns no table defines, instead of refusing them (a misspelt column would
+    /// otherwise vanish without a word).
+    pub ignore_unknown_columns: bool,
+    /// Cell texts that mean "missing", besides the empty cell (for example `NA` as R writes it,
+    /// or `nan`).
+    pub null_values: Vec<String>,
+}
+
 /// A table read with Polars: typed columns plus the raw text of each, for error messages.
 pub(in crate::train) struct Table {
     pub(in crate::train) file: String,
@@ -65,12 +76,15 @@ pub(super) fn scan(path: &Path) -> Result<LazyFrame, TrainError> {
 }
 
 impl Table {
-    /// Reads `path`, checks that `required` columns exist, and casts every listed column.
+    /// Reads `path`, checks that `required` columns exist and that every column is known
+    /// (required, optional or matched by `extra`) unless `options` ignores unknown ones, and casts
+    /// every listed column.
     pub(in crate::train) fn read(
         path: &Path,
         required: &[(&str, Kind)],
         optional: &[(&str, Kind)],
         extra: impl Fn(&str) -> Option<Kind>,
+        options: &ReadOptions,
     ) -> Result<Table, TrainError> {
         let file = path.display().to_string();
         let mut lf = scan(path)?;
@@ -91,10 +105,25 @@ impl Table {
             .chain(optional.iter().filter(|(c, _)| schema.contains(c)))
             .map(|(c, k)| ((*c).to_owned(), *k))
             .collect();
+        let mut unknown = Vec::new();
         for name in schema.iter_names() {
             if let Some(kind) = extra(name.as_str()) {
                 columns.push((name.to_string(), kind));
+            } else if !required
+                .iter()
+                .chain(optional)
+                .any(|(c, _)| *c == name.as_str())
+            {
+                unknown.push(name.to_string());
             }
+        }
+        if !unknown.is_empty() && !options.ignore_unknown_columns {
+            let known: Vec<&str> = required.iter().chain(optional).map(|(c, _)| *c).collect();
+            let errors = unknown
+                .iter()
+                .map(|name| RowError::new(&file, 0, name, unknown_column(name, &known)))
+                .collect();
+            return Err(TrainError::data(errors));
         }
         let mut exprs = vec![col(ROW)];
         for (name, kind) in &columns {
@@ -117,7 +146,17 @@ impl Table {
                 exprs.push(col(name.as_str()).cast(target).alias(name.as_str()));
                 continue;
             }
-            let raw = col(name.as_str()).cast(DataType::String);
+            let mut raw = col(name.as_str()).cast(DataType::String);
+            for token in &options.null_values {
+                raw = when(
+                    raw.clone()
+                        .str()
+                        .strip_chars(lit(NULL))
+                        .eq(lit(token.as_str())),
+                )
+                .then(lit(NULL).cast(DataType::String))
+                .otherwise(raw);
+            }
             let typed = match kind {
                 Kind::Text => raw.clone(),
                 Kind::Float => raw.clone().cast(DataType::Float64),
@@ -129,7 +168,14 @@ impl Table {
                         .then(c.cast(DataType::Int64))
                         .otherwise(lit(NULL).cast(DataType::Int64))
                 }
-                Kind::Int => raw.clone().cast(DataType::Int64),
+                // Whole numbers written with a fraction (`13.0`, as pandas writes an integer
+                // column with a gap) are whole numbers; `13.5` is not.
+                Kind::Int => {
+                    let f = raw.clone().cast(DataType::Float64);
+                    when((f.clone() % lit(1.0)).eq(lit(0.0)))
+                        .then(f.cast(DataType::Int64))
+                        .otherwise(lit(NULL).cast(DataType::Int64))
+                }
                 Kind::Date => raw
                     .clone()
                     .str()
@@ -172,11 +218,21 @@ impl Table {
         required: bool,
     ) -> Option<RowError> {
         match self.raw(name, i) {
-            Some(raw) => Some(RowError::new(
+            Some(raw) if required => Some(RowError::new(
                 &self.file,
                 self.rows[i],
                 name,
                 format!("cannot read `{raw}` as {}", kind.describe()),
+            )),
+            Some(raw) => Some(RowError::new(
+                &self.file,
+                self.rows[i],
+                name,
+                format!(
+                    "cannot read `{raw}` as {} (an empty cell means missing; \
+                     `--null-values {raw}` reads this text as missing too)",
+                    kind.describe()
+                ),
             )),
             None if required => Some(RowError::new(
                 &self.file,
@@ -260,4 +316,63 @@ pub(super) fn u64_column(df: &DataFrame, name: &str) -> Result<Vec<u64>, TrainEr
         .iter()
         .map(|v| v.unwrap_or(0))
         .collect())
+}
+
+/// Why a column is unknown, with the nearest known name when there is one.
+fn unknown_column(name: &str, known: &[&str]) -> String {
+    const SKIP: &str = "(or pass --ignore-unknown-columns to skip unknown columns)";
+    let normalised: String = name
+        .trim()
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if let Some(rest) = normalised.strip_prefix("attr").filter(|r| r.len() > 1) {
+        let rest = rest.trim_start_matches('_');
+        return format!("unknown column; did you mean `attr_{rest}`? {SKIP}");
+    }
+    let nearest = known
+        .iter()
+        .map(|k| (edit_distance(&normalised, k), *k))
+        .min()
+        .filter(|(d, k)| *d <= (k.len() / 3).max(1));
+    match nearest {
+        Some((_, k)) => format!("unknown column; did you mean `{k}`? {SKIP}"),
+        None => format!(
+            "unknown column; an extra feature needs the `attr_` prefix (`attr_{normalised}`) {SKIP}"
+        ),
+    }
+}
+
+/// Levenshtein distance, for suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_columns_get_the_nearest_known_name() {
+        let known = ["hardship", "credit_limit", "months_on_book"];
+        let says = |name: &str| unknown_column(name, &known);
+        assert!(says("hardhip").contains("did you mean `hardship`?"));
+        assert!(says("Credit Limit").contains("did you mean `credit_limit`?"));
+        assert!(says("attr-debt_ratio").contains("did you mean `attr_debt_ratio`?"));
+        assert!(says("debt_ratio").contains("needs the `attr_` prefix (`attr_debt_ratio`)"));
+        assert!(says("x").contains("--ignore-unknown-columns"));
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
 }
