@@ -3,7 +3,12 @@
 //! These know nothing of gRPC or Polars; the transport (`crate::grpc`) and the training
 //! ingest (`crate::train`) convert into them at the edge, and check the bounds declared here.
 
+mod protected;
 pub mod rules;
+
+pub use protected::{
+    is_protected_attribute, AllowedAttribute, ProtectedList, PROTECTED_CHARACTERISTICS,
+};
 
 use std::collections::HashMap;
 
@@ -198,34 +203,6 @@ pub struct PaymentCycle {
     pub days_past_due: u32,
 }
 
-/// Attribute names that are protected characteristics (or proxies the project excludes) and are
-/// never model inputs, compared case-insensitively.
-pub const PROTECTED_ATTRIBUTES: &[&str] = &[
-    "sex",
-    "gender",
-    "marital_status",
-    "marriage",
-    "married",
-    "age",
-    "date_of_birth",
-    "birth_date",
-    "education",
-    "race",
-    "ethnicity",
-    "religion",
-    "national_origin",
-    "nationality",
-    "disability",
-    "pregnancy",
-];
-
-/// True when `name` names a protected attribute that must never be a model input.
-pub fn is_protected_attribute(name: &str) -> bool {
-    PROTECTED_ATTRIBUTES
-        .iter()
-        .any(|p| p.eq_ignore_ascii_case(name.trim()))
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -239,12 +216,4 @@ mod tests {
     }
 
     use super::*;
-
-    #[test]
-    fn protected_attributes_are_recognised_case_insensitively() {
-        assert!(is_protected_attribute("SEX"));
-        assert!(is_protected_attribute(" Age "));
-        assert!(is_protected_attribute("education"));
-        assert!(!is_protected_attribute("region_unemployment"));
-    }
 }

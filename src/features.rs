@@ -13,7 +13,7 @@
 //! here go through [`cap`] and [`ln1p`], which keep `NaN` (a zero limit once came out as 300 %
 //! utilised through `.min(3.0)`).
 
-use crate::domain::{is_protected_attribute, Account, PaymentCycle};
+use crate::domain::{Account, PaymentCycle, ProtectedList};
 
 /// How many of the latest cycles the history features look at.
 pub const RECENT_CYCLES: usize = 12;
@@ -444,16 +444,37 @@ pub struct Reason {
 impl FeatureSpec {
     /// All base features, in order, followed by the given attributes.
     pub fn with_attributes<S: AsRef<str>>(attributes: &[S]) -> Result<Self, FeatureSpecError> {
+        Self::with_attributes_checked(attributes, &ProtectedList::default())
+    }
+
+    /// [`Self::with_attributes`], refusing and allowing attributes by `protected` as well.
+    pub fn with_attributes_checked<S: AsRef<str>>(
+        attributes: &[S],
+        protected: &ProtectedList,
+    ) -> Result<Self, FeatureSpecError> {
         let names = BaseFeature::ALL.iter().map(|b| b.name().to_owned()).chain(
             attributes
                 .iter()
                 .map(|a| format!("{ATTRIBUTE_PREFIX}{}", a.as_ref())),
         );
-        Self::from_names(names)
+        Self::from_names_checked(names, protected)
     }
 
     /// Resolves feature names (as stored in an artifact).
     pub fn from_names<I, S>(names: I) -> Result<Self, FeatureSpecError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Self::from_names_checked(names, &ProtectedList::default())
+    }
+
+    /// [`Self::from_names`], refusing and allowing attributes by `protected` as well (an
+    /// artifact's recorded list).
+    pub fn from_names_checked<I, S>(
+        names: I,
+        protected: &ProtectedList,
+    ) -> Result<Self, FeatureSpecError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -465,7 +486,7 @@ impl FeatureSpec {
                 if attr.is_empty() {
                     return Err(FeatureSpecError::Unknown(name.to_owned()));
                 }
-                if is_protected_attribute(attr) {
+                if protected.refuses(attr).is_some() {
                     return Err(FeatureSpecError::Protected(name.to_owned()));
                 }
                 FeatureSource::Attribute(attr.to_owned())

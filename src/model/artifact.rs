@@ -10,6 +10,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::ProtectedList;
 use crate::error::LoadError;
 use crate::evaluation::Metrics;
 use crate::features::FeatureSpec;
@@ -48,6 +49,10 @@ pub struct Artifact {
     /// function).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<Calibration>,
+    /// The protected list the model was trained with (`[protected]` of the training config):
+    /// names added to the protected characteristics, and names allowed with their reasons.
+    #[serde(default, skip_serializing_if = "ProtectedList::is_empty")]
+    pub protected: ProtectedList,
 }
 
 /// One input's name and its statistics on the training rows.
@@ -184,10 +189,15 @@ impl Artifact {
         serde_json::to_string_pretty(self).unwrap_or_else(|_| String::from("{}")) + "\n"
     }
 
-    /// The resolved feature list.
+    /// The resolved feature list, checked against the protected characteristics and the list
+    /// the model was trained with.
     pub fn feature_spec(&self) -> Result<FeatureSpec, LoadError> {
-        FeatureSpec::from_names(self.features.iter().map(|f| f.name.as_str()))
-            .map_err(|e| LoadError::invalid(e.to_string()))
+        self.protected.validate().map_err(LoadError::invalid)?;
+        FeatureSpec::from_names_checked(
+            self.features.iter().map(|f| f.name.as_str()),
+            &self.protected,
+        )
+        .map_err(|e| LoadError::invalid(e.to_string()))
     }
 
     /// Checks every rule an artifact must meet before it can serve.
@@ -346,6 +356,7 @@ pub(crate) mod tests {
             },
             baseline: None,
             calibration: None,
+            protected: ProtectedList::default(),
         }
     }
 
@@ -355,6 +366,27 @@ pub(crate) mod tests {
         let values: Vec<f64> = (0..40).map(|i| f64::from(i % 7)).collect();
         let scores: Vec<f64> = (0..20).map(|i| f64::from(i) / 20.0).collect();
         Baseline::fit(&names, &values, &scores)
+    }
+
+    #[test]
+    fn the_recorded_protected_list_decides_what_the_artifact_may_use() {
+        // Pins that serving refuses and allows attributes as training did: an attribute that
+        // names a protected characteristic loads only with the allowance recorded beside it.
+        let mut a = sample();
+        a.features[1].name = "attr.account_age_months".into();
+        let err = a.feature_spec().expect_err("a protected name").to_string();
+        assert!(err.contains("protected"), "{err}");
+        a.protected.allowed.push(crate::domain::AllowedAttribute {
+            name: "account_age_months".into(),
+            reason: "months since the account opened, not the customer's age".into(),
+        });
+        let text = a.to_json();
+        assert!(text.contains("\"allowed\""), "{text}");
+        let back = Artifact::from_json(&text).expect("loads with the allowance");
+        assert!(back.feature_spec().is_ok());
+        a.protected.extra.push("region".into());
+        a.features[1].name = "attr.region_risk".into();
+        assert!(a.feature_spec().is_err(), "an added name is refused");
     }
 
     #[test]

@@ -73,6 +73,9 @@ pub struct TrainConfig {
     pub logistic: LogisticConfig,
     /// Gradient-boosting settings.
     pub gbdt: GbdtConfig,
+    /// Attributes refused beyond the protected characteristics, and names allowed with a
+    /// reason (recorded in the artifact).
+    pub protected: crate::domain::ProtectedList,
 }
 
 impl TrainConfig {
@@ -82,6 +85,32 @@ impl TrainConfig {
             path: path.to_path_buf(),
             source,
         })?;
-        toml::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))
+        let config: TrainConfig = toml::from_str(&text)
+            .map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))?;
+        config
+            .protected
+            .validate()
+            .map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_protected_section_extends_and_allows_only_with_a_reason() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("train.toml");
+        let good = "[protected]\nextra = [\"postcode\"]\n\n[[protected.allowed]]\nname = \"account_age_months\"\nreason = \"months since the account opened\"\n";
+        std::fs::write(&path, good).expect("write");
+        let config = TrainConfig::load(&path).expect("valid");
+        assert_eq!(config.protected.extra, ["postcode"]);
+        assert!(config.protected.refuses("account_age_months").is_none());
+        let silent = "[[protected.allowed]]\nname = \"age\"\nreason = \"\"\n";
+        std::fs::write(&path, silent).expect("write");
+        let err = TrainConfig::load(&path).expect_err("no reason").to_string();
+        assert!(err.contains("reason"), "{err}");
     }
 }

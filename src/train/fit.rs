@@ -146,7 +146,7 @@ pub fn import_gbdt(
     let (names, base_score, trees) = imported
         .remap(mapping, positive_is_repaid)
         .map_err(|e| TrainError::Config(e.to_string()))?;
-    let spec = FeatureSpec::from_names(&names).map_err(|e| {
+    let spec = FeatureSpec::from_names_checked(&names, &set.protected).map_err(|e| {
         TrainError::Config(format!(
             "{e}; map the source's feature names to payrisk's with a feature map"
         ))
@@ -271,6 +271,7 @@ fn finish(
         },
         baseline: None,
         calibration: None,
+        protected: set.protected.clone(),
     };
 
     let mut model = Model::from_artifact(artifact.clone())?;
@@ -344,7 +345,7 @@ pub struct Design {
 impl Design {
     /// Derives every row's features (the shared feature engine) and splits the rows.
     pub fn build(set: &TrainingSet, split: &Split) -> Result<Design, TrainError> {
-        let spec = FeatureSpec::with_attributes(&set.attributes)
+        let spec = FeatureSpec::with_attributes_checked(&set.attributes, &set.protected)
             .map_err(|e| TrainError::Config(e.to_string()))?;
         Design::build_with(set, split, spec)
     }

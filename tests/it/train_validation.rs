@@ -135,6 +135,18 @@ fn each_rule_reports_file_row_and_column() {
             "payment_history.csv: row 2, column `minimum_due`: must not exceed amount_due",
         ),
         (
+            ACCOUNTS.replace("attr_region_risk", "attr_number_of_dependents"),
+            HISTORY.into(),
+            OUTCOMES.into(),
+            "accounts.csv: column `attr_number_of_dependents`: protected attribute: it can never be a model input (it names a protected characteristic (dependants)",
+        ),
+        (
+            ACCOUNTS.replace("attr_region_risk", "attr_applicantAgeBand"),
+            HISTORY.into(),
+            OUTCOMES.into(),
+            "column `attr_applicantAgeBand`: protected attribute",
+        ),
+        (
             ACCOUNTS.replace("attr_region_risk", "attr_age"),
             HISTORY.into(),
             OUTCOMES.into(),

@@ -80,6 +80,7 @@ impl TableArgs {
             read: tables::ReadOptions {
                 ignore_unknown_columns: self.ignore_unknown_columns,
                 null_values: self.null_values.clone(),
+                protected: Default::default(),
             },
         }
     }
@@ -285,7 +286,8 @@ pub fn fit(args: &FitArgs) -> Result<String, TrainError> {
         None => TrainConfig::default(),
     };
     let (kind, config) = args.resolve(&file)?;
-    let paths = args.tables.paths();
+    let mut paths = args.tables.paths();
+    paths.read.protected = file.protected.clone();
     let target = repository::artifact_path(&args.models_dir, &config.name, &config.version);
     repository::claim(&target, args.force)?;
     let started = Instant::now();

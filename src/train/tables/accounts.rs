@@ -7,24 +7,29 @@ use super::read::{Kind, Table};
 use super::rows::Errors;
 use super::ATTRIBUTE_COLUMN_PREFIX;
 use crate::domain::{
-    is_protected_attribute, rules, Account, Compliance, CreditProfile, PaymentCycle,
-    MAX_DAYS_PAST_DUE,
+    rules, Account, Compliance, CreditProfile, PaymentCycle, ProtectedList, MAX_DAYS_PAST_DUE,
 };
 use crate::train::{RowError, TrainError};
 
 /// `attr_<name>` columns: (column, attribute name). Protected names are refused.
-pub(super) fn attribute_columns(accounts: &Table, errors: &mut Errors) -> Vec<(String, String)> {
+pub(super) fn attribute_columns(
+    accounts: &Table,
+    protected: &ProtectedList,
+    errors: &mut Errors,
+) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for name in accounts.df.get_column_names() {
         let Some(attr) = name.strip_prefix(ATTRIBUTE_COLUMN_PREFIX) else {
             continue;
         };
-        if is_protected_attribute(attr) {
+        if let Some(why) = protected.refuses(attr) {
             errors.push(RowError::new(
                 &accounts.file,
                 0,
                 name,
-                "protected attribute: it can never be a model input; remove the column",
+                format!(
+                    "protected attribute: it can never be a model input ({why}); remove the column"
+                ),
             ));
         } else if !attr.is_empty() {
             out.push((name.to_string(), attr.to_owned()));

@@ -65,6 +65,8 @@ pub struct TrainingSet {
     pub rows: Vec<Labeled>,
     /// Attribute names found in the accounts table (without prefix), sorted.
     pub attributes: Vec<String>,
+    /// The protected list the attributes were checked against; the model's artifact records it.
+    pub protected: crate::domain::ProtectedList,
 }
 
 /// Reads and validates the three tables and joins them into labelled accounts; any problem
@@ -130,7 +132,7 @@ pub fn load_with(paths: &TablePaths, lenient: bool) -> Result<Loaded, TrainError
     )?;
 
     let mut errors = Errors::default();
-    let attributes = attribute_columns(&accounts, &mut errors);
+    let attributes = attribute_columns(&accounts, &paths.read.protected, &mut errors);
     let mut set = build_accounts(&accounts, &attributes, &mut errors)?;
     attach_history(&history, &mut set, &mut errors)?;
     let labels = read_outcomes(&outcomes, &set.index, set.accounts.len(), &mut errors)?;
@@ -193,6 +195,7 @@ pub fn load_with(paths: &TablePaths, lenient: bool) -> Result<Loaded, TrainError
         set: TrainingSet {
             rows,
             attributes: names,
+            protected: paths.read.protected.clone(),
         },
         rejected_accounts: rejected.len(),
         rejects,
@@ -208,7 +211,7 @@ pub fn load_portfolio(
 ) -> Result<Vec<Account>, TrainError> {
     let (accounts_table, history_table) = read_accounts_and_history(accounts, history, read)?;
     let mut errors = Errors::default();
-    let attributes = attribute_columns(&accounts_table, &mut errors);
+    let attributes = attribute_columns(&accounts_table, &read.protected, &mut errors);
     let mut set = build_accounts(&accounts_table, &attributes, &mut errors)?;
     attach_history(&history_table, &mut set, &mut errors)?;
     if !errors.0.is_empty() {

@@ -37,6 +37,9 @@ pub struct ReadOptions {
     /// Cell texts that mean "missing", besides the empty cell (for example `NA` as R writes it,
     /// or `nan`).
     pub null_values: Vec<String>,
+    /// Attribute columns refused or allowed beyond the built-in protected characteristics (the
+    /// training config's `[protected]`).
+    pub protected: crate::domain::ProtectedList,
 }
 
 /// A table read with Polars: typed columns plus the raw text of each, for error messages.
