@@ -85,7 +85,7 @@ fn main() -> ExitCode {
                 TrainError::Data { .. } => ExitCode::from(3),
                 _ => ExitCode::FAILURE,
             };
-            eprintln!("error: {:#}", anyhow::Error::from(e));
+            eprintln!("error: {}", cli::error_message(&e));
             code
         }
     }

@@ -460,3 +460,35 @@ U2,2025-03-31,1,3
         "{message}"
     );
 }
+
+/// A refused account row is one problem, not three: its history and outcome rows are not
+/// reported again as "not in the accounts table"; a lenient load lists them as going with it.
+#[test]
+fn a_refused_account_row_does_not_cascade() {
+    let accounts = ACCOUNTS.replace(
+        "A3,2025-03-31,1500,1400,6,3,4",
+        "A3,2025-03-31,1500,1400,6,3,-4",
+    );
+    let message = data_error(&accounts, HISTORY, OUTCOMES);
+    assert!(message.starts_with("1 problem(s)"), "{message}");
+    assert!(
+        message.contains("row 3, column `prior_delinquencies`"),
+        "{message}"
+    );
+    assert!(!message.contains("not in the accounts table"), "{message}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let loaded =
+        load_with(&write(dir.path(), &accounts, HISTORY, OUTCOMES), true).expect("lenient");
+    assert_eq!(loaded.set.rows.len(), 2);
+    let followers: Vec<&str> = loaded
+        .rejects
+        .iter()
+        .filter(|r| r.message.contains("was refused: it goes with it"))
+        .map(|r| r.file.rsplit('/').next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        followers,
+        ["payment_history.csv", "payment_history.csv", "outcomes.csv"]
+    );
+}

@@ -34,6 +34,22 @@ use crate::train::tables::{self, TablePaths};
 use crate::train::{html, import, monthly, synthetic, uci, worklist, TrainError};
 use progress::stage;
 
+/// The error and its causes in one line, each said once: a cause whose words the message
+/// already carries is not repeated ("no such file: no such file").
+pub fn error_message(error: &TrainError) -> String {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let words = cause.to_string();
+        if !message.contains(&words) {
+            message.push_str(": ");
+            message.push_str(&words);
+        }
+        source = cause.source();
+    }
+    message
+}
+
 /// Where the canonical tables are.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TableArgs {
@@ -651,6 +667,15 @@ mod tests {
         };
         let err = fit_args(&[]).resolve(&file).expect_err("refused");
         assert!(matches!(err, TrainError::Config(_)), "{err}");
+    }
+
+    #[test]
+    fn an_error_says_each_cause_once() {
+        let missing = TrainError::Io {
+            path: PathBuf::from("data/accounts.csv"),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        };
+        assert_eq!(error_message(&missing), "data/accounts.csv: no such file");
     }
 
     #[test]

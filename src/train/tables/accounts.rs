@@ -53,6 +53,28 @@ pub(super) struct AccountSet {
     /// The accounts table's data row of each account.
     pub(in crate::train) rows: Vec<u64>,
     pub(in crate::train) index: HashMap<String, usize>,
+    /// Accounts whose row was refused: id → that row. Their history and outcome rows are not
+    /// reported again as "not in the accounts table"; a lenient load lists them as going with
+    /// the refused account.
+    pub(in crate::train) refused: HashMap<String, u64>,
+    /// Whether rows of refused accounts get a line of their own (lenient loads).
+    pub(in crate::train) list_followers: bool,
+}
+
+impl AccountSet {
+    /// What to say of a history or outcome row for `id`, which is not among the accounts:
+    /// nothing in a strict load when its account row was refused (that row's error says why).
+    fn missing(&self, id: &str, what: &str) -> Option<String> {
+        match self.refused.get(id) {
+            Some(_) if !self.list_followers => None,
+            Some(row) => Some(format!(
+                "{what} for account `{id}`, whose row {row} in the accounts table was refused: it goes with it"
+            )),
+            None => Some(format!(
+                "{what} for account `{id}`, which is not in the accounts table"
+            )),
+        }
+    }
 }
 
 pub(super) fn build_accounts(
@@ -113,6 +135,7 @@ pub(super) fn build_accounts(
     let mut accounts = Vec::with_capacity(t.len());
     let mut rows = Vec::with_capacity(t.len());
     let mut index = HashMap::with_capacity(t.len());
+    let mut refused = HashMap::new();
     for i in 0..t.len() {
         let row = t.rows[i];
         errors.at(ids[i]);
@@ -200,6 +223,7 @@ pub(super) fn build_accounts(
                 }
             }
         }
+        let refused_id = id.clone();
         if let (Some(account_id), Some(as_of), Some(open_credit_lines), Some(prior_delinquencies)) =
             (id, as_of, open_credit_lines, prior_delinquencies)
         {
@@ -224,12 +248,16 @@ pub(super) fn build_accounts(
                 promises: Vec::new(),
                 compliance,
             });
+        } else if let Some(id) = refused_id {
+            refused.entry(id).or_insert(row);
         }
     }
     Ok(AccountSet {
         accounts,
         rows,
         index,
+        refused,
+        list_followers: false,
     })
 }
 
@@ -253,12 +281,9 @@ pub(super) fn attach_history(
             continue;
         };
         let Some(&a) = set.index.get(id) else {
-            errors.push(RowError::new(
-                &t.file,
-                row,
-                "account_id",
-                format!("history for account `{id}`, which is not in the accounts table"),
-            ));
+            if let Some(message) = set.missing(id, "history") {
+                errors.push(RowError::new(&t.file, row, "account_id", message));
+            }
             continue;
         };
         let date = errors.need(t, "statement_date", Kind::Date, i, dates[i]);
@@ -346,10 +371,10 @@ pub(super) fn attach_history(
 
 pub(super) fn read_outcomes(
     t: &Table,
-    index: &HashMap<String, usize>,
-    n: usize,
+    set: &AccountSet,
     errors: &mut Errors,
 ) -> Result<Vec<Option<bool>>, TrainError> {
+    let (index, n) = (&set.index, set.accounts.len());
     let ids = t.texts("account_id")?;
     let repaid = t.ints("repaid")?;
     let mut labels = vec![None; n];
@@ -361,12 +386,9 @@ pub(super) fn read_outcomes(
         };
         let value = errors.count(t, "repaid", i, repaid[i], 1);
         let Some(&a) = index.get(id) else {
-            errors.push(RowError::new(
-                &t.file,
-                row,
-                "account_id",
-                format!("outcome for account `{id}`, which is not in the accounts table"),
-            ));
+            if let Some(message) = set.missing(id, "outcome") {
+                errors.push(RowError::new(&t.file, row, "account_id", message));
+            }
             continue;
         };
         if labels[a].is_some() {

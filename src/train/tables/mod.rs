@@ -134,8 +134,9 @@ pub fn load_with(paths: &TablePaths, lenient: bool) -> Result<Loaded, TrainError
     let mut errors = Errors::default();
     let attributes = attribute_columns(&accounts, &paths.read.protected, &mut errors);
     let mut set = build_accounts(&accounts, &attributes, &mut errors)?;
+    set.list_followers = lenient;
     attach_history(&history, &mut set, &mut errors)?;
-    let labels = read_outcomes(&outcomes, &set.index, set.accounts.len(), &mut errors)?;
+    let labels = read_outcomes(&outcomes, &set, &mut errors)?;
 
     if !errors.0.is_empty() && !lenient {
         return Err(TrainError::data(errors.0));
