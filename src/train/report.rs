@@ -89,7 +89,11 @@ pub struct Evaluation {
     pub kind: String,
     /// Fingerprint of the tables evaluated on.
     pub data_fingerprint: String,
-    /// Metrics on every row of the tables.
+    /// Which rows of the tables were evaluated: `all rows`, or the held-out side of a split
+    /// (`test = account_id % 5 == 0`).
+    #[serde(default)]
+    pub evaluated_on: String,
+    /// Metrics on the evaluated rows.
     pub metrics: Metrics,
     /// Decile table, riskiest tenth first.
     pub deciles: Vec<Decile>,
@@ -141,6 +145,7 @@ impl Evaluation {
             version: a.version.clone(),
             kind: a.model.kind().to_owned(),
             data_fingerprint: super::fit::fingerprint(paths)?,
+            evaluated_on: "all rows".into(),
             metrics: crate::evaluation::evaluate(&labels, &scores)?,
             deciles: deciles(&labels, &scores)?,
             drift,

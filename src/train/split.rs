@@ -56,6 +56,29 @@ impl Split {
     }
 }
 
+impl Split {
+    /// The split an artifact records (its `Display` form, as in `training.split`), or the
+    /// command-line form.
+    pub fn from_recorded(text: &str) -> Result<Split, String> {
+        let t = text.trim();
+        let recorded = if let Some(rest) = t.strip_prefix("test = account_id % ") {
+            rest.split_once(" == ")
+                .map(|(m, r)| format!("mod:{}:{}", m.trim(), r.trim()))
+        } else if let Some(rest) = t.strip_prefix("test = hash(seed ") {
+            rest.split_once(", account_id) < ").map(|(seed, f)| {
+                let fraction = f.split_whitespace().next().unwrap_or_default();
+                format!("hash:{fraction}:{seed}")
+            })
+        } else if let Some(rest) = t.strip_prefix("out of time: train = as_of <= ") {
+            rest.split_once(',')
+                .map(|(d, _)| format!("time:{}", d.trim()))
+        } else {
+            None
+        };
+        recorded.unwrap_or_else(|| t.to_owned()).parse()
+    }
+}
+
 impl FromStr for Split {
     type Err = String;
 
@@ -121,6 +144,31 @@ impl fmt::Display for Split {
                 )
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod recorded_tests {
+    use super::*;
+
+    #[test]
+    fn a_recorded_split_reads_back_as_itself() {
+        for spec in [
+            "mod:5",
+            "mod:7:3",
+            "hash:0.2",
+            "hash:0.25:42",
+            "time:2024-06-30",
+        ] {
+            let split: Split = spec.parse().expect("spec");
+            assert_eq!(
+                Split::from_recorded(&split.to_string()),
+                Ok(split),
+                "{spec}"
+            );
+            assert_eq!(Split::from_recorded(spec), Ok(split), "{spec}");
+        }
+        assert!(Split::from_recorded("whatever").is_err());
     }
 }
 

@@ -492,3 +492,52 @@ fn a_refused_account_row_does_not_cascade() {
         ["payment_history.csv", "payment_history.csv", "outcomes.csv"]
     );
 }
+
+/// `evaluate` scores only the held-out side of the model's own split unless told otherwise, so
+/// that training accounts never flatter a model: the shipped model was trained with `mod:5`, so
+/// of ten accounts it evaluates accounts 5 and 10; `--split all` evaluates all ten.
+#[test]
+fn evaluate_scores_the_held_out_side_of_the_models_split() {
+    use payrisk::train::cli::{evaluate, EvaluateArgs, TableArgs};
+    let mut accounts = String::from(
+        "account_id,as_of,credit_limit,current_balance,months_on_book,open_credit_lines,prior_delinquencies,hardship\n",
+    );
+    let mut history = String::from(
+        "account_id,statement_date,amount_due,minimum_due,amount_paid,days_past_due\n",
+    );
+    let mut outcomes = String::from("account_id,repaid\n");
+    for id in 1..=10 {
+        accounts.push_str(&format!("{id},2025-03-31,1000,500,24,2,0,0\n"));
+        history.push_str(&format!("{id},2025-03-31,500,50,0,{}\n", (id % 3) * 30));
+        outcomes.push_str(&format!("{id},{}\n", id % 2));
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), &accounts, &history, &outcomes);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = |split: Option<&str>| {
+        let out = dir.path().join("evaluation.json");
+        evaluate(&EvaluateArgs {
+            model: root.join(payrisk::serve::DEFAULT_MODEL),
+            tables: TableArgs {
+                dir: dir.path().to_path_buf(),
+                accounts: None,
+                history: None,
+                outcomes: None,
+                ignore_unknown_columns: false,
+                null_values: Vec::new(),
+            },
+            split: split.map(str::to_owned),
+            out: out.clone(),
+        })
+        .expect("evaluate");
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).expect("json")).expect("parse");
+        (
+            json["metrics"]["rows"].as_u64().expect("rows"),
+            json["evaluated_on"].as_str().expect("on").to_owned(),
+        )
+    };
+    assert_eq!(run(None), (2, "test = account_id % 5 == 0".to_owned()));
+    assert_eq!(run(Some("all")), (10, "all rows".to_owned()));
+    assert_eq!(run(Some("mod:3:1")).0, 4);
+}

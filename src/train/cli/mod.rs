@@ -30,7 +30,7 @@ use crate::train::config::{ModelKind, TrainConfig};
 use crate::train::fit::{fit_gbdt_observed, fit_logistic, import_gbdt, Design, FitConfig, Fitted};
 use crate::train::report::{write_json, Comparison, Evaluation, MetricsReport};
 use crate::train::split::Split;
-use crate::train::tables::{self, TablePaths};
+use crate::train::tables::{self, TablePaths, TrainingSet};
 use crate::train::{html, import, monthly, synthetic, uci, worklist, TrainError};
 use progress::stage;
 
@@ -440,6 +440,11 @@ pub struct EvaluateArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub tables: TableArgs,
+    /// Which rows to evaluate: `all`, or a split (`mod:5`, `hash:0.2`, `time:2024-06-30`)
+    /// whose held-out side is scored [default: the split the model was trained with, so that
+    /// no training account is scored].
+    #[arg(long)]
+    pub split: Option<String>,
     /// Where to write the evaluation JSON.
     #[arg(long, default_value = "evaluation.json")]
     pub out: PathBuf,
@@ -450,7 +455,9 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<String, TrainError> {
     let paths = args.tables.paths();
     let model = Model::load(&args.model)?;
     let set = stage("reading and validating the tables", || tables::load(&paths))?;
-    let e = stage("scoring", || Evaluation::of(&model, &set, &paths))?;
+    let (set, evaluated_on) = rows_to_evaluate(set, args.split.as_deref(), &model)?;
+    let mut e = stage("scoring", || Evaluation::of(&model, &set, &paths))?;
+    e.evaluated_on = evaluated_on;
     write_json(&e, &args.out)?;
     let html_path = args.out.with_extension("html");
     write(&html_path, &html::render_evaluation(&e, model.artifact()))?;
@@ -462,6 +469,44 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<String, TrainError> {
     ))
 }
 
+/// The rows of `set` to evaluate `model` on, and their description: every row for `all`, else
+/// the held-out side of the split given, or of the split `model` was trained with.
+fn rows_to_evaluate(
+    mut set: TrainingSet,
+    choice: Option<&str>,
+    model: &Model,
+) -> Result<(TrainingSet, String), TrainError> {
+    if choice == Some("all") {
+        return Ok((set, "all rows".into()));
+    }
+    let recorded = &model.artifact().training.split;
+    let split = match choice {
+        Some(spec) => spec.parse::<Split>(),
+        None => Split::from_recorded(recorded).map_err(|e| {
+            format!(
+                "{e}; the model records the split `{recorded}`: pass --split SPEC or --split all"
+            )
+        }),
+    }
+    .map_err(TrainError::Config)?;
+    let mut kept = Vec::with_capacity(set.rows.len());
+    for row in set.rows {
+        if split
+            .is_test(&row.account.account_id, row.account.as_of)
+            .map_err(TrainError::Config)?
+        {
+            kept.push(row);
+        }
+    }
+    if kept.is_empty() {
+        return Err(TrainError::Config(format!(
+            "no row of the tables is on the held-out side of `{split}`: pass --split all to evaluate every row"
+        )));
+    }
+    set.rows = kept;
+    Ok((set, split.to_string()))
+}
+
 /// Options of `compare`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CompareArgs {
@@ -471,6 +516,10 @@ pub struct CompareArgs {
     /// The candidate.
     #[arg(long)]
     pub challenger: PathBuf,
+    /// Which rows to compare on: `all`, or a split whose held-out side is scored [default: the
+    /// split the champion was trained with].
+    #[arg(long)]
+    pub split: Option<String>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub tables: TableArgs,
@@ -485,13 +534,16 @@ pub fn compare(args: &CompareArgs) -> Result<String, TrainError> {
     let champion = Model::load(&args.champion)?;
     let challenger = Model::load(&args.challenger)?;
     let set = stage("reading and validating the tables", || tables::load(&paths))?;
+    let (set, evaluated_on) = rows_to_evaluate(set, args.split.as_deref(), &champion)?;
+    let evaluate = |model: &Model| {
+        Evaluation::of(model, &set, &paths).map(|mut e| {
+            e.evaluated_on.clone_from(&evaluated_on);
+            e
+        })
+    };
     let c = Comparison::of(
-        stage("scoring the champion", || {
-            Evaluation::of(&champion, &set, &paths)
-        })?,
-        stage("scoring the challenger", || {
-            Evaluation::of(&challenger, &set, &paths)
-        })?,
+        stage("scoring the champion", || evaluate(&champion))?,
+        stage("scoring the challenger", || evaluate(&challenger))?,
     )?;
     write_json(&c, &args.out)?;
     let html_path = args.out.with_extension("html");
