@@ -15,6 +15,7 @@ use rayon::prelude::*;
 
 use super::TrainError;
 use crate::domain::{printable, Account};
+use crate::model::Model;
 use crate::serve::decisions::ScoredAccount;
 use crate::serve::deployment::Deployment;
 
@@ -88,15 +89,62 @@ pub fn rank(deployment: &Deployment, accounts: &[Account], now: DateTime<Utc>) -
             entries
         })
         .collect();
-    entries.par_sort_by(|a, b| {
-        b.priority
-            .total_cmp(&a.priority)
-            .then_with(|| a.account_id.cmp(&b.account_id))
-    });
+    entries.par_sort_by(collectors_order);
     for (k, e) in entries.iter_mut().enumerate() {
         e.rank = k as u64 + 1;
     }
     entries
+}
+
+/// The collectors' order: priority first (highest), then the riskier account (the lower
+/// repayment probability), then the account id with its digits compared as numbers ("2" before
+/// "10"), so that a portfolio without balances (all priority 0) is still ranked by risk.
+fn collectors_order(a: &Entry, b: &Entry) -> std::cmp::Ordering {
+    b.priority
+        .total_cmp(&a.priority)
+        .then_with(|| a.probability.total_cmp(&b.probability))
+        .then_with(|| natural(&a.account_id, &b.account_id))
+}
+
+/// Text order with runs of digits compared by their value (`A-2` before `A-10`).
+fn natural(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (a.first(), b.first()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let run = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (na, nb) = (run(a), run(b));
+                let (da, db) = (&a[..na], &b[..nb]);
+                // Compare values: strip leading zeros, then longer is larger, then digit by digit.
+                let trim = |d: &[u8]| {
+                    let z = d.iter().take_while(|c| **c == b'0').count();
+                    d[z..].to_vec()
+                };
+                let (ta, tb) = (trim(da), trim(db));
+                let order = ta
+                    .len()
+                    .cmp(&tb.len())
+                    .then_with(|| ta.cmp(&tb))
+                    .then(na.cmp(&nb));
+                if order != Ordering::Equal {
+                    return order;
+                }
+                a = &a[na..];
+                b = &b[nb..];
+            }
+            (Some(x), Some(y)) => {
+                if x != y {
+                    return x.cmp(y);
+                }
+                a = &a[1..];
+                b = &b[1..];
+            }
+        }
+    }
 }
 
 /// The worklist entry of one decided account (ranked later).
@@ -202,6 +250,70 @@ pub fn write(entries: &[Entry], path: &Path) -> Result<(), TrainError> {
         ),
     ])
     .map_err(polars)?;
+    save(&mut df, path)
+}
+
+/// Probabilities only, for portfolios without a collections policy: each account's repayment
+/// probability from `model` (the serving feature engine and model), riskiest first, ties by id
+/// read as a number. (rank, account id, probability.)
+pub fn rank_probabilities(model: &Model, accounts: &[Account]) -> Vec<(u64, String, f64)> {
+    let spec = model.spec();
+    let mut rows: Vec<(u64, String, f64)> = accounts
+        .par_iter()
+        .map_init(
+            || vec![0.0; spec.len()],
+            |row, a| {
+                spec.derive(a, row);
+                (0, a.account_id.clone(), model.probability(row))
+            },
+        )
+        .collect();
+    rows.par_sort_by(|a, b| a.2.total_cmp(&b.2).then_with(|| natural(&a.1, &b.1)));
+    for (k, r) in rows.iter_mut().enumerate() {
+        r.0 = k as u64 + 1;
+    }
+    rows
+}
+
+/// Writes [`rank_probabilities`]' rows (with the model's version) as Parquet, or CSV for any
+/// other extension (control characters in ids escaped).
+pub fn write_probabilities(
+    rows: &[(u64, String, f64)],
+    model_version: &str,
+    path: &Path,
+) -> Result<(), TrainError> {
+    let parquet = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    let ids: Vec<String> = rows
+        .iter()
+        .map(|r| match parquet {
+            true => r.1.clone(),
+            false => printable(&r.1).into_owned(),
+        })
+        .collect();
+    let mut df = DataFrame::new_infer_height(vec![
+        Column::new("rank".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>()),
+        Column::new("account_id".into(), ids),
+        Column::new(
+            "repayment_probability".into(),
+            rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+        ),
+        Column::new("model_version".into(), vec![model_version; rows.len()]),
+    ])
+    .map_err(|source| TrainError::Polars {
+        context: format!("writing {}", path.display()),
+        source,
+    })?;
+    save(&mut df, path)
+}
+
+/// Writes `df` to `path` (creating its directory): Parquet for `.parquet`, else CSV.
+fn save(df: &mut DataFrame, path: &Path) -> Result<(), TrainError> {
+    let polars = |source| TrainError::Polars {
+        context: format!("writing {}", path.display()),
+        source,
+    };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|source| TrainError::Io {
             path: dir.to_path_buf(),
@@ -212,10 +324,13 @@ pub fn write(entries: &[Entry], path: &Path) -> Result<(), TrainError> {
         path: path.to_path_buf(),
         source,
     })?;
+    let parquet = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
     if parquet {
-        ParquetWriter::new(file).finish(&mut df).map_err(polars)?;
+        ParquetWriter::new(file).finish(df).map_err(polars)?;
     } else {
-        CsvWriter::new(file).finish(&mut df).map_err(polars)?;
+        CsvWriter::new(file).finish(df).map_err(polars)?;
     }
     Ok(())
 }
@@ -248,6 +363,31 @@ mod tests {
 
     /// Control characters in an id cannot break a CSV line or reach a terminal raw; Parquet
     /// keeps the id as it is.
+    #[test]
+    fn ties_go_to_the_riskier_account_then_to_the_id_read_as_a_number() {
+        // Pins the order of a portfolio without balances: all priority 0.
+        let mut entries: Vec<Entry> = [
+            ("10", 0.5),
+            ("2", 0.5),
+            ("1", 0.5),
+            ("100", 0.2),
+            ("A-9", 0.5),
+            ("A-10", 0.5),
+        ]
+        .iter()
+        .map(|(id, p)| Entry {
+            account_id: (*id).into(),
+            probability: *p,
+            priority: 0.0,
+            ..entry("x")
+        })
+        .collect();
+        entries.sort_by(collectors_order);
+        let ids: Vec<&str> = entries.iter().map(|e| e.account_id.as_str()).collect();
+        assert_eq!(ids, ["100", "1", "2", "10", "A-9", "A-10"]);
+        assert_eq!(natural("007", "7"), std::cmp::Ordering::Greater);
+    }
+
     #[test]
     fn csv_worklists_escape_control_characters_in_ids() {
         let dir = tempfile::tempdir().expect("tempdir");

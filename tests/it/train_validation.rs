@@ -541,3 +541,41 @@ fn evaluate_scores_the_held_out_side_of_the_models_split() {
     assert_eq!(run(Some("all")), (10, "all rows".to_owned()));
     assert_eq!(run(Some("mod:3:1")).0, 4);
 }
+
+/// A portfolio can be scored without a collections policy (`--probabilities-only`), riskiest
+/// first; without that flag a missing policy is named with the way out.
+#[test]
+fn probabilities_need_no_policy() {
+    use payrisk::train::cli::{score, ScoreArgs, TableArgs};
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), ACCOUNTS, HISTORY, OUTCOMES);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = dir.path().join("p.csv");
+    let args = |probabilities_only: bool| ScoreArgs {
+        model: root.join(payrisk::serve::DEFAULT_MODEL),
+        policy: dir.path().join("no-policy.toml"),
+        probabilities_only,
+        tables: TableArgs {
+            dir: dir.path().to_path_buf(),
+            accounts: None,
+            history: None,
+            outcomes: None,
+            ignore_unknown_columns: false,
+            null_values: Vec::new(),
+        },
+        decision_time: None,
+        output: out.clone(),
+    };
+    let err = score(&args(false)).expect_err("no policy").to_string();
+    assert!(err.contains("--probabilities-only"), "{err}");
+    score(&args(true)).expect("probabilities");
+    let text = std::fs::read_to_string(&out).expect("csv");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "rank,account_id,repayment_probability,model_version"
+    );
+    assert_eq!(lines.len(), 4);
+    // A3 (60 days past due, four prior delinquencies) is the riskiest.
+    assert!(lines[1].starts_with("1,A3,"), "{text}");
+}

@@ -567,9 +567,13 @@ pub struct ScoreArgs {
     /// The model artifact.
     #[arg(long, default_value = DEFAULT_MODEL)]
     pub model: PathBuf,
-    /// The treatment policy.
-    #[arg(long, default_value = DEFAULT_POLICY)]
+    /// The treatment policy (relative to the working directory).
+    #[arg(long, default_value = DEFAULT_POLICY, conflicts_with = "probabilities_only")]
     pub policy: PathBuf,
+    /// Write repayment probabilities only (rank, account, probability, model version), riskiest
+    /// first, without a collections policy.
+    #[arg(long)]
+    pub probabilities_only: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub tables: TableArgs,
@@ -583,6 +587,16 @@ pub struct ScoreArgs {
 
 /// Scores a whole portfolio with the serving deployment and writes the ranked worklist.
 pub fn score(args: &ScoreArgs) -> Result<String, TrainError> {
+    if args.probabilities_only {
+        return score_probabilities(args);
+    }
+    if !args.policy.exists() {
+        return Err(TrainError::Config(format!(
+            "no policy at {} (relative to the working directory): pass --policy FILE, or \
+             --probabilities-only for probabilities without one",
+            args.policy.display()
+        )));
+    }
     // Offline scoring reports no drift: no window to fill.
     let deployment = Deployment::load(&args.model, &args.policy)?.with_drift(DriftSettings::OFF);
     let paths = args.tables.paths();
@@ -602,6 +616,26 @@ pub fn score(args: &ScoreArgs) -> Result<String, TrainError> {
         "scored and ranked {} accounts in {seconds:.2} s ({:.0} accounts/s); wrote {}",
         ranked.len(),
         ranked.len() as f64 / seconds.max(1e-9),
+        args.output.display()
+    ))
+}
+
+/// `score --probabilities-only`: the model alone, no policy.
+fn score_probabilities(args: &ScoreArgs) -> Result<String, TrainError> {
+    let model = Model::load(&args.model)?;
+    let paths = args.tables.paths();
+    let accounts = stage("reading and validating the portfolio", || {
+        tables::load_portfolio(&paths.accounts, &paths.history, &paths.read)
+    })?;
+    let rows = stage("scoring", || {
+        Ok::<_, TrainError>(worklist::rank_probabilities(&model, &accounts))
+    })?;
+    stage("writing the probabilities", || {
+        worklist::write_probabilities(&rows, &model.artifact().version, &args.output)
+    })?;
+    Ok(format!(
+        "scored {} accounts (probabilities only); wrote {}",
+        rows.len(),
         args.output.display()
     ))
 }
