@@ -32,25 +32,31 @@ enum Command {
     Generate(cli::GenerateArgs),
     /// Fit a model (logistic regression or gradient-boosted trees), evaluate it on the held-out
     /// split, and write its artifact to MODELS_DIR/NAME/VERSION/model.json.
+    #[command(after_long_help = cli::TABLES_HELP)]
     Fit(cli::FitArgs),
     /// Import a LightGBM text model or an XGBoost JSON model as a payrisk artifact, evaluated on
     /// the tables' held-out split, into MODELS_DIR/NAME/VERSION/model.json.
     Import(cli::ImportArgs),
-    /// Score an existing model on labelled tables (every row): metrics, decile table and drift
-    /// against the model's training baseline; prints them, writes JSON to --out and an HTML
-    /// report with charts beside it (same name, .html).
+    /// Score an existing model on labelled tables (the held-out side of its split, or every row
+    /// with --split all): metrics, decile table and drift against the model's training
+    /// baseline; prints them, writes JSON to --out and an HTML report with charts beside it
+    /// (same name, .html).
+    #[command(after_long_help = cli::TABLES_HELP)]
     Evaluate(cli::EvaluateArgs),
     /// Champion against challenger on the same labelled tables, side by side; writes both
     /// evaluations and the differences as JSON to --out and an HTML report with both models'
     /// charts beside it (same name, .html).
+    #[command(after_long_help = cli::TABLES_HELP)]
     Compare(cli::CompareArgs),
     /// Score a whole portfolio (accounts and payment history; no outcomes needed) with the
     /// serving model, policy and experiment, and write the worklist ranked by priority
     /// (Parquet when --output ends in .parquet, else CSV). A shadow experiment adds the
     /// challenger's decisions for its share (shadow_* columns).
+    #[command(after_long_help = cli::TABLES_HELP)]
     Score(cli::ScoreArgs),
     /// Validate the tables, derive every account's features with the serving feature engine and
     /// write them as CSV (account_id, split, repaid, one column per feature; empty = missing).
+    #[command(after_long_help = cli::TABLES_HELP)]
     Features(cli::FeaturesArgs),
 }
 
@@ -87,6 +93,21 @@ fn main() -> ExitCode {
             };
             eprintln!("error: {}", cli::error_message(&e));
             code
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_help_of_every_command_that_reads_tables_describes_them() {
+        use clap::CommandFactory;
+        let mut args = super::Args::command();
+        for name in ["fit", "evaluate", "compare", "score", "features"] {
+            let command = args.find_subcommand_mut(name).expect("a command");
+            let help = command.render_long_help().to_string();
+            assert!(help.contains("payment_history"), "{name}: {help}");
+            assert!(help.contains("--ignore-unknown-columns"), "{name}");
         }
     }
 }

@@ -9,11 +9,15 @@
 //! 3. An artifact must declare the version of its directory ([`check_version`]), so that a copied
 //!    file cannot pose as another version.
 //! 4. A new version is written to a temporary name and renamed into place
-//!    ([`write_artifact`]), so a server polling the repository never reads half a file; an
-//!    existing artifact is replaced only when asked ([`claim`]).
+//!    ([`write_artifact`]), so a server polling the repository never reads half a file.
+//! 5. A new artifact asked for without a version takes the number after the highest numeric
+//!    version (1 for a new model) ([`place`]).
+//! 6. An existing version is refused, unless asked to go to the next free version instead
+//!    ([`Existing::NextVersion`]) or to replace it ([`Existing::Replace`]); a version whose
+//!    directory holds a [`SHIPPED_MARKER`] file is never replaced.
 //!
 //! The server reads through [`crate::serve::live`]; `payrisk-train fit` and `import` write
-//! through [`claim`] and [`write_artifact`].
+//! through [`place`] and [`write_artifact`].
 
 use std::path::{Path, PathBuf};
 
@@ -49,16 +53,100 @@ pub fn artifact_path(models_dir: &Path, name: &str, version: &str) -> PathBuf {
     models_dir.join(name).join(version).join(ARTIFACT_FILE)
 }
 
-/// Checks that a new artifact may be written at `path`: an existing one is refused unless
-/// `replace` is set.
-pub fn claim(path: &Path, replace: bool) -> Result<(), LoadError> {
-    if path.exists() && !replace {
-        return Err(LoadError::Invalid {
-            origin: path.display().to_string(),
-            message: "exists; pass --force to replace it or choose another --version".into(),
+/// A file in a version directory that marks the version as shipped: it is never replaced
+/// (rule 6).
+pub const SHIPPED_MARKER: &str = "SHIPPED";
+
+/// What to do when the version asked for exists (rule 6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Refuse, saying what else to do.
+    Refuse,
+    /// Write the next free version instead.
+    NextVersion,
+    /// Replace it (never a shipped version).
+    Replace,
+}
+
+/// Where a new artifact goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    /// The artifact's path.
+    pub path: PathBuf,
+    /// Its version (the directory's name).
+    pub version: String,
+    /// Why the version is not the one asked for, when it is not.
+    pub note: Option<String>,
+}
+
+/// The version after the highest numeric version of `name` under `models_dir` (1 for none).
+pub fn next_version(models_dir: &Path, name: &str) -> String {
+    let highest = versions(&models_dir.join(name))
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|(v, _)| v.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0);
+    (highest + 1).to_string()
+}
+
+/// Where to write version `version` (none: the next, rule 5) of model `name` under
+/// `models_dir`, given what to do if it exists (rule 6).
+pub fn place(
+    models_dir: &Path,
+    name: &str,
+    version: Option<&str>,
+    existing: Existing,
+) -> Result<Placed, LoadError> {
+    let next = next_version(models_dir, name);
+    let Some(version) = version else {
+        return Ok(Placed {
+            path: artifact_path(models_dir, name, &next),
+            version: next,
+            note: None,
+        });
+    };
+    let path = artifact_path(models_dir, name, version);
+    if !path.exists() {
+        return Ok(Placed {
+            path,
+            version: version.to_owned(),
+            note: None,
         });
     }
-    Ok(())
+    let shipped = path.with_file_name(SHIPPED_MARKER).exists();
+    let refuse = |message: String| LoadError::Invalid {
+        origin: path.display().to_string(),
+        message,
+    };
+    match existing {
+        Existing::NextVersion => Ok(Placed {
+            path: artifact_path(models_dir, name, &next),
+            note: Some(format!(
+                "version {version} exists, so this is version {next} (--replace overwrites \
+                 a version that is not shipped)"
+            )),
+            version: next,
+        }),
+        Existing::Replace if !shipped => Ok(Placed {
+            path,
+            version: version.to_owned(),
+            note: None,
+        }),
+        Existing::Replace => Err(refuse(format!(
+            "is shipped with payrisk and never replaced; omit --version to write version {next}, \
+             or write to another --models-dir"
+        ))),
+        Existing::Refuse => Err(refuse(format!(
+            "exists; omit --version to write version {next}, pass --force to write it as version \
+             {next}, or --replace to overwrite it{}",
+            if shipped {
+                " (not possible here: it is shipped)"
+            } else {
+                ""
+            }
+        ))),
+    }
 }
 
 /// Writes `json` as the artifact at `path`, creating its directory: to a temporary name
@@ -145,14 +233,26 @@ mod tests {
     }
 
     #[test]
-    fn an_existing_artifact_is_replaced_only_when_asked() {
+    fn an_existing_artifact_is_replaced_only_when_asked_and_never_when_shipped() {
+        // Pins rules 5 and 6.
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = artifact_path(dir.path(), "m", "1");
-        claim(&path, false).expect("a new version may be written");
+        let first = place(dir.path(), "m", None, Existing::Refuse).expect("a new model");
+        assert_eq!(first.version, "1");
+        let path = first.path;
         write_artifact(&path, "{\"a\":1}").expect("write");
-        let refused = claim(&path, false).expect_err("an existing version is refused");
-        assert!(refused.to_string().contains("--force"), "{refused}");
-        claim(&path, true).expect("replaced when asked");
+        assert_eq!(next_version(dir.path(), "m"), "2");
+        let refused = place(dir.path(), "m", Some("1"), Existing::Refuse)
+            .expect_err("an existing version is refused");
+        assert!(refused.to_string().contains("version 2"), "{refused}");
+        let moved = place(dir.path(), "m", Some("1"), Existing::NextVersion).expect("next");
+        assert_eq!((moved.version.as_str(), moved.note.is_some()), ("2", true));
+        let replaced = place(dir.path(), "m", Some("1"), Existing::Replace).expect("replace");
+        assert_eq!(replaced.path, path);
+        std::fs::write(path.with_file_name(SHIPPED_MARKER), "shipped").expect("mark");
+        let refused = place(dir.path(), "m", Some("1"), Existing::Replace)
+            .expect_err("a shipped version is never replaced");
+        assert!(refused.to_string().contains("shipped"), "{refused}");
+        std::fs::remove_file(path.with_file_name(SHIPPED_MARKER)).expect("unmark");
         write_artifact(&path, "{\"a\":2}").expect("rewrite");
         assert_eq!(std::fs::read_to_string(&path).expect("read"), "{\"a\":2}");
         let leftovers: Vec<_> = std::fs::read_dir(path.parent().expect("dir"))

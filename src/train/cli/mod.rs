@@ -7,7 +7,8 @@
 //! 2. Tables are found by name in `--tables DIR` (`accounts`, `payment_history`, `outcomes`,
 //!    Parquet before CSV), unless a flag names a single table.
 //! 3. A model is written to `<models_dir>/<name>/<version>/model.json` through
-//!    [`crate::serve::repository`]: an existing version is replaced only with `--force`, and the
+//!    [`crate::serve::repository`]: an existing version is replaced only with `--replace` (never
+//!    a shipped one), `--force` writes the next version instead, and the
 //!    artifact is renamed into place whole.
 //! 4. Row errors stop a command (exit code 3); with `--lenient`, `fit` leaves the accounts out and
 //!    writes every rejected row to `rejects.csv` beside the artifact.
@@ -50,6 +51,20 @@ pub fn error_message(error: &TrainError) -> String {
     message
 }
 
+/// The canonical tables, as `--help` shows them after the options.
+pub const TABLES_HELP: &str = "\
+The tables (CSV or Parquet; dates YYYY-MM-DD; an empty cell means missing, --null-values adds texts that do):
+  accounts         account_id, as_of, open_credit_lines, prior_delinquencies;
+                   optional (absent or empty = unknown): credit_limit, current_balance,
+                   months_on_book, hardship (0/1), bureau_score, annual_income;
+                   attr_<name>: extra numeric features (protected characteristics are refused);
+                   compliance (for score): cease_communication, dispute_pending, bankruptcy,
+                   attorney_represented, deceased (0/1), opted_out_channels (a;b), time_zone (IANA)
+  payment_history  account_id, statement_date, amount_due, minimum_due, amount_paid, days_past_due
+  outcomes         account_id, repaid (0/1)
+Columns no table defines are refused with the nearest known name (--ignore-unknown-columns skips them).
+See docs/training.md.";
+
 /// Where the canonical tables are.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TableArgs {
@@ -77,6 +92,19 @@ pub struct TableArgs {
 }
 
 impl TableArgs {
+    /// The data's name, for a model trained on it: the directory the accounts table is in
+    /// (`--tables data/acme` names models `acme`).
+    pub fn data_name(&self) -> Option<String> {
+        let accounts = self.paths().accounts;
+        let dir = accounts
+            .parent()?
+            .canonicalize()
+            .ok()
+            .or_else(|| accounts.parent().map(Path::to_path_buf))?;
+        let name = dir.file_name()?.to_str()?.trim();
+        (!name.is_empty()).then(|| name.to_owned())
+    }
+
     /// The tables' paths: a flag's, else `<dir>/<stem>.parquet` when it exists, else `.csv`.
     pub fn paths(&self) -> TablePaths {
         let table = |flag: &Option<PathBuf>, stem: &str| {
@@ -231,10 +259,10 @@ pub struct FitArgs {
     /// as_of after the date) [default: the config's, else mod:5].
     #[arg(long)]
     pub split: Option<Split>,
-    /// Model name [default: the config's, else uci-credit].
+    /// Model name [default: the config's, else the tables directory's name].
     #[arg(long)]
     pub name: Option<String>,
-    /// Model version [default: the config's, else 1].
+    /// Model version [default: the config's, else the next free version of the model].
     #[arg(long)]
     pub version: Option<String>,
     /// Logistic L2 penalty [default: the config's, else 1.0].
@@ -254,14 +282,28 @@ pub struct FitArgs {
     /// Where model directories go.
     #[arg(long, default_value = "models")]
     pub models_dir: PathBuf,
-    /// Replace an existing artifact of the same name and version.
+    /// When the version exists, write the next free version instead.
     #[arg(long)]
     pub force: bool,
+    /// When the version exists, overwrite it (never a shipped version, whose directory holds a
+    /// `SHIPPED` file).
+    #[arg(long, conflicts_with = "force")]
+    pub replace: bool,
+}
+
+/// What `--force` and `--replace` ask for when a version exists.
+fn existing(force: bool, replace: bool) -> repository::Existing {
+    match (force, replace) {
+        (_, true) => repository::Existing::Replace,
+        (true, false) => repository::Existing::NextVersion,
+        (false, false) => repository::Existing::Refuse,
+    }
 }
 
 impl FitArgs {
     /// The model kind and fit settings: each flag given wins over the config file `file`, which
-    /// wins over the defaults (logistic, `uci-credit`, version `1`, `mod:5`, no calibration).
+    /// wins over the defaults (logistic, the name of the tables' directory, the next free
+    /// version (an empty `version` here), `mod:5`, no calibration).
     pub fn resolve(&self, file: &TrainConfig) -> Result<(ModelKind, FitConfig), TrainError> {
         let split = match (&self.split, &file.split) {
             (Some(s), _) => *s,
@@ -269,17 +311,22 @@ impl FitArgs {
             (None, None) => "mod:5".parse().map_err(TrainError::Config)?,
         };
         let kind = self.model.or(file.model).unwrap_or(ModelKind::Logistic);
+        let name = match self.name.clone().or_else(|| file.name.clone()) {
+            Some(name) => name,
+            None => self.tables.data_name().ok_or_else(|| {
+                TrainError::Config(
+                    "cannot name the model after its tables: pass --name (or `name` in the config)"
+                        .into(),
+                )
+            })?,
+        };
         let config = FitConfig {
-            name: self
-                .name
-                .clone()
-                .or_else(|| file.name.clone())
-                .unwrap_or_else(|| "uci-credit".into()),
+            name,
             version: self
                 .version
                 .clone()
                 .or_else(|| file.version.clone())
-                .unwrap_or_else(|| "1".into()),
+                .unwrap_or_default(),
             split,
             l2_penalty: self.l2.unwrap_or(file.logistic.l2),
             max_iterations: self.max_iterations.unwrap_or(file.logistic.max_iterations),
@@ -302,12 +349,22 @@ pub fn fit(args: &FitArgs) -> Result<String, TrainError> {
         None => TrainConfig::default(),
     };
     let (kind, config) = args.resolve(&file)?;
+    let mut config = config;
     let mut paths = args.tables.paths();
     paths.read.protected = file.protected.clone();
-    let target = repository::artifact_path(&args.models_dir, &config.name, &config.version);
-    repository::claim(&target, args.force)?;
+    let placed = repository::place(
+        &args.models_dir,
+        &config.name,
+        Some(config.version.as_str()).filter(|v| !v.is_empty()),
+        existing(args.force, args.replace),
+    )?;
+    config.version.clone_from(&placed.version);
+    let target = placed.path;
     let started = Instant::now();
     let mut out = String::new();
+    if let Some(note) = &placed.note {
+        let _ = writeln!(out, "{note}");
+    }
     let set = if args.lenient {
         let loaded = stage("reading and validating the tables (lenient)", || {
             tables::load_with(&paths, true)
@@ -383,22 +440,30 @@ pub struct ImportArgs {
     /// Model name.
     #[arg(long)]
     pub name: String,
-    /// Model version.
-    #[arg(long, default_value = "1")]
-    pub version: String,
+    /// Model version [default: the next free version of the model].
+    #[arg(long)]
+    pub version: Option<String>,
     /// Where model directories go.
     #[arg(long, default_value = "models")]
     pub models_dir: PathBuf,
-    /// Replace an existing artifact of the same name and version.
+    /// When the version exists, write the next free version instead.
     #[arg(long)]
     pub force: bool,
+    /// When the version exists, overwrite it (never a shipped version).
+    #[arg(long, conflicts_with = "force")]
+    pub replace: bool,
 }
 
 /// Imports a LightGBM or XGBoost model as a payrisk artifact, evaluated on the tables' held-out
 /// split, into the model repository.
 pub fn import(args: &ImportArgs) -> Result<String, TrainError> {
-    let target = repository::artifact_path(&args.models_dir, &args.name, &args.version);
-    repository::claim(&target, args.force)?;
+    let placed = repository::place(
+        &args.models_dir,
+        &args.name,
+        args.version.as_deref(),
+        existing(args.force, args.replace),
+    )?;
+    let target = placed.path;
     let started = Instant::now();
     let text = read(&args.input)?;
     let imported = match args.format {
@@ -413,7 +478,7 @@ pub fn import(args: &ImportArgs) -> Result<String, TrainError> {
     let set = stage("reading and validating the tables", || tables::load(&paths))?;
     let config = FitConfig {
         name: args.name.clone(),
-        version: args.version.clone(),
+        version: placed.version.clone(),
         split: args.split,
         l2_penalty: 0.0,
         max_iterations: 0,
@@ -428,7 +493,11 @@ pub fn import(args: &ImportArgs) -> Result<String, TrainError> {
         &mapping,
         positive_is_repaid,
     )?;
-    write_model(&target, &fitted, started)
+    let written = write_model(&target, &fitted, started)?;
+    Ok(match placed.note {
+        Some(note) => format!("{note}\n{written}"),
+        None => written,
+    })
 }
 
 /// Options of `evaluate`.
@@ -733,13 +802,14 @@ mod tests {
         assert_eq!(config.l2_penalty, 2.5);
         assert_eq!(config.max_iterations, 500);
 
-        let (kind, config) = fit_args(&[])
+        let (kind, config) = fit_args(&["--tables", "data/acme"])
             .resolve(&TrainConfig::default())
             .expect("defaults");
         assert_eq!(kind, ModelKind::Logistic);
+        // Named after the data, versioned by the repository.
         assert_eq!(
             (config.name.as_str(), config.version.as_str()),
-            ("uci-credit", "1")
+            ("acme", "")
         );
         assert_eq!(config.split, "mod:5".parse::<Split>().expect("split"));
         assert_eq!(config.calibration, None);
@@ -784,14 +854,35 @@ mod tests {
     }
 
     #[test]
-    fn fit_refuses_to_overwrite_a_version_without_force() {
+    fn fit_refuses_to_overwrite_a_version_without_being_asked() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let target = repository::artifact_path(dir.path(), "uci-credit", "1");
+        let target = repository::artifact_path(dir.path(), "acme", "1");
         repository::write_artifact(&target, "{}").expect("existing version");
-        let mut args = fit_args(&["--tables", "does/not/exist"]);
+        let mut args = fit_args(&["--tables", "does/not/acme", "--version", "1"]);
         args.models_dir = dir.path().to_path_buf();
         let err = fit(&args).expect_err("refused before reading any table");
         assert!(err.to_string().contains("--force"), "{err}");
         assert_eq!(std::fs::read_to_string(&target).expect("kept"), "{}");
+    }
+
+    #[test]
+    fn the_shipped_versions_are_marked_and_never_replaced() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for version in ["1", "2"] {
+            let dir = root.join("models/uci-credit").join(version);
+            assert!(
+                dir.join(repository::SHIPPED_MARKER).is_file(),
+                "{}",
+                dir.display()
+            );
+        }
+        let err = repository::place(
+            &root.join("models"),
+            "uci-credit",
+            Some("2"),
+            repository::Existing::Replace,
+        )
+        .expect_err("shipped");
+        assert!(err.to_string().contains("shipped"), "{err}");
     }
 }
