@@ -61,6 +61,8 @@ pub struct Fitted {
     pub artifact: Artifact,
     /// `(account_id, repaid, predicted probability)` of every held-out account.
     pub test_predictions: Vec<(String, bool, f64)>,
+    /// Every feature on the training rows, with its true spread.
+    pub summary: Vec<FeatureSummary>,
 }
 
 /// The logistic optimiser stops when the gradient of the summed log loss is below this times
@@ -319,6 +321,7 @@ fn finish(
     Ok(Fitted {
         artifact,
         test_predictions,
+        summary: feature_summaries(&design.spec, &design.values, &design.train),
     })
 }
 
@@ -470,7 +473,59 @@ impl Design {
 
 /// Mean, standard deviation and missing rate of each feature over the training rows, and
 /// whether it varies (constant or all-missing features are left out of the fit).
+/// The artifact's statistics of each feature (a constant one gets std 1, the standardisation's
+/// placeholder), and whether it varies on the training rows.
 fn feature_stats(spec: &FeatureSpec, matrix: &[f64], train: &[usize]) -> Vec<(FeatureStats, bool)> {
+    feature_summaries(spec, matrix, train)
+        .into_iter()
+        .map(|s| {
+            let varies = s.uninformative().is_none();
+            (
+                FeatureStats {
+                    name: s.name,
+                    mean: s.mean,
+                    std: if varies { s.std } else { 1.0 },
+                    missing_rate: s.missing_rate,
+                },
+                varies,
+            )
+        })
+        .collect()
+}
+
+/// One feature on the training rows, as it is: its true spread, for the report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureSummary {
+    /// Feature name.
+    pub name: String,
+    /// Mean of the present values (0 when none is).
+    pub mean: f64,
+    /// Standard deviation of the present values (0 when constant or missing).
+    pub std: f64,
+    /// Share of training rows where it is missing.
+    pub missing_rate: f64,
+}
+
+impl FeatureSummary {
+    /// Why the feature can tell the model nothing, if it cannot: missing on every training row,
+    /// or the same value on every row where it is present.
+    pub fn uninformative(&self) -> Option<&'static str> {
+        if self.missing_rate >= 1.0 {
+            Some("missing on every training row")
+        } else if !(self.std > CONSTANT_STD && self.std.is_finite()) {
+            Some("the same value on every training row")
+        } else {
+            None
+        }
+    }
+}
+
+/// [`FeatureSummary`] of every feature over the rows `train`.
+pub fn feature_summaries(
+    spec: &FeatureSpec,
+    matrix: &[f64],
+    train: &[usize],
+) -> Vec<FeatureSummary> {
     let p = spec.len();
     let names = spec.names();
     (0..p)
@@ -490,17 +545,12 @@ fn feature_stats(spec: &FeatureSpec, matrix: &[f64], train: &[usize]) -> Vec<(Fe
             } else {
                 0.0
             };
-            let std = var.sqrt();
-            let varies = std > CONSTANT_STD && std.is_finite();
-            (
-                FeatureStats {
-                    name: names[j].clone(),
-                    mean,
-                    std: if varies { std } else { 1.0 },
-                    missing_rate: 1.0 - count as f64 / train.len() as f64,
-                },
-                varies,
-            )
+            FeatureSummary {
+                name: names[j].clone(),
+                mean,
+                std: var.sqrt(),
+                missing_rate: 1.0 - count as f64 / train.len().max(1) as f64,
+            }
         })
         .collect()
 }

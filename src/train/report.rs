@@ -30,6 +30,19 @@ pub struct MetricsReport {
     pub test: Metrics,
     /// Held-out decile table, riskiest tenth first.
     pub test_deciles: Vec<Decile>,
+    /// Features that can tell the model nothing on the training rows, and why (constant, or
+    /// missing on every row): they get importance 0.
+    #[serde(default)]
+    pub uninformative_features: Vec<Uninformative>,
+}
+
+/// A feature that carries no information on the training rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Uninformative {
+    /// Feature name.
+    pub name: String,
+    /// Why.
+    pub reason: String,
 }
 
 impl MetricsReport {
@@ -50,6 +63,16 @@ impl MetricsReport {
             train: a.metrics.train,
             test: a.metrics.test,
             test_deciles: deciles(&labels, &scores)?,
+            uninformative_features: fitted
+                .summary
+                .iter()
+                .filter_map(|f| {
+                    f.uninformative().map(|reason| Uninformative {
+                        name: f.name.clone(),
+                        reason: reason.to_owned(),
+                    })
+                })
+                .collect(),
         })
     }
 

@@ -177,6 +177,31 @@ fn the_html_report_is_self_contained_and_shows_the_metrics_json_figures() {
         );
     }
     assert!(html.contains(&format!("ROC curve (AUC {:.4})", report.test.auc)));
+    // Every account has the same limit, balance, income and bureau score: those features say
+    // nothing, and the report says so, with their true spread (0, not the placeholder 1).
+    let useless: Vec<&str> = report
+        .uninformative_features
+        .iter()
+        .map(|u| u.name.as_str())
+        .collect();
+    for name in ["log_credit_limit", "bureau_score", "hardship", "log_income"] {
+        assert!(useless.contains(&name), "{name} in {useless:?}");
+    }
+    assert!(!useless.contains(&"dpd_current"), "{useless:?}");
+    assert!(
+        html.contains(&format!(
+            "{} of {} features carry no information",
+            useless.len(),
+            fitted.summary.len()
+        )),
+        "the report warns"
+    );
+    assert!(
+        html.contains(
+            "<td style=\"text-align:left\">log_credit_limit</td><td>8.5174</td><td>0.0000</td>"
+        ),
+        "the true spread is shown"
+    );
     let deciles_at = html.find("<table id=\"deciles\">").expect("deciles");
     let deciles = &html[deciles_at..deciles_at + html[deciles_at..].find("</table>").expect("end")];
     assert_eq!(

@@ -393,8 +393,50 @@ pub fn fit(args: &FitArgs) -> Result<String, TrainError> {
             |on_round| fit_gbdt_observed(&set, &paths, &config, &file.gbdt, on_round),
         )?,
     };
+    out.push_str(&uninformative_warnings(&fitted, &file));
     out.push_str(&write_model(&target, &fitted, started)?);
     Ok(out)
+}
+
+/// Warnings for features that carry no information on the training rows, and for monotone
+/// constraints placed on them.
+fn uninformative_warnings(fitted: &Fitted, file: &TrainConfig) -> String {
+    let useless: Vec<(&str, &str)> = fitted
+        .summary
+        .iter()
+        .filter_map(|f| f.uninformative().map(|why| (f.name.as_str(), why)))
+        .collect();
+    let mut out = String::new();
+    if useless.is_empty() {
+        return out;
+    }
+    tracing::warn!(
+        features = useless.len(),
+        of = fitted.summary.len(),
+        "features carry no information on the training rows"
+    );
+    let _ = writeln!(
+        out,
+        "warning: {} of {} features carry no information on the training rows and get importance 0:",
+        useless.len(),
+        fitted.summary.len()
+    );
+    for (name, why) in &useless {
+        let _ = writeln!(out, "  {name}: {why}");
+    }
+    let constrained: Vec<&str> = useless
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| file.gbdt.monotone.contains_key(*name))
+        .collect();
+    if !constrained.is_empty() && fitted.artifact.model.kind() == "gbdt" {
+        let _ = writeln!(
+            out,
+            "warning: monotone constraints on features without information have no effect: {}",
+            constrained.join(", ")
+        );
+    }
+    out
 }
 
 /// Model formats `import` reads.

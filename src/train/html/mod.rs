@@ -29,7 +29,7 @@ use svg::escape;
 /// The page's head and title.
 fn open(title: &str, intro: &str) -> String {
     let mut html = String::new();
-    let _ = write!(html, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>body{{font-family:sans-serif;margin:2em;max-width:1000px}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}th{{background:#eee}}figure{{display:inline-block;margin:0.5em}}figcaption{{text-align:center;font-size:0.9em}}</style></head><body>", escape(title));
+    let _ = write!(html, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>body{{font-family:sans-serif;margin:2em;max-width:1000px}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}th{{background:#eee}}figure{{display:inline-block;margin:0.5em}}figcaption{{text-align:center;font-size:0.9em}}.warning{{background:#fff4d6;border-left:4px solid #d9a400;padding:0.5em 1em}}</style></head><body>", escape(title));
     let _ = write!(html, "<h1>{}</h1><p>{intro}</p>", escape(title));
     html
 }
@@ -192,9 +192,26 @@ pub fn render(fitted: &Fitted, report: &MetricsReport) -> String {
     html.push_str("<h2>Held-out charts</h2>");
     html.push_str(&charts(std::slice::from_ref(&view)));
     html.push_str(&tables(std::slice::from_ref(&view), "held out"));
-    html.push_str("<h2>Data summary (training rows)</h2><table id=\"features\"><tr><th>feature</th><th>mean</th><th>std</th><th>missing</th></tr>");
-    for f in &a.features {
-        let _ = write!(html, "<tr><td style=\"text-align:left\">{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.1} %</td></tr>", escape(&f.name), f.mean, f.std, 100.0 * f.missing_rate);
+    html.push_str("<h2>Data summary (training rows)</h2>");
+    let useless: Vec<&str> = fitted
+        .summary
+        .iter()
+        .filter(|f| f.uninformative().is_some())
+        .map(|f| f.name.as_str())
+        .collect();
+    if !useless.is_empty() {
+        let _ = write!(
+            html,
+            "<p class=\"warning\"><strong>{} of {} features carry no information</strong> on the training rows (the same value everywhere, or missing everywhere) and get importance 0: {}.</p>",
+            useless.len(),
+            fitted.summary.len(),
+            escape(&useless.join(", "))
+        );
+    }
+    html.push_str("<table id=\"features\"><tr><th>feature</th><th>mean</th><th>std</th><th>missing</th><th>note</th></tr>");
+    for f in &fitted.summary {
+        let note = f.uninformative().unwrap_or("");
+        let _ = write!(html, "<tr><td style=\"text-align:left\">{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.1} %</td><td style=\"text-align:left\">{}</td></tr>", escape(&f.name), f.mean, f.std, 100.0 * f.missing_rate, note);
     }
     html.push_str("</table></body></html>\n");
     html
