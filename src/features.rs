@@ -428,6 +428,62 @@ pub struct FeatureSpec {
     reason_of: Vec<usize>,
     /// The reasons, in order of first appearance.
     reasons: Vec<Reason>,
+    /// The transform of each input, if any (none at all: an empty vector).
+    transforms: Vec<Option<Transform>>,
+}
+
+/// A per-feature transform a model was trained with, applied after the feature is derived, in
+/// training and in serving alike (`FeatureSpec::select`): values are raised to `floor`, lowered
+/// to `cap`, then, with `log`, mapped to `sign(x) ln(1 + |x|)`. A missing value stays missing.
+/// Tames heavy-tailed attributes for the logistic model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transform {
+    /// Smallest value kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor: Option<f64>,
+    /// Largest value kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<f64>,
+    /// Log-compress after bounding.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub log: bool,
+}
+
+impl Transform {
+    /// The transformed value; `NaN` stays `NaN`.
+    #[inline]
+    pub fn apply(&self, x: f64) -> f64 {
+        let mut v = x;
+        if let Some(floor) = self.floor {
+            if v < floor {
+                v = floor;
+            }
+        }
+        if let Some(cap) = self.cap {
+            if v > cap {
+                v = cap;
+            }
+        }
+        if self.log {
+            v = v.signum() * v.abs().ln_1p();
+        }
+        v
+    }
+
+    /// Checks the bounds: finite, and the floor not above the cap.
+    pub fn validate(&self) -> Result<(), String> {
+        let finite = |b: Option<f64>| b.is_none_or(f64::is_finite);
+        if !finite(self.floor) || !finite(self.cap) {
+            return Err("floor and cap must be finite".into());
+        }
+        if let (Some(f), Some(c)) = (self.floor, self.cap) {
+            if f > c {
+                return Err(format!("floor {f} is above cap {c}"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One reason code of a model: a group of its inputs.
@@ -531,6 +587,7 @@ impl FeatureSpec {
             sources,
             reason_of,
             reasons,
+            transforms: Vec::new(),
         })
     }
 
@@ -572,7 +629,7 @@ impl FeatureSpec {
         self.select(&base, account, out);
     }
 
-    /// Fills `out` from an already derived base vector.
+    /// Fills `out` from an already derived base vector, then applies the transforms.
     pub fn select(&self, base: &BaseVector, account: &Account, out: &mut [f64]) {
         debug_assert_eq!(out.len(), self.sources.len());
         for (slot, source) in out.iter_mut().zip(&self.sources) {
@@ -583,6 +640,38 @@ impl FeatureSpec {
                 }
             };
         }
+        if !self.transforms.is_empty() {
+            self.transform(out);
+        }
+    }
+
+    /// Applies the transforms to one row of inputs, as [`Self::select`] does.
+    pub fn transform(&self, row: &mut [f64]) {
+        for (v, t) in row.iter_mut().zip(&self.transforms) {
+            if let Some(t) = t {
+                *v = t.apply(*v);
+            }
+        }
+    }
+
+    /// The spec with `transforms` (by feature name) applied to its inputs; a name that is not
+    /// an input is an error.
+    pub fn with_transforms(
+        mut self,
+        transforms: &std::collections::BTreeMap<String, Transform>,
+    ) -> Result<Self, FeatureSpecError> {
+        if transforms.is_empty() {
+            self.transforms.clear();
+            return Ok(self);
+        }
+        let names = self.names();
+        for name in transforms.keys() {
+            if !names.contains(name) {
+                return Err(FeatureSpecError::Unknown(name.clone()));
+            }
+        }
+        self.transforms = names.iter().map(|n| transforms.get(n).copied()).collect();
+        Ok(self)
     }
 }
 

@@ -5,6 +5,7 @@
 //! training data came from. [`Artifact::from_json`] validates it completely; nothing that fails
 //! validation can serve.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::ProtectedList;
 use crate::error::LoadError;
 use crate::evaluation::Metrics;
-use crate::features::FeatureSpec;
+use crate::features::{FeatureSpec, Transform};
 use crate::model::calibration::Calibration;
 use crate::model::gbdt::Tree;
 use crate::stability::Baseline;
@@ -53,6 +54,10 @@ pub struct Artifact {
     /// names added to the protected characteristics, and names allowed with their reasons.
     #[serde(default, skip_serializing_if = "ProtectedList::is_empty")]
     pub protected: ProtectedList,
+    /// Transforms of inputs (by feature name) the model was trained with, applied by the
+    /// feature engine before the model sees the values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub transforms: BTreeMap<String, Transform>,
 }
 
 /// One input's name and its statistics on the training rows.
@@ -193,10 +198,15 @@ impl Artifact {
     /// the model was trained with.
     pub fn feature_spec(&self) -> Result<FeatureSpec, LoadError> {
         self.protected.validate().map_err(LoadError::invalid)?;
+        for (name, t) in &self.transforms {
+            t.validate()
+                .map_err(|e| LoadError::invalid(format!("transforms.{name}: {e}")))?;
+        }
         FeatureSpec::from_names_checked(
             self.features.iter().map(|f| f.name.as_str()),
             &self.protected,
         )
+        .and_then(|spec| spec.with_transforms(&self.transforms))
         .map_err(|e| LoadError::invalid(e.to_string()))
     }
 
@@ -357,6 +367,7 @@ pub(crate) mod tests {
             baseline: None,
             calibration: None,
             protected: ProtectedList::default(),
+            transforms: BTreeMap::new(),
         }
     }
 
@@ -387,6 +398,26 @@ pub(crate) mod tests {
         a.protected.extra.push("region".into());
         a.features[1].name = "attr.region_risk".into();
         assert!(a.feature_spec().is_err(), "an added name is refused");
+    }
+
+    #[test]
+    fn transforms_must_name_inputs_and_have_sensible_bounds() {
+        let mut a = sample();
+        let t = |floor, cap| Transform {
+            floor,
+            cap,
+            log: false,
+        };
+        a.transforms
+            .insert("attr.region_risk".into(), t(Some(0.0), Some(1.0)));
+        assert!(a.feature_spec().is_ok());
+        a.transforms
+            .insert("attr.region_risk".into(), t(Some(2.0), Some(1.0)));
+        assert!(a.feature_spec().is_err(), "floor above cap");
+        a.transforms.clear();
+        a.transforms
+            .insert("attr.elsewhere".into(), t(None, Some(1.0)));
+        assert!(a.feature_spec().is_err(), "not an input");
     }
 
     #[test]

@@ -23,6 +23,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::features::Transform;
+
 use super::TrainError;
 use crate::boost::GbdtConfig;
 
@@ -76,6 +78,58 @@ pub struct TrainConfig {
     /// Attributes refused beyond the protected characteristics, and names allowed with a
     /// reason (recorded in the artifact).
     pub protected: crate::domain::ProtectedList,
+    /// Transforms of inputs by feature name (`attr.debt_ratio`, `utilisation`), for
+    /// heavy-tailed values: resolved on the training rows, recorded in the artifact and
+    /// applied identically in serving.
+    pub transforms: std::collections::BTreeMap<String, TransformConfig>,
+}
+
+/// One input's transform as the training config gives it: bounds (`floor`, `cap`, or
+/// `winsorise = q`: floor and cap at the training rows' `1 - q` and `q` quantiles), then `log`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TransformConfig {
+    /// Smallest value kept.
+    pub floor: Option<f64>,
+    /// Largest value kept.
+    pub cap: Option<f64>,
+    /// Quantile in (0.5, 1) to winsorise both tails at, on the training rows.
+    pub winsorise: Option<f64>,
+    /// Log-compress (`sign(x) ln(1 + |x|)`) after bounding.
+    pub log: bool,
+}
+
+impl TransformConfig {
+    /// The transform, with a winsorising quantile resolved on `sorted()`, the feature's present
+    /// training values in ascending order.
+    pub fn resolve(&self, sorted: impl FnOnce() -> Vec<f64>) -> Result<Transform, String> {
+        let (mut floor, mut cap) = (self.floor, self.cap);
+        if let Some(q) = self.winsorise {
+            if floor.is_some() || cap.is_some() {
+                return Err("winsorise sets the floor and the cap: give one or the other".into());
+            }
+            if !(q > 0.5 && q < 1.0) {
+                return Err(format!("winsorise must be a quantile in (0.5, 1), got {q}"));
+            }
+            let values = sorted();
+            if values.is_empty() {
+                return Err("no training row has a value to winsorise".into());
+            }
+            let at = |p: f64| values[((values.len() - 1) as f64 * p).round() as usize];
+            floor = Some(at(1.0 - q));
+            cap = Some(at(q));
+        }
+        let t = Transform {
+            floor,
+            cap,
+            log: self.log,
+        };
+        t.validate()?;
+        if t == Transform::default() {
+            return Err("give a floor, a cap, winsorise or log".into());
+        }
+        Ok(t)
+    }
 }
 
 impl TrainConfig {
@@ -98,6 +152,38 @@ impl TrainConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transforms_resolve_on_the_training_values() {
+        let values = || (0..=100).map(f64::from).collect::<Vec<_>>();
+        let w = TransformConfig {
+            winsorise: Some(0.9),
+            log: true,
+            ..TransformConfig::default()
+        };
+        let t = w.resolve(values).expect("resolves");
+        assert_eq!((t.floor, t.cap, t.log), (Some(10.0), Some(90.0), true));
+        assert_eq!(t.apply(1_000.0), 90f64.ln_1p());
+        assert!(t.apply(f64::NAN).is_nan(), "missing stays missing");
+        let both = TransformConfig {
+            winsorise: Some(0.9),
+            cap: Some(3.0),
+            ..TransformConfig::default()
+        };
+        assert!(both.resolve(values).is_err());
+        let wide = TransformConfig {
+            winsorise: Some(0.3),
+            ..TransformConfig::default()
+        };
+        assert!(wide.resolve(values).is_err());
+        assert!(
+            TransformConfig::default().resolve(values).is_err(),
+            "nothing to do"
+        );
+        let toml: TrainConfig =
+            toml::from_str("[transforms.\"attr.debt_ratio\"]\ncap = 10.0\n").expect("config");
+        assert_eq!(toml.transforms["attr.debt_ratio"].cap, Some(10.0));
+    }
 
     #[test]
     fn the_protected_section_extends_and_allows_only_with_a_reason() {

@@ -18,17 +18,18 @@ use sha2::{Digest, Sha256};
 use super::split::Split;
 use super::tables::{TablePaths, TrainingSet};
 use super::TrainError;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::boost::{boost_observed, GbdtConfig};
 use crate::evaluation::{evaluate, Metrics};
-use crate::features::FeatureSpec;
+use crate::features::{FeatureSpec, Transform};
 use crate::model::artifact::SCHEMA_VERSION;
 use crate::model::calibration::{Calibration, CalibrationMethod};
 use crate::model::{
     Artifact, FeatureStats, Model, ModelParams, Period, SplitMetrics, TrainingInfo,
 };
 use crate::stability::Baseline;
+use crate::train::config::TransformConfig;
 use crate::train::import::Imported;
 
 /// Settings of one training run.
@@ -47,6 +48,8 @@ pub struct FitConfig {
     /// Calibrate probabilities on [`CALIBRATION_FRACTION`] of the training rows (held out from
     /// the fit), or not at all.
     pub calibration: Option<CalibrationMethod>,
+    /// Transforms of inputs, by feature name (`[transforms]` of the training config).
+    pub transforms: BTreeMap<String, TransformConfig>,
 }
 
 /// Share of the training rows held out of the fit to calibrate on (when calibrating).
@@ -82,6 +85,7 @@ pub fn fit_logistic(
     if config.calibration.is_some() {
         design.hold_out_calibration(set)?;
     }
+    design.apply_transforms(&config.transforms)?;
     let Design {
         spec,
         values: matrix,
@@ -195,6 +199,7 @@ pub fn fit_gbdt_observed(
     if config.calibration.is_some() {
         design.hold_out_calibration(set)?;
     }
+    design.apply_transforms(&config.transforms)?;
     let stats = feature_stats(&design.spec, &design.values, &design.train);
     let features: Vec<FeatureStats> = stats.into_iter().map(|(s, _)| s).collect();
     let boosted = boost_observed(
@@ -274,6 +279,7 @@ fn finish(
         baseline: None,
         calibration: None,
         protected: set.protected.clone(),
+        transforms: design.transforms.clone(),
     };
 
     let mut model = Model::from_artifact(artifact.clone())?;
@@ -343,9 +349,58 @@ pub struct Design {
     pub test: Vec<usize>,
     /// Training rows held out of the fit to calibrate on (empty without calibration).
     pub calibration: Vec<usize>,
+    /// The transforms applied to the values, resolved on the training rows (recorded in the
+    /// artifact; the spec applies them in serving).
+    pub transforms: BTreeMap<String, Transform>,
 }
 
 impl Design {
+    /// Resolves `config` on the training rows (a winsorising quantile becomes a floor and a
+    /// cap), applies the transforms to every row through the spec, as serving will, and keeps
+    /// them for the artifact.
+    pub fn apply_transforms(
+        &mut self,
+        config: &BTreeMap<String, TransformConfig>,
+    ) -> Result<(), TrainError> {
+        if config.is_empty() {
+            return Ok(());
+        }
+        let names = self.spec.names();
+        let mut resolved = BTreeMap::new();
+        for (name, c) in config {
+            let j = names.iter().position(|n| n == name).ok_or_else(|| {
+                TrainError::Config(format!(
+                    "transforms: `{name}` is not an input of this model (inputs are base features and attr.<name>)"
+                ))
+            })?;
+            let column = || {
+                let mut v: Vec<f64> = self
+                    .train
+                    .iter()
+                    .map(|&i| self.values[i * self.p + j])
+                    .filter(|v| !v.is_nan())
+                    .collect();
+                v.sort_by(f64::total_cmp);
+                v
+            };
+            let t = c
+                .resolve(column)
+                .map_err(|e| TrainError::Config(format!("transforms.\"{name}\": {e}")))?;
+            resolved.insert(name.clone(), t);
+        }
+        let spec = self
+            .spec
+            .clone()
+            .with_transforms(&resolved)
+            .map_err(|e| TrainError::Config(e.to_string()))?;
+        for row in self.values.chunks_exact_mut(self.p.max(1)) {
+            spec.transform(row);
+        }
+        self.spec = spec;
+        self.transforms = resolved;
+        Ok(())
+    }
+
     /// Derives every row's features (the shared feature engine) and splits the rows.
     pub fn build(set: &TrainingSet, split: &Split) -> Result<Design, TrainError> {
         let spec = FeatureSpec::with_attributes_checked(&set.attributes, &set.protected)
@@ -416,6 +471,7 @@ impl Design {
         }
         Ok(Design {
             calibration: Vec::new(),
+            transforms: BTreeMap::new(),
             spec,
             values,
             p,

@@ -23,6 +23,7 @@ mod reload;
 mod strategy;
 mod synthetic;
 mod tls;
+mod train_heavy_tails;
 mod train_monthly;
 mod train_out_of_time;
 mod train_uci;

@@ -86,6 +86,7 @@ fn a_model_learns_the_portfolio_out_of_time() {
         l2_penalty: 1.0,
         max_iterations: 300,
         calibration: None,
+        transforms: Default::default(),
     };
     let fitted = fit_logistic(&set, &g.paths, &config).expect("fit");
     let m = fitted.artifact.metrics;

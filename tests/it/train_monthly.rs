@@ -56,6 +56,7 @@ fn a_million_monthly_rows_become_labelled_accounts_a_model_learns_from() {
         l2_penalty: 1.0,
         max_iterations: 500,
         calibration: None,
+        transforms: Default::default(),
     };
     let fitted = fit_logistic(&set, &paths, &config).expect("fit");
     let test = fitted.artifact.metrics.test;

@@ -62,6 +62,7 @@ fn oot_config() -> FitConfig {
         l2_penalty: 1.0,
         max_iterations: 200,
         calibration: None,
+        transforms: Default::default(),
     }
 }
 

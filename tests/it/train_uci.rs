@@ -73,6 +73,7 @@ fn fit_config(name: &str, l2: f64, iterations: u64) -> FitConfig {
         l2_penalty: l2,
         max_iterations: iterations,
         calibration: None,
+        transforms: Default::default(),
     }
 }
 
@@ -106,6 +107,7 @@ fn gbdt_config() -> (FitConfig, TrainConfig) {
         l2_penalty: file.logistic.l2,
         max_iterations: file.logistic.max_iterations,
         calibration: None,
+        transforms: Default::default(),
     };
     (config, file)
 }
@@ -293,6 +295,7 @@ async fn calibrated_probabilities_mean_what_they_say_and_are_served_as_trained()
     };
     let config = FitConfig {
         calibration: Some(payrisk::model::calibration::CalibrationMethod::Isotonic),
+        transforms: Default::default(),
         ..fit_config("calibrated", 1.0, 500)
     };
     let fitted = fit_logistic(&d.set, &d.paths, &config).expect("fit");

@@ -336,6 +336,7 @@ impl FitArgs {
                 Some(CalibrationArg::Isotonic) => Some(CalibrationMethod::Isotonic),
                 None => file.calibration,
             },
+            transforms: file.transforms.clone(),
         };
         Ok((kind, config))
     }
@@ -525,6 +526,7 @@ pub fn import(args: &ImportArgs) -> Result<String, TrainError> {
         l2_penalty: 0.0,
         max_iterations: 0,
         calibration: None,
+        transforms: Default::default(),
     };
     let positive_is_repaid = args.positive_class == PositiveClass::Repaid;
     let fitted = import_gbdt(
