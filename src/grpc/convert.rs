@@ -470,6 +470,7 @@ pub fn treatment(t: Treatment) -> i32 {
 pub fn response(account_id: String, s: &ScoredAccount<'_>) -> pb::ScoreResponse {
     let d = &s.decision;
     let model = s.engine.model().artifact();
+    let decision_id = s.decision_id(&account_id);
     pb::ScoreResponse {
         account_id,
         repayment_probability: s.probability,
@@ -493,6 +494,7 @@ pub fn response(account_id: String, s: &ScoredAccount<'_>) -> pb::ScoreResponse 
         policy_version: s.engine.policy().version.clone(),
         arm: s.arm.as_str().to_owned(),
         shadow: s.shadow.as_deref().map(|x| Box::new(shadow(x))),
+        decision_id,
     }
 }
 

@@ -1,10 +1,11 @@
 //! The audit trail: every decision the server returns, appended as one JSON line to a rotating
 //! log (`<dir>/decisions-<start time>-<sequence>.jsonl`).
 //!
-//! A record holds the request id (the caller's `x-request-id`, or one the server made; it is
-//! echoed in the response metadata), the call, the time, the account id, the model, policy and
-//! arm that decided, the probability, score, band, treatment, action, channel, stage, priority,
-//! reason codes, the contact guard and any shadow decision. See [`Record`].
+//! A record holds the decision id (as in the response), the request id (the caller's
+//! `x-request-id`, or one the server made; it is echoed in the response metadata), the call, the
+//! time, the account id with its balance and days past due at the decision, the experiment, the
+//! model, policy and arm that decided, the probability, score, band, treatment, action, channel,
+//! stage, priority, reason codes, the guard and any shadow decision. See [`Record`].
 //!
 //! Records are formatted by the call (on the blocking pool for batches) and written by a
 //! thread of its own, which writes every waiting call's records together. Two guarantees
@@ -355,6 +356,8 @@ pub struct CallContext {
 /// One audit record, as written (one JSON object per line).
 #[derive(Debug, Serialize)]
 pub struct Record<'a> {
+    /// The decision's id, as in its response.
+    pub decision_id: String,
     /// The call's request id.
     pub request_id: &'a str,
     /// The RPC.
@@ -370,6 +373,14 @@ pub struct Record<'a> {
     pub decision_time: &'a str,
     /// The account.
     pub account_id: &'a str,
+    /// Its balance at the decision, if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balance: Option<f64>,
+    /// Days past due on its latest statement at the decision.
+    pub days_past_due: u32,
+    /// The experiment running, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<&'a str>,
     /// The deciding model.
     pub model: &'a str,
     /// Its version.
@@ -396,7 +407,8 @@ pub struct Record<'a> {
     pub priority: f64,
     /// Reason codes, strongest first.
     pub reasons: ReasonCodes<'a>,
-    /// The contact cap that changed the action, if one did (`max_attempts` or `quiet_period`).
+    /// The contact cap or compliance hold that changed the action, if one did (its rule:
+    /// `max_attempts`, `bankruptcy`, `contact_hours`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guard: Option<&'a str>,
     /// The challenger's decision in a shadow experiment.
@@ -444,6 +456,7 @@ pub fn format<'a, 'd: 'a>(
         let d = &s.decision;
         let model = s.engine.model().artifact();
         let record = Record {
+            decision_id: s.decision_id(account_id),
             request_id: &call.request_id,
             rpc: call.rpc,
             batch_id,
@@ -451,6 +464,9 @@ pub fn format<'a, 'd: 'a>(
             time: &call.time,
             decision_time: &call.decision_time,
             account_id,
+            balance: s.balance,
+            days_past_due: s.days_past_due,
+            experiment: s.experiment,
             model: &model.name,
             model_version: &model.version,
             policy_version: &s.engine.policy().version,

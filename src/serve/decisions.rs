@@ -35,6 +35,14 @@ pub struct ScoredAccount<'d> {
     pub reasons: Vec<Reason>,
     /// The challenger's decision in shadow mode (rare, so boxed).
     pub shadow: Option<Box<ShadowScore<'d>>>,
+    /// The decision time it was made for.
+    pub decided_at: DateTime<Utc>,
+    /// The experiment running when it was made, if any.
+    pub experiment: Option<&'d str>,
+    /// The account's balance at the decision, if known.
+    pub balance: Option<f64>,
+    /// Days past due on the account's latest statement at the decision.
+    pub days_past_due: u32,
 }
 
 /// The challenger's decision in shadow mode, not acted on.
@@ -82,8 +90,16 @@ pub struct Counted<'a> {
 }
 
 impl<'d> ScoredAccount<'d> {
-    /// `scored` by `engine` for `arm`, with the reason codes the engine left in its scratch.
-    pub fn new(engine: &'d Engine, arm: Arm, scored: &Scored<'d>, reasons: &[Reason]) -> Self {
+    /// `scored` by `engine` for `arm` at `decided_at`, with the reason codes the engine left in
+    /// its scratch.
+    pub fn new(
+        engine: &'d Engine,
+        arm: Arm,
+        scored: &Scored<'d>,
+        reasons: &[Reason],
+        account: &Account,
+        decided_at: DateTime<Utc>,
+    ) -> Self {
         ScoredAccount {
             engine,
             arm,
@@ -91,7 +107,42 @@ impl<'d> ScoredAccount<'d> {
             decision: scored.decision,
             reasons: reasons.to_vec(),
             shadow: None,
+            decided_at,
+            experiment: None,
+            balance: account.profile.current_balance,
+            days_past_due: account.history.last().map_or(0, |c| c.days_past_due),
         }
+    }
+
+    /// The decision's identity, 32 hexadecimal digits: a stable 128-bit hash of the account id,
+    /// the decision time (to the nanosecond), the deciding model's name and version, the policy
+    /// version and the arm. Replaying a call with the same `decision_time` reproduces it; calls
+    /// at different times, or decided by other versions or arms, get different ones.
+    pub fn decision_id(&self, account_id: &str) -> String {
+        let (hi, lo) = self.decision_id_words(account_id);
+        format!("{hi:016x}{lo:016x}")
+    }
+
+    /// [`Self::decision_id`] as two words, high first, for writers that format it themselves.
+    pub fn decision_id_words(&self, account_id: &str) -> (u64, u64) {
+        let model = self.engine.model().artifact();
+        let nanos = self
+            .decided_at
+            .timestamp_nanos_opt()
+            .unwrap_or(self.decided_at.timestamp())
+            .to_le_bytes();
+        let parts: [&[u8]; 6] = [
+            account_id.as_bytes(),
+            &nanos,
+            model.name.as_bytes(),
+            model.version.as_bytes(),
+            self.engine.policy().version.as_bytes(),
+            self.arm.as_str().as_bytes(),
+        ];
+        (
+            crate::stable_hash::hash64(0xdec1_5101, &parts),
+            crate::stable_hash::hash64(0x0dec_1d00, &parts),
+        )
     }
 
     /// The decisions to count: this one, and the shadow score's.
@@ -147,7 +198,9 @@ impl Deployment {
         if let (Arm::Champion, Some(drift)) = (decider, self.drift()) {
             drift.record(scratch.inputs(), &[scored.probability]);
         }
-        let mut decided = ScoredAccount::new(engine, decider, &scored, scratch.reasons());
+        let mut decided =
+            ScoredAccount::new(engine, decider, &scored, scratch.reasons(), account, now);
+        decided.experiment = self.experiment().map(|e| e.name.as_str());
         decided.shadow = self.shadow(arm).map(|challenger| {
             let mut scratch = challenger.scratch();
             let scored = challenger.score(account, 0, now, &mut scratch);
@@ -186,8 +239,10 @@ impl Deployment {
             }
             self.record(Arm::Challenger, members.len() as u64);
         }
+        let experiment = self.experiment().map(|e| e.name.as_str());
         let mut decided = |i: usize, mut d: ScoredAccount<'d>| {
             d.shadow = shadows.get_mut(i).and_then(Option::take);
+            d.experiment = experiment;
             emit(i, d);
         };
         let all_champion = self.experiment().is_none();
@@ -217,7 +272,10 @@ impl Deployment {
                     drift.record(scratch.batch_inputs(), &probabilities);
                 }
                 for (&i, s) in members.iter().zip(&scored) {
-                    decided(i, ScoredAccount::new(engine, decider, s, &[]));
+                    decided(
+                        i,
+                        ScoredAccount::new(engine, decider, s, &[], accounts[i], now),
+                    );
                 }
             } else {
                 for &i in &members {
@@ -227,7 +285,14 @@ impl Deployment {
                     }
                     decided(
                         i,
-                        ScoredAccount::new(engine, decider, &s, scratch.reasons()),
+                        ScoredAccount::new(
+                            engine,
+                            decider,
+                            &s,
+                            scratch.reasons(),
+                            accounts[i],
+                            now,
+                        ),
                     );
                 }
             }

@@ -125,6 +125,11 @@ async fn every_decision_is_recorded_with_its_request_id() {
     assert_eq!(r["model_version"], "2");
     assert_eq!(r["policy_version"], one.policy_version.as_str());
     assert_eq!(r["arm"], "champion");
+    // The record is found by the response's decision id, and carries the account's state.
+    assert_eq!(r["decision_id"], one.decision_id.as_str());
+    assert!(r["balance"].as_f64().is_some(), "{r}");
+    assert!(r["days_past_due"].as_u64().is_some(), "{r}");
+    assert!(r.get("experiment").is_none(), "no experiment runs");
     assert_eq!(r["band"], one.risk_band.as_str());
     let action = one.next_action.expect("action");
     assert_eq!(r["action"], action.action.as_str());

@@ -201,12 +201,13 @@ async fn batch_keeps_order_and_isolates_bad_accounts() {
     let mut bad = good_account("bad");
     bad.history[0].amount_due = -1.0;
     let accounts = vec![good_account("a"), bad, risky_account("c")];
+    let at = score_request(good_account("x")).decision_time;
     let response = client
         .score_batch(pb::ScoreBatchRequest {
             accounts: accounts.clone(),
             max_reasons: Some(2),
             batch_id: 7,
-            ..Default::default()
+            decision_time: at,
         })
         .await
         .expect("batch")
@@ -232,17 +233,18 @@ async fn batch_keeps_order_and_isolates_bad_accounts() {
         }
         other => panic!("expected an error entry, got {other:?}"),
     }
-    // Batch results equal unary results.
+    // Batch results equal unary results at the same decision time, decision ids included.
     for i in [0, 2] {
         let Some(pb::score_result::Outcome::Score(s)) = &response.results[i].outcome else {
             panic!("expected a score for {i}");
         };
         assert_eq!(s.reasons.len(), 2);
+        assert_eq!(s.decision_id.len(), 32);
         let unary = client
             .score(pb::ScoreRequest {
                 account: Some(accounts[i].clone()),
                 max_reasons: Some(2),
-                ..Default::default()
+                decision_time: at,
             })
             .await
             .expect("score")

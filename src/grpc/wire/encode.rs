@@ -157,6 +157,15 @@ fn response(out: &mut Vec<u8>, account_id: &str, s: &ScoredAccount<'_>) {
     if let Some(x) = &s.shadow {
         message(out, 13, 2, |out| shadow(out, x));
     }
+    // `decision_id`: 32 lowercase hexadecimal digits, written without a String.
+    let (hi, lo) = s.decision_id_words(account_id);
+    key(out, 14, LEN);
+    out.push(32);
+    for word in [hi, lo] {
+        for shift in (0..16).rev() {
+            out.push(b"0123456789abcdef"[((word >> (4 * shift)) & 0xf) as usize]);
+        }
+    }
 }
 
 /// `ShadowDecision`.
