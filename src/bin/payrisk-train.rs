@@ -58,6 +58,10 @@ enum Command {
     /// write them as CSV (account_id, split, repaid, one column per feature; empty = missing).
     #[command(after_long_help = cli::TABLES_HELP)]
     Features(cli::FeaturesArgs),
+    /// Turn the server's audit log (JSON Lines) into a typed decisions table (Parquet or CSV):
+    /// one row per decision, keyed by its decision id; a corrupt or cut-short line is an error
+    /// with its file and line (--lenient writes it to rejects.csv instead).
+    Decisions(cli::DecisionsArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => cli::compare(&args),
         Command::Score(args) => cli::score(&args),
         Command::Features(args) => cli::features(&args),
+        Command::Decisions(args) => cli::decisions(&args),
     };
     match done {
         Ok(text) => {

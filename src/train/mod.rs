@@ -17,6 +17,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod decisions;
 pub mod fit;
 pub mod html;
 pub mod import;
@@ -66,7 +67,10 @@ impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Messages quote the rows' own text (account ids): escaped for the terminal.
         let message = crate::domain::printable(&self.message);
-        if self.row == 0 {
+        if self.column.is_empty() {
+            // A whole line (of a JSON Lines file).
+            write!(f, "{}: line {}: {message}", self.file, self.row)
+        } else if self.row == 0 {
             write!(f, "{}: column `{}`: {message}", self.file, self.column)
         } else {
             write!(

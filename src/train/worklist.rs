@@ -309,7 +309,7 @@ pub fn write_probabilities(
 }
 
 /// Writes `df` to `path` (creating its directory): Parquet for `.parquet`, else CSV.
-fn save(df: &mut DataFrame, path: &Path) -> Result<(), TrainError> {
+pub(super) fn save(df: &mut DataFrame, path: &Path) -> Result<(), TrainError> {
     let polars = |source| TrainError::Polars {
         context: format!("writing {}", path.display()),
         source,

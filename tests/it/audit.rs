@@ -282,3 +282,81 @@ async fn a_killed_server_has_every_acknowledged_decision_on_disk() {
         missing.len()
     );
 }
+
+/// The audit log becomes the typed decisions table, keyed by the responses' decision ids; a
+/// corrupt line and a line cut short by a crash are errors with file and line, never skipped,
+/// and `--lenient` keeps the good lines and returns the refused ones.
+#[cfg(feature = "train")]
+#[tokio::test]
+async fn the_audit_log_becomes_the_decisions_table() {
+    use payrisk::train::decisions;
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("audit");
+    let server = TestServer::start_with(audit_config(&log, AuditMode::Durable, 64 << 20)).await;
+    let mut client = server.client().await;
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        let r = client
+            .score(pb::ScoreRequest {
+                account: Some(good_account(&format!("d{i}"))),
+                ..Default::default()
+            })
+            .await
+            .expect("score")
+            .into_inner();
+        ids.push(r.decision_id);
+    }
+    server.stop().await;
+
+    let read = decisions::read(&log, false).expect("a clean log");
+    let read_ids: Vec<&str> = read
+        .records
+        .iter()
+        .map(|r| r.decision_id.as_str())
+        .collect();
+    assert_eq!(read_ids, ids);
+    let out = dir.path().join("decisions.parquet");
+    decisions::write(&read.records, &out).expect("write");
+    let df = ParquetReader::new(std::fs::File::open(&out).expect("open"))
+        .finish()
+        .expect("read parquet");
+    assert_eq!(df.height(), 4);
+    assert!(matches!(
+        df.column("decision_time").expect("column").dtype(),
+        DataType::Datetime(TimeUnit::Milliseconds, _)
+    ));
+    assert_eq!(
+        df.column("days_past_due").expect("column").dtype(),
+        &DataType::UInt32
+    );
+
+    // Damage: a corrupt second line, and a last line cut short.
+    let file = std::fs::read_dir(&log)
+        .expect("log")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .expect("a log file");
+    let text = std::fs::read_to_string(&file).expect("log text");
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(1, "{\"decision_id\": 7,");
+    let damaged = format!("{}\n{{\"decision_id\":\"cut", lines.join("\n"));
+    std::fs::write(&file, damaged).expect("damage");
+    let err = decisions::read(&log, false)
+        .expect_err("damage is an error")
+        .to_string();
+    assert!(err.starts_with("2 problem(s)"), "{err}");
+    let name = file.display().to_string();
+    assert!(
+        err.contains(&format!("{name}: line 2: not a decision record")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{name}: line 6: the line is cut short")),
+        "{err}"
+    );
+    assert!(err.contains("cut short"), "{err}");
+    let lenient = decisions::read(&log, true).expect("lenient");
+    assert_eq!(lenient.records.len(), 4);
+    assert_eq!(lenient.rejects.len(), 2);
+}

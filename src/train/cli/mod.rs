@@ -753,6 +753,47 @@ fn score_probabilities(args: &ScoreArgs) -> Result<String, TrainError> {
     ))
 }
 
+/// Options of `decisions`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DecisionsArgs {
+    /// The server's audit directory (its `decisions-*.jsonl` files), or one audit file.
+    #[arg(long)]
+    pub audit: PathBuf,
+    /// Where to write the decisions table (Parquet for .parquet, else CSV).
+    #[arg(long, default_value = "decisions.parquet")]
+    pub output: PathBuf,
+    /// Keep the good lines and write every refused one with its reason to rejects.csv beside
+    /// the output, instead of stopping.
+    #[arg(long)]
+    pub lenient: bool,
+}
+
+/// Turns the audit log into the typed decisions table.
+pub fn decisions(args: &DecisionsArgs) -> Result<String, TrainError> {
+    let read = stage("reading the audit log", || {
+        crate::train::decisions::read(&args.audit, args.lenient)
+    })?;
+    stage("writing the decisions table", || {
+        crate::train::decisions::write(&read.records, &args.output)
+    })?;
+    let mut out = format!(
+        "wrote {} decisions to {}",
+        read.records.len(),
+        args.output.display()
+    );
+    if !read.rejects.is_empty() {
+        let rejects = args.output.with_file_name("rejects.csv");
+        tables::write_rejects(&rejects, &read.rejects)?;
+        let _ = write!(
+            out,
+            "; {} line(s) refused, each with its reason in {}",
+            read.rejects.len(),
+            rejects.display()
+        );
+    }
+    Ok(out)
+}
+
 /// Options of `features`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct FeaturesArgs {
