@@ -467,57 +467,14 @@ async fn oversized_messages_are_refused() {
     server.stop().await;
 }
 
-/// Request bodies sent as they are, to reach the server's decoder with bytes no client library
-/// would write.
-#[derive(Debug, Default, Clone)]
-struct RawCodec;
-
-impl tonic::codec::Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-    fn encoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-    fn decoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-}
-
-impl tonic::codec::Encoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn encode(
-        &mut self,
-        item: Vec<u8>,
-        dst: &mut tonic::codec::EncodeBuf<'_>,
-    ) -> Result<(), tonic::Status> {
-        bytes::BufMut::put_slice(dst, &item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn decode(
-        &mut self,
-        src: &mut tonic::codec::DecodeBuf<'_>,
-    ) -> Result<Option<Vec<u8>>, tonic::Status> {
-        let n = bytes::Buf::remaining(src);
-        Ok(Some(bytes::Buf::copy_to_bytes(src, n).to_vec()))
-    }
-}
-
 /// The status of a unary call to `path` whose request message is `body`.
 async fn raw_call(server: &TestServer, path: &'static str, body: Vec<u8>) -> tonic::Status {
     let mut grpc = tonic::client::Grpc::new(server.channel().await);
     grpc.ready().await.expect("ready");
-    grpc.unary::<Vec<u8>, Vec<u8>, RawCodec>(
+    grpc.unary::<Vec<u8>, Vec<u8>, common::RawCodec>(
         tonic::Request::new(body),
         http::uri::PathAndQuery::from_static(path),
-        RawCodec,
+        common::RawCodec,
     )
     .await
     .expect_err("an undecodable request is refused")

@@ -16,48 +16,6 @@ use tonic::Code;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_types::StatusExt;
 
-/// Request bodies sent as they are.
-#[derive(Debug, Default, Clone)]
-struct RawCodec;
-
-impl tonic::codec::Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-    fn encoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-    fn decoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-}
-
-impl tonic::codec::Encoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn encode(
-        &mut self,
-        item: Vec<u8>,
-        dst: &mut tonic::codec::EncodeBuf<'_>,
-    ) -> Result<(), tonic::Status> {
-        bytes::BufMut::put_slice(dst, &item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn decode(
-        &mut self,
-        src: &mut tonic::codec::DecodeBuf<'_>,
-    ) -> Result<Option<Vec<u8>>, tonic::Status> {
-        let n = bytes::Buf::remaining(src);
-        Ok(Some(bytes::Buf::copy_to_bytes(src, n).to_vec()))
-    }
-}
-
 /// A unary call of `path` with `body` as its request message, on `channel`.
 async fn raw_call(
     channel: tonic::transport::Channel,
@@ -68,10 +26,10 @@ async fn raw_call(
     grpc.ready()
         .await
         .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
-    grpc.unary::<Vec<u8>, Vec<u8>, RawCodec>(
+    grpc.unary::<Vec<u8>, Vec<u8>, common::RawCodec>(
         tonic::Request::new(body.as_ref().clone()),
         http::uri::PathAndQuery::from_static(path),
-        RawCodec,
+        common::RawCodec,
     )
     .await
     .map(tonic::Response::into_inner)
@@ -288,20 +246,12 @@ async fn a_stalled_stream_does_not_block_its_connection() {
 #[tokio::test]
 async fn compressed_requests_are_unimplemented_and_identity_is_advertised() {
     let server = TestServer::start().await;
-    let tcp = tokio::net::TcpStream::connect(server.addr)
-        .await
-        .expect("connect");
-    let (mut h2, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
-    tokio::spawn(connection);
-    let request = http::Request::post(format!(
-        "http://{}/payrisk.v1.ScoringService/Score",
-        server.addr
-    ))
-    .header("content-type", "application/grpc")
-    .header("te", "trailers")
-    .header("grpc-encoding", "gzip")
-    .body(())
-    .expect("request");
+    let mut h2 = common::raw_h2(server.addr).await;
+    let request = common::grpc_head(
+        server.addr,
+        "/payrisk.v1.ScoringService/Score",
+        &[("grpc-encoding", "gzip")],
+    );
     let (response, mut body) = h2.send_request(request, false).expect("send");
     // A frame flagged as compressed.
     body.send_data(vec![1u8, 0, 0, 0, 2, 0x1f, 0x8b].into(), true)

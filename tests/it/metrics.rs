@@ -247,20 +247,12 @@ async fn a_call_past_its_deadline_is_deadline_exceeded_and_counted() {
         ..default_config()
     })
     .await;
-    let tcp = tokio::net::TcpStream::connect(server.addr)
-        .await
-        .expect("connect");
-    let (mut h2, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
-    tokio::spawn(connection);
-    let request = http::Request::post(format!(
-        "http://{}/payrisk.v1.ScoringService/Score",
-        server.addr
-    ))
-    .header("content-type", "application/grpc")
-    .header("te", "trailers")
-    .header("grpc-timeout", "200m")
-    .body(())
-    .expect("request");
+    let mut h2 = common::raw_h2(server.addr).await;
+    let request = common::grpc_head(
+        server.addr,
+        "/payrisk.v1.ScoringService/Score",
+        &[("grpc-timeout", "200m")],
+    );
     let started = std::time::Instant::now();
     let (response, mut body) = h2.send_request(request, false).expect("send");
     // A message announced as 100 bytes, of which 10 are sent; the rest never comes.
@@ -307,19 +299,8 @@ async fn a_call_abandoned_before_its_request_is_counted_cancelled() {
         ..default_config()
     })
     .await;
-    let tcp = tokio::net::TcpStream::connect(server.addr)
-        .await
-        .expect("connect");
-    let (mut h2, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
-    tokio::spawn(connection);
-    let request = http::Request::post(format!(
-        "http://{}/payrisk.v1.ScoringService/Score",
-        server.addr
-    ))
-    .header("content-type", "application/grpc")
-    .header("te", "trailers")
-    .body(())
-    .expect("request");
+    let mut h2 = common::raw_h2(server.addr).await;
+    let request = common::grpc_head(server.addr, "/payrisk.v1.ScoringService/Score", &[]);
     let (_response, mut body) = h2.send_request(request, false).expect("send");
     // The handler is waiting for the message when the client gives up.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;

@@ -113,6 +113,19 @@ fn promise() -> impl Strategy<Value = pb::PromiseToPay> {
     })
 }
 
+/// The compliance message of five flags (in the message's order), opt-outs and a time zone.
+fn compliance_of(flags: &[bool], opted_out: &[&str], zone: &str) -> pb::Compliance {
+    pb::Compliance {
+        cease_communication: flags[0],
+        dispute_pending: flags[1],
+        bankruptcy: flags[2],
+        attorney_represented: flags[3],
+        deceased: flags[4],
+        opted_out_channels: opted_out.iter().map(|c| (*c).to_owned()).collect(),
+        time_zone: zone.to_owned(),
+    }
+}
+
 /// Compliance flags, opt-outs and time zones, valid or not.
 fn compliance() -> impl Strategy<Value = Option<pb::Compliance>> {
     proptest::option::of(
@@ -136,15 +149,7 @@ fn compliance() -> impl Strategy<Value = Option<pb::Compliance>> {
                 Just("Mars/Olympus"),
             ],
         )
-            .prop_map(|(flags, opted_out, zone)| pb::Compliance {
-                cease_communication: flags[0],
-                dispute_pending: flags[1],
-                bankruptcy: flags[2],
-                attorney_represented: flags[3],
-                deceased: flags[4],
-                opted_out_channels: opted_out.into_iter().map(str::to_owned).collect(),
-                time_zone: zone.to_owned(),
-            }),
+            .prop_map(|(flags, opted_out, zone)| compliance_of(&flags, &opted_out, zone)),
     )
 }
 
@@ -292,15 +297,8 @@ fn plausible_account() -> impl Strategy<Value = pb::Account> {
                         status,
                     })
                     .collect(),
-                compliance: compliance.map(|(flags, opted_out, zone)| pb::Compliance {
-                    cease_communication: flags[0],
-                    dispute_pending: flags[1],
-                    bankruptcy: flags[2],
-                    attorney_represented: flags[3],
-                    deceased: flags[4],
-                    opted_out_channels: opted_out.into_iter().map(str::to_owned).collect(),
-                    time_zone: zone.to_owned(),
-                }),
+                compliance: compliance
+                    .map(|(flags, opted_out, zone)| compliance_of(&flags, &opted_out, zone)),
             }
         })
 }

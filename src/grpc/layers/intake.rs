@@ -95,20 +95,8 @@ where
     fn call(&mut self, request: http::Request<Body>) -> S::Future {
         let abandoned = request.extensions().get::<Abandoned>().cloned();
         let budget = self.budget.clone();
-        self.inner.call(request.map(|inner| {
-            Body::new(Metered {
-                inner,
-                budget,
-                abandoned,
-                header: [0; 5],
-                have: 0,
-                left: 0,
-                held: None,
-                waiting: None,
-                stash: None,
-                done: false,
-            })
-        }))
+        self.inner
+            .call(request.map(|inner| Body::new(Metered::new(inner, budget, abandoned))))
     }
 }
 
@@ -160,6 +148,21 @@ enum Scan {
 }
 
 impl Metered {
+    fn new(inner: Body, budget: Arc<Budget>, abandoned: Option<Abandoned>) -> Metered {
+        Metered {
+            inner,
+            budget,
+            abandoned,
+            header: [0; 5],
+            have: 0,
+            left: 0,
+            held: None,
+            waiting: None,
+            stash: None,
+            done: false,
+        }
+    }
+
     /// Reads the framing of `chunk` from `at`: passes whole messages' bytes, and stops where a
     /// message begins that is refused or must wait.
     fn scan(&mut self, chunk: &[u8], mut at: usize) -> Scan {
@@ -311,18 +314,11 @@ mod tests {
                 .into_iter()
                 .map(|c| Ok::<_, Status>(Frame::data(Bytes::from(c)))),
         );
-        Metered {
-            inner: Body::new(http_body_util::StreamBody::new(stream)),
-            budget: layer.budget.clone(),
-            abandoned: None,
-            header: [0; 5],
-            have: 0,
-            left: 0,
-            held: None,
-            waiting: None,
-            stash: None,
-            done: false,
-        }
+        Metered::new(
+            Body::new(http_body_util::StreamBody::new(stream)),
+            layer.budget.clone(),
+            None,
+        )
     }
 
     #[tokio::test]
