@@ -18,6 +18,7 @@
 pub mod cli;
 pub mod config;
 pub mod decisions;
+pub mod events;
 pub mod fit;
 pub mod html;
 pub mod import;

@@ -287,7 +287,8 @@ async fn a_killed_server_has_every_acknowledged_decision_on_disk() {
 /// corrupt line and a line cut short by a crash are errors with file and line, never skipped,
 /// and `--lenient` keeps the good lines and returns the refused ones.
 #[cfg(feature = "train")]
-#[tokio::test]
+// Multi-threaded: Polars, which reads the events table, blocks in place on its own runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_log_becomes_the_decisions_table() {
     use payrisk::train::decisions;
     use polars::prelude::*;
@@ -359,4 +360,56 @@ async fn the_audit_log_becomes_the_decisions_table() {
     let lenient = decisions::read(&log, true).expect("lenient");
     assert_eq!(lenient.records.len(), 4);
     assert_eq!(lenient.rejects.len(), 2);
+
+    // What happened after: events against the decisions, every kind of bad row named.
+    let day = |r: &decisions::DecisionRecord, days: i64| {
+        (r.decision_time.date_naive() + chrono::Duration::days(days)).to_string()
+    };
+    let (a, b) = (&read.records[0], &read.records[1]);
+    let events = format!(
+        "decision_id,date,event,amount,stage\n\
+         {a_id},{a5},payment,120.5,\n\
+         {a_id},{a9},cured,,\n\
+         {b_id},{b1},cost,2.5,\n\
+         unknown,{b1},payment,10,\n\
+         {b_id},{b_before},payment,10,\n\
+         {b_id},{b1},payment,-3,\n\
+         {a_id},{a5},payment,120.5,\n\
+         {b_id},{b1},refund,1,\n",
+        a_id = a.decision_id,
+        b_id = b.decision_id,
+        a5 = day(a, 5),
+        a9 = day(a, 9),
+        b1 = day(b, 1),
+        b_before = day(b, -1),
+    );
+    let path = dir.path().join("events.csv");
+    std::fs::write(&path, events).expect("write events");
+    let options = payrisk::train::tables::ReadOptions::default();
+    let err = payrisk::train::events::read(&path, &read.records, &options, false)
+        .expect_err("bad rows")
+        .to_string();
+    assert!(err.starts_with("5 problem(s)"), "{err}");
+    for (row, column, words) in [
+        (4, "decision_id", "is not in the decisions table"),
+        (5, "date", "is before its decision"),
+        (6, "amount", "more than 0"),
+        (7, "decision_id", "repeats an earlier row"),
+        (8, "event", "unknown event `refund`"),
+    ] {
+        assert!(
+            err.contains(&format!("row {row}, column `{column}`: ")) && err.contains(words),
+            "row {row}: {err}"
+        );
+    }
+    let joined =
+        payrisk::train::events::read(&path, &read.records, &options, true).expect("lenient events");
+    assert_eq!(
+        (
+            joined.events.len(),
+            joined.rejects.len(),
+            joined.decisions_with_events
+        ),
+        (3, 5, 2)
+    );
 }

@@ -1,0 +1,229 @@
+//! What happened after each decision: the events table, joined to the decisions table by
+//! decision id.
+//!
+//! The table (CSV or Parquet), one row per event: `decision_id, date (YYYY-MM-DD), event,
+//! amount?, stage?`. Events:
+//! - `payment`: money received; `amount` > 0 required.
+//! - `cured`: the account returned to current; `rolled`: it moved to a later aging bucket
+//!   (`stage` names it, as the policy's ladder does); `settled`; `charged_off`.
+//! - `promise_kept`, `promise_broken`.
+//! - `cost`: what the action taken cost; `amount` ≥ 0 required.
+//!
+//! Rules, in order, each failure a row error with file, row and column:
+//! 1. `decision_id` must name a decision of the decisions table.
+//! 2. `date` must not be before the decision's date (its decision time, UTC).
+//! 3. `event` must be one of the above; `amount` as each event requires (finite, and > 0 for a
+//!    payment, ≥ 0 for a cost; absent for the others).
+//! 4. A row repeating an earlier one (same decision, date, event and amount) is a duplicate.
+//! 5. Strict by default; lenient keeps the good rows and returns the refused ones.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use chrono::NaiveDate;
+
+use super::decisions::DecisionRecord;
+use super::tables::{Errors, Kind, ReadOptions, Table};
+use super::{RowError, TrainError};
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// Money received.
+    Payment,
+    /// Back to current.
+    Cured,
+    /// Moved to a later aging bucket.
+    Rolled,
+    /// Settled.
+    Settled,
+    /// Charged off.
+    ChargedOff,
+    /// A promise to pay kept.
+    PromiseKept,
+    /// A promise to pay broken.
+    PromiseBroken,
+    /// The cost of the action taken.
+    Cost,
+}
+
+impl EventKind {
+    const ALL: [(&'static str, EventKind); 8] = [
+        ("payment", EventKind::Payment),
+        ("cured", EventKind::Cured),
+        ("rolled", EventKind::Rolled),
+        ("settled", EventKind::Settled),
+        ("charged_off", EventKind::ChargedOff),
+        ("promise_kept", EventKind::PromiseKept),
+        ("promise_broken", EventKind::PromiseBroken),
+        ("cost", EventKind::Cost),
+    ];
+
+    fn parse(text: &str) -> Option<EventKind> {
+        Self::ALL
+            .iter()
+            .find(|(name, _)| *name == text)
+            .map(|(_, k)| *k)
+    }
+}
+
+/// One event, joined to its decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Index of its decision in the decisions given.
+    pub decision: usize,
+    /// When.
+    pub date: NaiveDate,
+    /// What.
+    pub kind: EventKind,
+    /// How much (payments and costs).
+    pub amount: Option<f64>,
+    /// The bucket rolled to (`rolled`).
+    pub stage: Option<String>,
+}
+
+/// The events read, and the rows refused (lenient reads only), with how many decisions have
+/// any event.
+#[derive(Debug)]
+pub struct Events {
+    /// Events in table order.
+    pub events: Vec<Event>,
+    /// Refused rows.
+    pub rejects: Vec<RowError>,
+    /// Decisions with at least one event.
+    pub decisions_with_events: usize,
+}
+
+/// Reads the events table at `path` against `decisions` (rules 1-5).
+pub fn read(
+    path: &Path,
+    decisions: &[DecisionRecord],
+    options: &ReadOptions,
+    lenient: bool,
+) -> Result<Events, TrainError> {
+    use Kind::*;
+    let t = Table::read(
+        path,
+        &[("decision_id", Text), ("date", Date), ("event", Text)],
+        &[("amount", Float), ("stage", Text)],
+        |_| None,
+        options,
+    )?;
+    let ids = t.texts("decision_id")?;
+    let dates = t.dates("date")?;
+    let kinds = t.texts("event")?;
+    let amounts = match t.df.column("amount") {
+        Ok(_) => t.floats("amount")?,
+        Err(_) => vec![None; t.len()],
+    };
+    let stages = match t.df.column("stage") {
+        Ok(_) => t.texts("stage")?,
+        Err(_) => vec![None; t.len()],
+    };
+    let index: HashMap<&str, usize> = decisions
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.decision_id.as_str(), i))
+        .collect();
+    let mut errors = Errors::default();
+    let mut events = Vec::with_capacity(t.len());
+    let mut seen: HashSet<(usize, NaiveDate, EventKind, u64)> = HashSet::new();
+    for i in 0..t.len() {
+        let row = t.rows[i];
+        let refuse = |column: &str, message: String| RowError::new(&t.file, row, column, message);
+        let before = errors.0.len();
+        let id = errors.need(&t, "decision_id", Text, i, ids[i]);
+        let date = errors.need(&t, "date", Date, i, dates[i]);
+        let kind = errors.need(&t, "event", Text, i, kinds[i]);
+        let decision = id.and_then(|id| match index.get(id) {
+            Some(&d) => Some(d),
+            None => {
+                errors.push(refuse(
+                    "decision_id",
+                    format!("decision `{id}` is not in the decisions table"),
+                ));
+                None
+            }
+        });
+        let kind = kind.and_then(|k| match EventKind::parse(k) {
+            Some(kind) => Some(kind),
+            None => {
+                let known: Vec<&str> = EventKind::ALL.iter().map(|(n, _)| *n).collect();
+                errors.push(refuse(
+                    "event",
+                    format!("unknown event `{k}`; events are {}", known.join(", ")),
+                ));
+                None
+            }
+        });
+        let amount = match amounts[i] {
+            None => {
+                if let Some(e) = t.cell_error("amount", Float, i, false) {
+                    errors.push(e);
+                }
+                None
+            }
+            some => some,
+        };
+        if let (Some(d), Some(date)) = (decision, date) {
+            let decided = decisions[d].decision_time.date_naive();
+            if date < decided {
+                errors.push(refuse(
+                    "date",
+                    format!("{date} is before its decision, made on {decided}"),
+                ));
+            }
+        }
+        if let Some(kind) = kind {
+            let wrong = match (kind, amount) {
+                (EventKind::Payment, Some(a)) if !(a.is_finite() && a > 0.0) => {
+                    Some("a payment's amount must be more than 0")
+                }
+                (EventKind::Cost, Some(a)) if !(a.is_finite() && a >= 0.0) => {
+                    Some("a cost must be 0 or more")
+                }
+                (EventKind::Payment | EventKind::Cost, None) => Some("the amount is required"),
+                (EventKind::Payment | EventKind::Cost, Some(_)) => None,
+                (_, Some(_)) => Some("only payments and costs have an amount"),
+                (_, None) => None,
+            };
+            if let Some(message) = wrong {
+                errors.push(refuse("amount", message.into()));
+            }
+        }
+        if errors.0.len() > before {
+            continue;
+        }
+        let (Some(decision), Some(date), Some(kind)) = (decision, date, kind) else {
+            continue;
+        };
+        let key = (decision, date, kind, amount.map_or(0, f64::to_bits));
+        if !seen.insert(key) {
+            errors.push(refuse(
+                "decision_id",
+                "repeats an earlier row (same decision, date, event and amount)".into(),
+            ));
+            continue;
+        }
+        events.push(Event {
+            decision,
+            date,
+            kind,
+            amount,
+            stage: stages[i].map(str::to_owned),
+        });
+    }
+    if !errors.0.is_empty() && !lenient {
+        return Err(TrainError::data(errors.0));
+    }
+    let decisions_with_events = events
+        .iter()
+        .map(|e| e.decision)
+        .collect::<HashSet<_>>()
+        .len();
+    Ok(Events {
+        events,
+        rejects: errors.0,
+        decisions_with_events,
+    })
+}
