@@ -20,6 +20,8 @@ pub const DEFAULT_REASONS: usize = 4;
 pub struct Engine {
     model: Model,
     policy: Policy,
+    /// A hash of the model's name and version and the policy's version, for decision ids.
+    version_key: u64,
 }
 
 /// Reusable buffers for scoring; make one per task with [`Engine::scratch`].
@@ -76,7 +78,26 @@ pub struct Scored<'e> {
 impl Engine {
     /// Pairs a model with a policy.
     pub fn new(model: Model, policy: Policy) -> Engine {
-        Engine { model, policy }
+        let artifact = model.artifact();
+        let version_key = crate::stable_hash::hash64(
+            0x7e25_1011,
+            &[
+                artifact.name.as_bytes(),
+                artifact.version.as_bytes(),
+                policy.version.as_bytes(),
+            ],
+        );
+        Engine {
+            model,
+            policy,
+            version_key,
+        }
+    }
+
+    /// A stable hash of the model's name and version and the policy's version: the part of a
+    /// decision id the engine decides.
+    pub fn version_key(&self) -> u64 {
+        self.version_key
     }
 
     /// The model.

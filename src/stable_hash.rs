@@ -24,28 +24,37 @@ pub fn unit_interval(salt: &[&[u8]], id: &str) -> f64 {
     (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// FNV-1a from an offset mixed with `seed`, over each part preceded by its length (so that
-/// `["ab", "c"]` and `["a", "bc"]` differ), through splitmix64's finaliser.
+/// A 64-bit hash of `parts` under `seed`, eight bytes at a time: each part's length and then
+/// each of its 8-byte words (the last zero-padded) is folded in through splitmix64's
+/// finaliser, so that `["ab", "c"]` and `["a", "bc"]` differ. For identifiers on the scoring path
+/// (decision ids), where hashing byte by byte measured too slow (about 0.3 µs a decision).
 pub fn hash64(seed: u64, parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    let mut eat = |b: u8| {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    };
+    let mut h = mix(seed);
     for part in parts {
-        for b in (part.len() as u64).to_le_bytes() {
-            eat(b);
+        h = mix(h ^ part.len() as u64);
+        let mut words = part.chunks_exact(8);
+        for word in &mut words {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            h = mix(h ^ u64::from_le_bytes(w));
         }
-        for &b in *part {
-            eat(b);
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            h = mix(h ^ u64::from_le_bytes(w));
         }
     }
-    h ^= h >> 30;
-    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h ^= h >> 27;
-    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^= h >> 31;
     h
+}
+
+/// splitmix64's step: add the golden gamma, then the finaliser.
+#[inline]
+fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 #[cfg(test)]
@@ -58,7 +67,7 @@ mod tests {
         assert_eq!(hash64(1, &[b"A1"]), hash64(1, &[b"A1"]));
         assert_ne!(hash64(1, &[b"ab", b"c"]), hash64(1, &[b"a", b"bc"]));
         assert_ne!(hash64(1, &[b"A1"]), hash64(2, &[b"A1"]));
-        assert_eq!(hash64(7, &[b"A-1001"]), 0xd8ce_f8c0_d1ec_6062);
+        assert_eq!(hash64(7, &[b"A-1001"]), 0x8937_5c29_6a59_a276);
     }
 
     #[test]

@@ -125,18 +125,16 @@ impl<'d> ScoredAccount<'d> {
 
     /// [`Self::decision_id`] as two words, high first, for writers that format it themselves.
     pub fn decision_id_words(&self, account_id: &str) -> (u64, u64) {
-        let model = self.engine.model().artifact();
         let nanos = self
             .decided_at
             .timestamp_nanos_opt()
             .unwrap_or(self.decided_at.timestamp())
             .to_le_bytes();
-        let parts: [&[u8]; 6] = [
+        let versions = self.engine.version_key().to_le_bytes();
+        let parts: [&[u8]; 4] = [
             account_id.as_bytes(),
             &nanos,
-            model.name.as_bytes(),
-            model.version.as_bytes(),
-            self.engine.policy().version.as_bytes(),
+            &versions,
             self.arm.as_str().as_bytes(),
         ];
         (
