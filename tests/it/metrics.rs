@@ -10,6 +10,19 @@ use common::{default_config, get, good_account, samples, TestServer};
 use payrisk::grpc::proto::v1 as pb;
 use payrisk::grpc::proto::v1::admin_service_client::AdminServiceClient;
 
+/// `Score` calls the metrics text counts under `code`.
+fn score_calls(text: &str, code: &str) -> f64 {
+    samples(text)
+        .into_iter()
+        .filter(|(k, _)| {
+            k.starts_with("payrisk_rpc_requests_total")
+                && k.contains("ScoringService/Score\"")
+                && k.contains(&format!("code=\"{code}\""))
+        })
+        .map(|(_, v)| v)
+        .sum()
+}
+
 fn free_addr() -> SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -275,16 +288,7 @@ async fn a_call_past_its_deadline_is_deadline_exceeded_and_counted() {
     );
 
     let (_, text) = get(metrics, "/metrics").await;
-    let counted = samples(&text)
-        .into_iter()
-        .filter(|(k, _)| {
-            k.starts_with("payrisk_rpc_requests_total")
-                && k.contains("ScoringService/Score\"")
-                && k.contains("code=\"DeadlineExceeded\"")
-        })
-        .map(|(_, v)| v)
-        .sum::<f64>();
-    assert_eq!(counted, 1.0, "{text}");
+    assert_eq!(score_calls(&text, "DeadlineExceeded"), 1.0, "{text}");
     server.stop().await;
 }
 
@@ -306,17 +310,7 @@ async fn a_call_abandoned_before_its_request_is_counted_cancelled() {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     body.send_reset(h2::Reason::CANCEL);
 
-    let count = |text: &str, code: &str| {
-        samples(text)
-            .into_iter()
-            .filter(|(k, _)| {
-                k.starts_with("payrisk_rpc_requests_total")
-                    && k.contains("ScoringService/Score\"")
-                    && k.contains(&format!("code=\"{code}\""))
-            })
-            .map(|(_, v)| v)
-            .sum::<f64>()
-    };
+    let count = score_calls;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let text = loop {
         let (_, text) = get(metrics, "/metrics").await;
