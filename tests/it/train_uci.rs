@@ -399,7 +399,7 @@ fn the_shipped_metrics_json_is_what_training_reports_and_agrees_with_the_artifac
         .map(|d| d.observed_repayment * d.count as f64)
         .sum();
     assert!((repaid / a.training.test_rows as f64 - a.metrics.test.repayment_rate).abs() < 1e-9);
-    // Probabilities that mean what they say, before any calibration step (issue 4 asks
+    // Probabilities that mean what they say, even before any calibration step (the target is
     // ECE <= 0.02 after calibration).
     assert!(a.metrics.test.ece < 0.02, "{}", a.metrics.test.ece);
 }
