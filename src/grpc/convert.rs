@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{
     rules, Account, Compliance, ContactAttempt, ContactOutcome, CreditProfile, PaymentCycle,
-    PromiseStatus, PromiseToPay, Violation, MAX_CHANNEL_BYTES, MAX_CONTACTS, MAX_PROMISES,
+    PromiseStatus, PromiseToPay, Violation, MAX_CONTACTS, MAX_PROMISES,
 };
 use crate::grpc::proto::v1 as pb;
 use crate::policy::{Arm, ExperimentMode, Treatment};
@@ -170,13 +170,9 @@ fn contacts(c: &mut Checker, messages: Vec<pb::ContactAttempt>) -> Vec<ContactAt
                 at
             }
         };
-        let channel_ok = !m.channel.trim().is_empty() && m.channel.len() <= MAX_CHANNEL_BYTES;
-        if !channel_ok {
-            c.push(
-                format_args!("contacts[{i}].channel"),
-                format!("is required, at most {MAX_CHANNEL_BYTES} bytes"),
-            );
-        }
+        let channel = rules::channel(&m.channel);
+        let channel_ok = channel.is_ok();
+        c.rule(format_args!("contacts[{i}].channel"), channel);
         let outcome = match pb::ContactOutcome::try_from(m.outcome) {
             Ok(pb::ContactOutcome::NoAnswer) => Some(ContactOutcome::NoAnswer),
             Ok(pb::ContactOutcome::LeftMessage) => Some(ContactOutcome::LeftMessage),

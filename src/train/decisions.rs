@@ -199,16 +199,7 @@ pub fn write(records: &[DecisionRecord], path: &Path) -> Result<(), TrainError> 
         records.iter().map(|r| r.shadow.as_ref().map(f)).collect()
     };
     // CSV escapes control characters in account ids, as the worklist does; Parquet keeps them.
-    let csv = !path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-    let accounts: Vec<String> = records
-        .iter()
-        .map(|r| match csv {
-            true => crate::domain::printable(&r.account_id).into_owned(),
-            false => r.account_id.clone(),
-        })
-        .collect();
+    let accounts = super::worklist::id_column(path, records.iter().map(|r| r.account_id.as_str()));
     let mut df = DataFrame::new_infer_height(vec![
         Column::new("decision_id".into(), text(|r| &r.decision_id)),
         Column::new("request_id".into(), text(|r| &r.request_id)),

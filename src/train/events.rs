@@ -156,15 +156,7 @@ pub fn read(
                 None
             }
         });
-        let amount = match amounts[i] {
-            None => {
-                if let Some(e) = t.cell_error("amount", Float, i, false) {
-                    errors.push(e);
-                }
-                None
-            }
-            some => some,
-        };
+        let amount = errors.optional(&t, "amount", Float, i, amounts[i]);
         if let (Some(d), Some(date)) = (decision, date) {
             let decided = decisions[d].decision_time.date_naive();
             if date < decided {

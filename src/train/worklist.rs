@@ -188,16 +188,7 @@ pub fn write(entries: &[Entry], path: &Path) -> Result<(), TrainError> {
         context: format!("writing {}", path.display()),
         source,
     };
-    let parquet = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-    let ids: Vec<std::borrow::Cow<'_, str>> = entries
-        .iter()
-        .map(|e| match parquet {
-            true => std::borrow::Cow::Borrowed(e.account_id.as_str()),
-            false => printable(&e.account_id),
-        })
-        .collect();
+    let ids = id_column(path, entries.iter().map(|e| e.account_id.as_str()));
     let text = |f: fn(&Entry) -> &str| -> Vec<&str> { entries.iter().map(f).collect() };
     let number = |f: fn(&Entry) -> f64| -> Vec<f64> { entries.iter().map(f).collect() };
     fn shadow_column<'a, T: 'a>(
@@ -282,16 +273,7 @@ pub fn write_probabilities(
     model_version: &str,
     path: &Path,
 ) -> Result<(), TrainError> {
-    let parquet = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-    let ids: Vec<String> = rows
-        .iter()
-        .map(|r| match parquet {
-            true => r.1.clone(),
-            false => printable(&r.1).into_owned(),
-        })
-        .collect();
+    let ids = id_column(path, rows.iter().map(|r| r.1.as_str()));
     let mut df = DataFrame::new_infer_height(vec![
         Column::new("rank".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>()),
         Column::new("account_id".into(), ids),
@@ -306,6 +288,26 @@ pub fn write_probabilities(
         source,
     })?;
     save(&mut df, path)
+}
+
+/// Whether `path` names a Parquet file (else the table is written as CSV).
+fn is_parquet(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+}
+
+/// Account ids as a table written to `path` holds them: as they are in Parquet, with control
+/// characters escaped in CSV (a raw newline would split a row).
+pub(super) fn id_column<'a>(
+    path: &Path,
+    ids: impl Iterator<Item = &'a str>,
+) -> Vec<std::borrow::Cow<'a, str>> {
+    let parquet = is_parquet(path);
+    ids.map(|id| match parquet {
+        true => std::borrow::Cow::Borrowed(id),
+        false => printable(id),
+    })
+    .collect()
 }
 
 /// Writes `df` to `path` (creating its directory): Parquet for `.parquet`, else CSV.
@@ -324,10 +326,7 @@ pub(super) fn save(df: &mut DataFrame, path: &Path) -> Result<(), TrainError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let parquet = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-    if parquet {
+    if is_parquet(path) {
         ParquetWriter::new(file).finish(df).map_err(polars)?;
     } else {
         CsvWriter::new(file).finish(df).map_err(polars)?;
