@@ -565,15 +565,16 @@ pub fn model_info(deployment: &Deployment, reload: &ReloadStatus) -> pb::ModelIn
         policy_version: e.policy().version.clone(),
         decisions: deployment.decisions(arm),
     };
-    let mut arms = Vec::with_capacity(2);
+    let mut arms = Vec::with_capacity(3);
     match (deployment.experiment(), deployment.challenger()) {
         (Some(x), Some(challenger)) => {
             let split = x.mode == ExperimentMode::Split;
             let mode = x.mode.as_str();
+            let control = x.control.as_ref().map_or(0.0, |c| c.share);
             arms.push(arm(
                 Arm::Champion,
                 engine,
-                if split { 1.0 - x.share } else { 1.0 },
+                if split { 1.0 - x.share } else { 1.0 } - control,
                 mode,
             ));
             arms.push(arm(
@@ -582,6 +583,9 @@ pub fn model_info(deployment: &Deployment, reload: &ReloadStatus) -> pb::ModelIn
                 if split { x.share } else { 0.0 },
                 mode,
             ));
+            if let Some(held_out) = deployment.control() {
+                arms.push(arm(Arm::Control, held_out, control, mode));
+            }
         }
         // No experiment: one arm, and no mode to name.
         _ => arms.push(arm(Arm::Champion, engine, 1.0, "")),

@@ -8,7 +8,8 @@ use super::{Action, Policy, Stage};
 use crate::domain::{Account, PromiseStatus};
 
 /// Soft or firm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Treatment {
     /// Reminders, payment plans.
     Soft,
@@ -43,6 +44,8 @@ pub enum Rationale {
     LikelyToPay,
     /// Likely to pay anyway: the cheap soft action, low priority.
     SelfCure,
+    /// Held out as the experiment's random control: the alternative treatment.
+    Control,
 }
 
 impl Rationale {
@@ -59,6 +62,9 @@ impl Rationale {
             Rationale::LikelyToPay => "likely to pay: soft treatment",
             Rationale::SelfCure => {
                 "likely to pay anyway: a low-cost reminder, bottom of the worklist"
+            }
+            Rationale::Control => {
+                "held out as the experiment's random control: the alternative treatment"
             }
         }
     }
@@ -176,6 +182,22 @@ impl Policy {
                 &stage.soft,
                 expected_loss,
             ),
+        };
+        // The experiment's control (a policy made by `Policy::held_out`): the alternative
+        // replaces what the score and behaviour rules chose; the caps and holds below still apply.
+        let (treatment, rationale, action) = match &self.held_out {
+            Some(c) if !matches!(rationale, Rationale::Hardship | Rationale::PendingPromise) => {
+                let stage_action = match c.treatment {
+                    Treatment::Soft => &stage.soft,
+                    Treatment::Firm => &stage.firm,
+                };
+                (
+                    c.treatment,
+                    Rationale::Control,
+                    c.action.as_ref().unwrap_or(stage_action),
+                )
+            }
+            _ => (treatment, rationale, action),
         };
         let (action, guard) = self.guard(action, account, now);
         let (action, guard, stopped) = self.compliance().apply(action, guard, account, now);

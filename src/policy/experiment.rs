@@ -1,8 +1,11 @@
 //! Champion/challenger experiments: which arm an account belongs to, by a stable hash of the
 //! experiment name and the account id, so an account keeps its arm across calls, batches,
-//! restarts and replicas.
+//! restarts and replicas. A share of accounts can be held out as a random control that
+//! receives a named alternative treatment, assigned by the same hash.
 
 use serde::Deserialize;
+
+use super::{Action, Treatment};
 
 /// A champion/challenger experiment: a share of accounts, chosen by a stable hash of the
 /// account id and the experiment name, is decided by the challenger (split mode) or scored by
@@ -22,6 +25,27 @@ pub struct Experiment {
     /// The challenger's policy file, relative to this one (absent: this policy).
     #[serde(default)]
     pub challenger_policy: Option<std::path::PathBuf>,
+    /// A random control share held out of both arms (`[experiment.control]`).
+    #[serde(default)]
+    pub control: Option<Control>,
+}
+
+/// The experiment's random control: a share of accounts, by the same stable hash as the arms,
+/// decided by the champion's model and policy but given an alternative treatment: what lets a
+/// readout measure what a treatment causes, not only who pays. Declared hardship and a pending
+/// promise keep their rules (customer protections, not strategy), and the contact caps and
+/// compliance holds still override the alternative action.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Control {
+    /// Share of accounts held out, in (0, 1 - the challenger's share].
+    pub share: f64,
+    /// The treatment they receive (`soft` or `firm`).
+    pub treatment: Treatment,
+    /// The action they receive (absent: the ladder stage's action for `treatment`); for
+    /// example `{ action = "no_contact", channel = "none" }` for a no-contact control.
+    #[serde(default)]
+    pub action: Option<Action>,
 }
 
 /// How the challenger takes part.
@@ -51,6 +75,8 @@ pub enum Arm {
     Champion,
     /// The candidate.
     Challenger,
+    /// The random control: the champion's model and policy with the alternative treatment.
+    Control,
 }
 
 impl Arm {
@@ -59,16 +85,22 @@ impl Arm {
         match self {
             Arm::Champion => "champion",
             Arm::Challenger => "challenger",
+            Arm::Control => "control",
         }
     }
 }
 
 impl Experiment {
-    /// The arm of `account_id`: stable across calls, restarts and machines.
+    /// The arm of `account_id`: stable across calls, restarts and machines. One hash value in
+    /// [0, 1) per account: below `share` the challenger, then the control's share, then the
+    /// champion.
     pub fn arm(&self, account_id: &str) -> Arm {
         let salt: [&[u8]; 2] = [self.name.as_bytes(), &[0]];
-        if crate::stable_hash::unit_interval(&salt, account_id) < self.share {
+        let u = crate::stable_hash::unit_interval(&salt, account_id);
+        if u < self.share {
             Arm::Challenger
+        } else if u < self.share + self.control.as_ref().map_or(0.0, |c| c.share) {
+            Arm::Control
         } else {
             Arm::Champion
         }

@@ -43,7 +43,7 @@ use crate::error::LoadError;
 pub use compliance::{ComplianceRules, ContactHours};
 pub use contact::{ContactCap, Guard, GuardRule};
 pub use decide::{Decision, Rationale, Treatment};
-pub use experiment::{Arm, Experiment, ExperimentMode};
+pub use experiment::{Arm, Control, Experiment, ExperimentMode};
 
 /// A validated treatment policy.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -79,6 +79,10 @@ pub struct Policy {
     /// declares none and takes the champion's.
     #[serde(default)]
     pub compliance: Option<ComplianceRules>,
+    /// Set only on the policy that decides the experiment's control accounts
+    /// ([`Policy::held_out`]); never read from a file.
+    #[serde(skip)]
+    held_out: Option<Control>,
 }
 
 /// How promises to pay change the treatment.
@@ -173,6 +177,22 @@ impl Policy {
     pub fn load(path: &Path) -> Result<Policy, LoadError> {
         let text = LoadError::read(path)?;
         Policy::from_toml(&text).map_err(|e| e.with_origin(&path.display().to_string()))
+    }
+
+    /// The policy that decides the experiment's control accounts: this one, with the control's
+    /// alternative treatment in place of what the score and behaviour rules choose (`None`
+    /// without a control).
+    pub fn held_out(&self) -> Option<Policy> {
+        let control = self.experiment.as_ref()?.control.clone()?;
+        Some(Policy {
+            held_out: Some(control),
+            ..self.clone()
+        })
+    }
+
+    /// Whether this policy decides an experiment's control accounts.
+    pub fn is_held_out(&self) -> bool {
+        self.held_out.is_some()
     }
 
     /// The compliance holds in force: the policy's `[compliance]`, else the defaults.
@@ -288,6 +308,16 @@ impl Policy {
             }
             if e.challenger_model.is_none() && e.challenger_policy.is_none() {
                 return fail("experiment: name a challenger_model, a challenger_policy, or both");
+            }
+            if let Some(c) = &e.control {
+                if !(c.share > 0.0 && e.share + c.share <= 1.0) {
+                    return fail(
+                        "experiment.control.share must be more than 0, and with experiment.share at most 1",
+                    );
+                }
+                if let Some(a) = &c.action {
+                    check_action(a, "experiment.control.action")?;
+                }
             }
         }
         Ok(())
@@ -545,6 +575,7 @@ mod tests {
             mode: ExperimentMode::Split,
             challenger_model: Some("other.json".into()),
             challenger_policy: None,
+            control: None,
         };
         let arms: Vec<Arm> = (0..20_000).map(|i| e.arm(&format!("acct-{i}"))).collect();
         let share = arms.iter().filter(|a| **a == Arm::Challenger).count() as f64 / 20_000.0;
@@ -571,6 +602,46 @@ mod tests {
             "{base}share = 0.5\nchallenger_model = \"m.json\"\n"
         ))
         .is_ok());
+    }
+
+    /// A control's policy gives the alternative where the score and behaviour rules decided,
+    /// keeps hardship and pending promises, and still yields to the caps and the holds.
+    #[test]
+    fn the_control_gets_the_alternative_and_still_yields_to_caps_and_holds() {
+        let text = format!(
+            "{DEFAULT}\n[experiment]\nname = \"x\"\nmode = \"split\"\nshare = 0.3\n\
+             challenger_model = \"m.json\"\n[experiment.control]\nshare = 0.1\n\
+             treatment = \"soft\"\naction = {{ action = \"no_contact\", channel = \"none\" }}\n"
+        );
+        let p = Policy::from_toml(&text).expect("policy with a control");
+        assert!(!p.is_held_out());
+        let control = p.held_out().expect("a control");
+        // Firm for the champion (low probability), the no-contact soft alternative for the control.
+        let a = account(45, false, 0);
+        assert_eq!(p.decide(0.2, &a, now()).treatment, Treatment::Firm);
+        let d = control.decide(0.2, &a, now());
+        assert_eq!(
+            (d.treatment, d.rationale, d.action.action.as_str()),
+            (Treatment::Soft, Rationale::Control, "no_contact")
+        );
+        // Hardship keeps its offer.
+        let h = control.decide(0.2, &account(45, true, 0), now());
+        assert_eq!(h.rationale, Rationale::Hardship);
+        // A hold overrides the alternative.
+        let mut bankrupt = account(45, false, 0);
+        bankrupt.compliance.bankruptcy = true;
+        let b = control.decide(0.2, &bankrupt, now());
+        assert_eq!(b.action.action, "bankruptcy_hold");
+        assert_eq!(b.priority, 0.0);
+        // Shares beyond 1 together are refused.
+        let over = text.replace("share = 0.1", "share = 0.8");
+        let err = Policy::from_toml(&over).expect_err("too large").to_string();
+        assert!(err.contains("control.share"), "{err}");
+        // Without a control there is no held-out policy.
+        assert!(Policy::from_toml(DEFAULT)
+            .expect("shipped")
+            .held_out()
+            .is_none());
     }
 
     #[test]

@@ -244,11 +244,11 @@ impl Deployment {
             emit(i, d);
         };
         let all_champion = self.experiment().is_none();
-        for decider in [Arm::Champion, Arm::Challenger] {
+        for decider in [Arm::Champion, Arm::Challenger, Arm::Control] {
             let members: Vec<usize> = if all_champion {
                 match decider {
                     Arm::Champion => (0..accounts.len()).collect(),
-                    Arm::Challenger => Vec::new(),
+                    Arm::Challenger | Arm::Control => Vec::new(),
                 }
             } else {
                 (0..accounts.len())
@@ -308,13 +308,15 @@ mod tests {
     use chrono::NaiveDate;
     use std::path::Path;
 
-    /// The shipped gbdt champion and logistic challenger, in an experiment of `mode`.
+    /// The shipped gbdt champion and logistic challenger, in an experiment of `mode` that holds
+    /// out a fifth of the accounts as a control given firm treatment.
     fn deployment(mode: &str) -> Deployment {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(root.join("models/policy.toml")).expect("policy");
         let policy = Policy::from_toml(&text).expect("shipped policy");
         let with_experiment = Policy::from_toml(&format!(
-            "{text}\n[experiment]\nname = \"t\"\nshare = 0.4\nmode = \"{mode}\"\nchallenger_model = \"uci-credit/1/model.json\"\n"
+            "{text}\n[experiment]\nname = \"t\"\nshare = 0.4\nmode = \"{mode}\"\nchallenger_model = \"uci-credit/1/model.json\"\n\
+             [experiment.control]\nshare = 0.2\ntreatment = \"firm\"\n"
         ))
         .expect("policy with an experiment");
         let champion = Model::load(&root.join("models/uci-credit/2/model.json")).expect("gbdt");
@@ -387,7 +389,9 @@ mod tests {
                 challengers > 40 && challengers < 120,
                 "{challengers} of 200"
             );
-            for arm in [Arm::Champion, Arm::Challenger] {
+            let controls = many_arms(&batch, &accounts, Arm::Control);
+            assert!(controls > 20 && controls < 70, "{controls} of 200");
+            for arm in [Arm::Champion, Arm::Challenger, Arm::Control] {
                 assert_eq!(
                     batch.decisions(arm),
                     single.decisions(arm),
@@ -397,8 +401,27 @@ mod tests {
             if mode == "shadow" {
                 assert_eq!(
                     batch.decisions(Arm::Champion),
-                    400,
-                    "every account decided twice"
+                    2 * (200 - controls as u64),
+                    "every account but the controls decided twice"
+                );
+            }
+            // The control's accounts get the alternative (firm), the champion's model decides
+            // them, and they keep their own arm in the decision id's input.
+            for a in accounts
+                .iter()
+                .filter(|a| batch.arm(&a.account_id) == Arm::Control)
+            {
+                let d = batch.decide(a, 0, now);
+                assert_eq!(d.arm, Arm::Control);
+                assert_eq!(d.decision.treatment, crate::policy::Treatment::Firm);
+                assert_eq!(d.decision.rationale, crate::policy::Rationale::Control);
+                assert_eq!(
+                    d.probability.to_bits(),
+                    batch
+                        .champion()
+                        .score(a, 0, now, &mut batch.champion().scratch())
+                        .probability
+                        .to_bits()
                 );
             }
         }

@@ -5,7 +5,9 @@
 //! the challenger's share of accounts, the mode, and the challenger's model and/or policy
 //! (paths relative to the policy file; an absent one is the champion's). Accounts are assigned
 //! by a stable hash of the experiment name and the account id, so an account stays in its arm
-//! across calls, batches, restarts and replicas.
+//! across calls, batches, restarts and replicas. When the experiment holds out a random control,
+//! its accounts are decided by a third engine: the champion's model with its policy's
+//! [`Policy::held_out`] form.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,8 +23,10 @@ use crate::serve::drift::{DriftMonitor, DriftSettings};
 pub struct Deployment {
     champion: Engine,
     challenger: Option<Engine>,
-    /// Decisions (shadow mode: shadow scores) per arm: champion, challenger.
-    decisions: [AtomicU64; 2],
+    /// The control's engine, when the experiment holds out a control.
+    control: Option<Engine>,
+    /// Decisions (shadow mode: shadow scores) per arm: champion, challenger, control.
+    decisions: [AtomicU64; 3],
     /// The files it was loaded from: model, policy, then the challenger's.
     files: Vec<PathBuf>,
     /// Drift of the champion's accounts against its training baseline (when it has one).
@@ -64,10 +68,9 @@ impl Deployment {
                                 dir.join(path).display()
                             )));
                         }
-                        Policy {
-                            compliance: champion_policy.compliance.clone(),
-                            ..p
-                        }
+                        let mut p = p;
+                        p.compliance = champion_policy.compliance.clone();
+                        p
                     }
                     None => champion_policy.clone(),
                 };
@@ -84,6 +87,10 @@ impl Deployment {
     /// experiment (a challenger without an experiment is never used).
     pub fn new(champion: Engine, challenger: Option<Engine>) -> Deployment {
         let challenger = challenger.filter(|_| champion.policy().experiment.is_some());
+        let control = challenger
+            .as_ref()
+            .and_then(|_| champion.policy().held_out())
+            .map(|policy| Engine::new(champion.model().clone(), policy));
         let drift = champion
             .model()
             .artifact()
@@ -94,7 +101,8 @@ impl Deployment {
             drift,
             champion,
             challenger,
-            decisions: [AtomicU64::new(0), AtomicU64::new(0)],
+            control,
+            decisions: [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)],
             files: Vec::new(),
         }
     }
@@ -124,6 +132,11 @@ impl Deployment {
         &self.champion
     }
 
+    /// The control's engine, when the experiment holds out a control.
+    pub fn control(&self) -> Option<&Engine> {
+        self.control.as_ref()
+    }
+
     /// The challenger, when an experiment runs.
     pub fn challenger(&self) -> Option<&Engine> {
         self.challenger.as_ref()
@@ -142,10 +155,13 @@ impl Deployment {
             .map_or(Arm::Champion, |e| e.arm(account_id))
     }
 
-    /// The engine that decides an account of `arm`: the challenger only in split mode.
+    /// The engine that decides an account of `arm`: the challenger only in split mode, the
+    /// control's engine for the control (in either mode).
     pub fn decider(&self, arm: Arm) -> (Arm, &Engine) {
-        match (arm, self.experiment().map(|e| e.mode), &self.challenger) {
-            (Arm::Challenger, Some(ExperimentMode::Split), Some(c)) => (Arm::Challenger, c),
+        let mode = self.experiment().map(|e| e.mode);
+        match (arm, mode, &self.challenger, &self.control) {
+            (Arm::Challenger, Some(ExperimentMode::Split), Some(c), _) => (Arm::Challenger, c),
+            (Arm::Control, _, _, Some(c)) => (Arm::Control, c),
             _ => (Arm::Champion, &self.champion),
         }
     }
@@ -173,5 +189,6 @@ fn arm_index(arm: Arm) -> usize {
     match arm {
         Arm::Champion => 0,
         Arm::Challenger => 1,
+        Arm::Control => 2,
     }
 }
