@@ -229,6 +229,7 @@ fn trial(mode: ExperimentMode) -> Experiment {
         mode,
         challenger_model: None,
         challenger_policy: None,
+        control: None,
     }
 }
 
@@ -323,7 +324,7 @@ async fn shadow_experiments_report_the_challenger_without_acting_on_it() {
                 assert_eq!(shadow.model_version, "1");
                 assert_ne!(shadow.repayment_probability, r.repayment_probability);
             }
-            Arm::Champion => assert!(r.shadow.is_none()),
+            Arm::Champion | Arm::Control => assert!(r.shadow.is_none()),
         }
     }
     server.stop().await;
