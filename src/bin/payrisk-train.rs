@@ -62,6 +62,20 @@ enum Command {
     /// one row per decision, keyed by its decision id; a corrupt or cut-short line is an error
     /// with its file and line (--lenient writes it to rejects.csv instead).
     Decisions(cli::DecisionsArgs),
+    /// Simulate what each decision led to (payments, cures, rolls, promises, costs) with a
+    /// known, documented treatment effect (src/train/simulate.rs): the events table for tests,
+    /// demos and the readout's benchmark.
+    Simulate(cli::SimulateArgs),
+    /// Join decisions to their events over an observation window and read out recovery by
+    /// aging bucket, band, treatment, action, channel, arm, model version and a segment; the
+    /// serving model's live AUC, calibration and PSI by month; the experiment with intervals,
+    /// p-values and a fixed-horizon verdict; and roll rates. Writes readout.json and
+    /// readout.html (see docs/outcomes.md).
+    Readout(cli::ReadoutArgs),
+    /// Roll-rate matrices of a portfolio's payment history: month-over-month moves between
+    /// 30-day aging buckets, for the portfolio and by segment.
+    #[command(after_long_help = cli::TABLES_HELP)]
+    RollRates(cli::RollRatesArgs),
 }
 
 fn main() -> ExitCode {
@@ -85,6 +99,9 @@ fn main() -> ExitCode {
         Command::Score(args) => cli::score(&args),
         Command::Features(args) => cli::features(&args),
         Command::Decisions(args) => cli::decisions(&args),
+        Command::Simulate(args) => cli::simulate(&args),
+        Command::Readout(args) => cli::readout(&args),
+        Command::RollRates(args) => cli::roll_rates(&args),
     };
     match done {
         Ok(text) => {

@@ -7,16 +7,17 @@
 //! 2. Every line must be a whole record with a `decision_id`; a line that is not (corrupt, or
 //!    cut short by a crash in the middle of a write) is an error with its file and line, never
 //!    skipped silently.
-//! 3. A decision id seen before (a replayed call) is an error on its later line.
+//! 3. A decision id must be 32 hexadecimal digits, as the server writes them; one seen before (a
+//!    replayed call) is an error on its later line.
 //! 4. Strict by default; `lenient` keeps the good lines and returns every refused one with its
 //!    reason, for `rejects.csv`.
 //! 5. Times are typed (UTC, milliseconds), amounts are numbers, the reason codes a `;`-joined
 //!    text, and a shadow decision its own columns.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use polars::prelude::*;
 use serde::Deserialize;
 
@@ -107,6 +108,62 @@ pub struct Decisions {
     pub rejects: Vec<RowError>,
 }
 
+/// A decision id (32 hexadecimal digits) as a number.
+pub fn parse_id(id: &str) -> Option<u128> {
+    (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| u128::from_str_radix(id, 16).ok())
+        .flatten()
+}
+
+/// The decisions an events table is checked against: each id with its decision date, in 20
+/// bytes a decision (ten million fit in a few hundred megabytes).
+#[derive(Debug, Default)]
+pub struct DecisionIndex {
+    ids: HashMap<u128, u32>,
+    dates: Vec<NaiveDate>,
+}
+
+impl DecisionIndex {
+    /// Indexes decisions given as (id, decision date), numbered in order.
+    pub fn new(decisions: impl IntoIterator<Item = (u128, NaiveDate)>) -> DecisionIndex {
+        let mut index = DecisionIndex::default();
+        for (id, date) in decisions {
+            index.ids.insert(id, index.dates.len() as u32);
+            index.dates.push(date);
+        }
+        index
+    }
+
+    /// Indexes audit records (ids that do not parse are left out: `read` refuses them).
+    pub fn of_records(records: &[DecisionRecord]) -> DecisionIndex {
+        DecisionIndex::new(
+            records.iter().filter_map(|r| {
+                parse_id(&r.decision_id).map(|id| (id, r.decision_time.date_naive()))
+            }),
+        )
+    }
+
+    /// The number of the decision `id` names.
+    pub fn find(&self, id: &str) -> Option<u32> {
+        parse_id(id).and_then(|id| self.ids.get(&id).copied())
+    }
+
+    /// The date of decision `i` (UTC).
+    pub fn date(&self, i: u32) -> NaiveDate {
+        self.dates[i as usize]
+    }
+
+    /// Decisions indexed.
+    pub fn len(&self) -> usize {
+        self.dates.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.dates.is_empty()
+    }
+}
+
 /// The audit files of `path`: the file itself, or a directory's `decisions-*.jsonl` (rule 1).
 fn files(path: &Path) -> Result<Vec<PathBuf>, TrainError> {
     if !path.is_dir() {
@@ -161,6 +218,10 @@ pub fn read(path: &Path, lenient: bool) -> Result<Decisions, TrainError> {
                     .map_err(|e| refuse(format!("not a decision record: {e}")))
             };
             match record {
+                Ok(r) if parse_id(&r.decision_id).is_none() => rejects.push(refuse(format!(
+                    "decision id `{}` is not 32 hexadecimal digits",
+                    r.decision_id
+                ))),
                 Ok(r) if !seen.insert(r.decision_id.clone()) => rejects.push(refuse(format!(
                     "decision `{}` was recorded before (a replayed call)",
                     r.decision_id

@@ -22,12 +22,13 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 
-use super::decisions::DecisionRecord;
+use super::decisions::DecisionIndex;
 use super::tables::{Errors, Kind, ReadOptions, Table};
 use super::{RowError, TrainError};
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
 pub enum EventKind {
     /// Money received.
     Payment,
@@ -67,19 +68,19 @@ impl EventKind {
     }
 }
 
-/// One event, joined to its decision.
-#[derive(Debug, Clone, PartialEq)]
+/// One event, joined to its decision: 24 bytes, so that tens of millions fit.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Event {
-    /// Index of its decision in the decisions given.
-    pub decision: usize,
+    /// Index of its decision in the [`DecisionIndex`] given.
+    pub decision: u32,
     /// When.
     pub date: NaiveDate,
     /// What.
     pub kind: EventKind,
-    /// How much (payments and costs).
-    pub amount: Option<f64>,
-    /// The bucket rolled to (`rolled`).
-    pub stage: Option<String>,
+    /// How much (payments and costs; NaN for the other events).
+    pub amount: f64,
+    /// The bucket rolled to (`rolled`): an index into [`Events::stages`].
+    pub stage: Option<u16>,
 }
 
 /// The events read, and the rows refused (lenient reads only), with how many decisions have
@@ -88,6 +89,8 @@ pub struct Event {
 pub struct Events {
     /// Events in table order.
     pub events: Vec<Event>,
+    /// The buckets named by `rolled` events.
+    pub stages: Vec<String>,
     /// Refused rows.
     pub rejects: Vec<RowError>,
     /// Decisions with at least one event.
@@ -97,7 +100,7 @@ pub struct Events {
 /// Reads the events table at `path` against `decisions` (rules 1-5).
 pub fn read(
     path: &Path,
-    decisions: &[DecisionRecord],
+    decisions: &DecisionIndex,
     options: &ReadOptions,
     lenient: bool,
 ) -> Result<Events, TrainError> {
@@ -109,34 +112,55 @@ pub fn read(
         |_| None,
         options,
     )?;
-    let ids = t.texts("decision_id")?;
-    let dates = t.dates("date")?;
-    let kinds = t.texts("event")?;
+    // The columns are walked, not copied: an events table can hold tens of millions of rows.
+    let ids = t.column("decision_id")?.str().map_err(t.polars())?;
+    let dates = t.column("date")?.i32().map_err(t.polars())?;
+    let kinds = t.column("event")?.str().map_err(t.polars())?;
     let amounts = match t.df.column("amount") {
-        Ok(_) => t.floats("amount")?,
-        Err(_) => vec![None; t.len()],
+        Ok(c) => Some(c.f64().map_err(t.polars())?),
+        Err(_) => None,
     };
-    let stages = match t.df.column("stage") {
-        Ok(_) => t.texts("stage")?,
-        Err(_) => vec![None; t.len()],
+    let stage_texts = match t.df.column("stage") {
+        Ok(c) => Some(c.str().map_err(t.polars())?),
+        Err(_) => None,
     };
-    let index: HashMap<&str, usize> = decisions
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d.decision_id.as_str(), i))
-        .collect();
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     let mut errors = Errors::default();
     let mut events = Vec::with_capacity(t.len());
-    let mut seen: HashSet<(usize, NaiveDate, EventKind, u64)> = HashSet::new();
-    for i in 0..t.len() {
+    let mut stages: Vec<String> = Vec::new();
+    let mut stage_codes: HashMap<String, u16> = HashMap::new();
+    let mut seen: HashSet<(u32, NaiveDate, EventKind, u64)> = HashSet::new();
+    let rows = ids
+        .iter()
+        .zip(dates.iter())
+        .zip(kinds.iter())
+        .zip(
+            amounts
+                .into_iter()
+                .flat_map(|a| a.iter().map(Some))
+                .chain(std::iter::repeat(None)),
+        )
+        .zip(
+            stage_texts
+                .into_iter()
+                .flat_map(|s| s.iter())
+                .chain(std::iter::repeat(None)),
+        );
+    fn text(s: Option<&str>) -> Option<&str> {
+        s.map(str::trim).filter(|s| !s.is_empty())
+    }
+    for (i, ((((id, date), kind), amount), stage)) in rows.enumerate() {
+        let (id, kind, stage) = (text(id), text(kind), text(stage));
+        let date = date.and_then(|d| epoch.checked_add_signed(chrono::Duration::days(d.into())));
+        let amount = amount.flatten();
         let row = t.rows[i];
         let refuse = |column: &str, message: String| RowError::new(&t.file, row, column, message);
         let before = errors.0.len();
-        let id = errors.need(&t, "decision_id", Text, i, ids[i]);
-        let date = errors.need(&t, "date", Date, i, dates[i]);
-        let kind = errors.need(&t, "event", Text, i, kinds[i]);
-        let decision = id.and_then(|id| match index.get(id) {
-            Some(&d) => Some(d),
+        let id = errors.need(&t, "decision_id", Text, i, id);
+        let date = errors.need(&t, "date", Date, i, date);
+        let kind = errors.need(&t, "event", Text, i, kind);
+        let decision = id.and_then(|id| match decisions.find(id) {
+            Some(d) => Some(d),
             None => {
                 errors.push(refuse(
                     "decision_id",
@@ -156,9 +180,9 @@ pub fn read(
                 None
             }
         });
-        let amount = errors.optional(&t, "amount", Float, i, amounts[i]);
+        let amount = errors.optional(&t, "amount", Float, i, amount);
         if let (Some(d), Some(date)) = (decision, date) {
-            let decided = decisions[d].decision_time.date_naive();
+            let decided = decisions.date(d);
             if date < decided {
                 errors.push(refuse(
                     "date",
@@ -197,12 +221,28 @@ pub fn read(
             ));
             continue;
         }
+        let stage = match stage.map(|s| (s, stage_codes.get(s).copied())) {
+            None => None,
+            Some((_, Some(code))) => Some(code),
+            Some((s, None)) if stages.len() < usize::from(u16::MAX) => {
+                stage_codes.insert(s.to_owned(), stages.len() as u16);
+                stages.push(s.to_owned());
+                Some((stages.len() - 1) as u16)
+            }
+            Some(_) => {
+                errors.push(refuse(
+                    "stage",
+                    "more distinct buckets than any ladder has (65,535)".into(),
+                ));
+                continue;
+            }
+        };
         events.push(Event {
             decision,
             date,
             kind,
-            amount,
-            stage: stages[i].map(str::to_owned),
+            amount: amount.unwrap_or(f64::NAN),
+            stage,
         });
     }
     if !errors.0.is_empty() && !lenient {
@@ -215,6 +255,7 @@ pub fn read(
         .len();
     Ok(Events {
         events,
+        stages,
         rejects: errors.0,
         decisions_with_events,
     })

@@ -11,6 +11,11 @@
 //! - [`fit`]: fit either kind, evaluate, and build the artifact.
 //! - [`html`]: `report.html`, the self-contained report with charts.
 //! - [`report`]: `metrics.json` beside the artifact (metrics and the held-out decile table).
+//! - [`decisions`], [`events`]: the decisions table from the audit log, and what happened after
+//!   each decision.
+//! - [`readout`]: decisions joined to their events: recovery by dimension, live model
+//!   performance, the experiment readout, roll rates.
+//! - [`simulate`]: outcomes that respond to the treatment, with a known effect (tests).
 //! - [`worklist`]: offline scoring of a whole portfolio with the serving engine, ranked.
 //! - [`import`]: LightGBM and XGBoost models read into payrisk trees.
 //! - [`cli`]: the `payrisk-train` commands, one call each.
@@ -23,7 +28,9 @@ pub mod fit;
 pub mod html;
 pub mod import;
 pub mod monthly;
+pub mod readout;
 pub mod report;
+pub mod simulate;
 pub mod split;
 pub mod synthetic;
 pub mod tables;

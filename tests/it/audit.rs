@@ -386,7 +386,8 @@ async fn the_audit_log_becomes_the_decisions_table() {
     let path = dir.path().join("events.csv");
     std::fs::write(&path, events).expect("write events");
     let options = payrisk::train::tables::ReadOptions::default();
-    let err = payrisk::train::events::read(&path, &read.records, &options, false)
+    let index = payrisk::train::decisions::DecisionIndex::of_records(&read.records);
+    let err = payrisk::train::events::read(&path, &index, &options, false)
         .expect_err("bad rows")
         .to_string();
     assert!(err.starts_with("5 problem(s)"), "{err}");
@@ -403,7 +404,7 @@ async fn the_audit_log_becomes_the_decisions_table() {
         );
     }
     let joined =
-        payrisk::train::events::read(&path, &read.records, &options, true).expect("lenient events");
+        payrisk::train::events::read(&path, &index, &options, true).expect("lenient events");
     assert_eq!(
         (
             joined.events.len(),

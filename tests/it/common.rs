@@ -347,3 +347,80 @@ pub fn grpc_head(
     }
     request.body(()).expect("request")
 }
+
+/// A domain account as the wire sends it.
+pub fn to_proto(a: &payrisk::domain::Account) -> pb::Account {
+    let date = |d: chrono::NaiveDate| {
+        use chrono::Datelike;
+        Some(pb::Date {
+            year: d.year(),
+            month: d.month() as i32,
+            day: d.day() as i32,
+        })
+    };
+    pb::Account {
+        account_id: a.account_id.clone(),
+        as_of: date(a.as_of),
+        profile: Some(pb::CreditProfile {
+            credit_limit: a.profile.credit_limit.unwrap_or(0.0),
+            credit_limit_unknown: a.profile.credit_limit.is_none(),
+            current_balance: a.profile.current_balance.unwrap_or(0.0),
+            current_balance_unknown: a.profile.current_balance.is_none(),
+            months_on_book: a.profile.months_on_book.unwrap_or(0),
+            months_on_book_unknown: a.profile.months_on_book.is_none(),
+            open_credit_lines: a.profile.open_credit_lines,
+            prior_delinquencies: a.profile.prior_delinquencies,
+            bureau_score: a.profile.bureau_score,
+            annual_income: a.profile.annual_income,
+            hardship: a.profile.hardship.unwrap_or(false),
+            hardship_unknown: a.profile.hardship.is_none(),
+        }),
+        history: a
+            .history
+            .iter()
+            .map(|c| pb::PaymentCycle {
+                statement_date: date(c.statement_date),
+                amount_due: c.amount_due,
+                minimum_due: c.minimum_due,
+                amount_paid: c.amount_paid,
+                days_past_due: c.days_past_due,
+            })
+            .collect(),
+        attributes: a.attributes.clone(),
+        ..Default::default()
+    }
+}
+
+/// Checks every figure of a report page against its JSON: each element carrying
+/// `data-json="<pointer>" data-value="<v>"` must name a value of the JSON equal to `v`, and the
+/// page must carry some. Returns how many were checked.
+pub fn assert_page_matches_json(html: &std::path::Path, json: &std::path::Path) -> usize {
+    let page = std::fs::read_to_string(html).expect("page");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).expect("json")).expect("valid json");
+    let mut checked = 0;
+    let mut rest = page.as_str();
+    while let Some(i) = rest.find("data-json=\"") {
+        rest = &rest[i + 11..];
+        let end = rest.find('"').expect("closing quote");
+        let pointer = rest[..end].replace("&amp;", "&");
+        let value_at = rest
+            .find("data-value=\"")
+            .expect("a value beside the pointer")
+            + 12;
+        let value_end = value_at + rest[value_at..].find('"').expect("closing quote");
+        let shown = &rest[value_at..value_end];
+        let expected = json
+            .pointer(&pointer)
+            .unwrap_or_else(|| panic!("{pointer} is not in the JSON"));
+        let expected = expected
+            .as_f64()
+            .unwrap_or_else(|| panic!("{pointer} is {expected}, not a number"));
+        let shown: f64 = shown.parse().expect("a number");
+        assert_eq!(shown, expected, "{pointer}");
+        checked += 1;
+        rest = &rest[value_end..];
+    }
+    assert!(checked > 0, "the page carries no figure to check");
+    checked
+}

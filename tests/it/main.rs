@@ -16,6 +16,7 @@ mod import_models;
 mod layers;
 mod metrics;
 mod operations;
+mod outcomes_loop;
 mod overload;
 mod properties;
 mod readme;

@@ -210,7 +210,7 @@ fn offline_shadow_experiments_report_the_challenger_beside_the_unchanged_champio
                 assert_eq!(s.model_version, "1");
                 shadows += 1;
             }
-            Arm::Champion => assert!(e.shadow.is_none()),
+            Arm::Champion | Arm::Control => assert!(e.shadow.is_none()),
         }
     }
     assert!(

@@ -10,7 +10,7 @@ use crate::common;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use common::{repo, TestServer};
+use common::{repo, to_proto, TestServer};
 use payrisk::domain::Account;
 use payrisk::grpc::proto::v1 as pb;
 use payrisk::model::{Artifact, ModelParams};
@@ -182,48 +182,6 @@ fn the_shipped_logistic_model_is_exactly_what_the_documented_command_trains() {
     // Byte for byte, apart from the creation time and where the inputs were read from: the
     // fit is deterministic and the artifact's numbers round-trip exactly through JSON.
     assert_eq!(comparable(&shipped()), comparable(&run.fitted.artifact));
-}
-
-fn to_proto(a: &Account) -> pb::Account {
-    let date = |d: chrono::NaiveDate| {
-        use chrono::Datelike;
-        Some(pb::Date {
-            year: d.year(),
-            month: d.month() as i32,
-            day: d.day() as i32,
-        })
-    };
-    pb::Account {
-        account_id: a.account_id.clone(),
-        as_of: date(a.as_of),
-        profile: Some(pb::CreditProfile {
-            credit_limit: a.profile.credit_limit.unwrap_or(0.0),
-            credit_limit_unknown: a.profile.credit_limit.is_none(),
-            current_balance: a.profile.current_balance.unwrap_or(0.0),
-            current_balance_unknown: a.profile.current_balance.is_none(),
-            months_on_book: a.profile.months_on_book.unwrap_or(0),
-            months_on_book_unknown: a.profile.months_on_book.is_none(),
-            open_credit_lines: a.profile.open_credit_lines,
-            prior_delinquencies: a.profile.prior_delinquencies,
-            bureau_score: a.profile.bureau_score,
-            annual_income: a.profile.annual_income,
-            hardship: a.profile.hardship.unwrap_or(false),
-            hardship_unknown: a.profile.hardship.is_none(),
-        }),
-        history: a
-            .history
-            .iter()
-            .map(|c| pb::PaymentCycle {
-                statement_date: date(c.statement_date),
-                amount_due: c.amount_due,
-                minimum_due: c.minimum_due,
-                amount_paid: c.amount_paid,
-                days_past_due: c.days_past_due,
-            })
-            .collect(),
-        attributes: a.attributes.clone(),
-        ..Default::default()
-    }
 }
 
 /// Scores a sample of held-out accounts through a real server on `model` and checks each

@@ -14,6 +14,7 @@
 //!    writes every rejected row to `rejects.csv` beside the artifact.
 
 mod console;
+mod outcomes;
 mod progress;
 
 use std::collections::HashMap;
@@ -33,6 +34,10 @@ use crate::train::report::{write_json, Comparison, Evaluation, MetricsReport};
 use crate::train::split::Split;
 use crate::train::tables::{self, TablePaths, TrainingSet};
 use crate::train::{html, import, monthly, synthetic, uci, worklist, TrainError};
+pub use outcomes::{
+    decisions, readout, roll_rates, simulate, write_readout, DecisionsArgs, ReadoutArgs,
+    RollRatesArgs, SimulateArgs,
+};
 use progress::stage;
 
 /// The error and its causes in one line, each said once: a cause whose words the message
@@ -751,47 +756,6 @@ fn score_probabilities(args: &ScoreArgs) -> Result<String, TrainError> {
         rows.len(),
         args.output.display()
     ))
-}
-
-/// Options of `decisions`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct DecisionsArgs {
-    /// The server's audit directory (its `decisions-*.jsonl` files), or one audit file.
-    #[arg(long)]
-    pub audit: PathBuf,
-    /// Where to write the decisions table (Parquet for .parquet, else CSV).
-    #[arg(long, default_value = "decisions.parquet")]
-    pub output: PathBuf,
-    /// Keep the good lines and write every refused one with its reason to rejects.csv beside
-    /// the output, instead of stopping.
-    #[arg(long)]
-    pub lenient: bool,
-}
-
-/// Turns the audit log into the typed decisions table.
-pub fn decisions(args: &DecisionsArgs) -> Result<String, TrainError> {
-    let read = stage("reading the audit log", || {
-        crate::train::decisions::read(&args.audit, args.lenient)
-    })?;
-    stage("writing the decisions table", || {
-        crate::train::decisions::write(&read.records, &args.output)
-    })?;
-    let mut out = format!(
-        "wrote {} decisions to {}",
-        read.records.len(),
-        args.output.display()
-    );
-    if !read.rejects.is_empty() {
-        let rejects = args.output.with_file_name("rejects.csv");
-        tables::write_rejects(&rejects, &read.rejects)?;
-        let _ = write!(
-            out,
-            "; {} line(s) refused, each with its reason in {}",
-            read.rejects.len(),
-            rejects.display()
-        );
-    }
-    Ok(out)
 }
 
 /// Options of `features`.

@@ -162,6 +162,7 @@ pub(super) fn charts(views: &[View<'_>]) -> String {
         points,
         bars: false,
         dashed: k > 0,
+        keys: Vec::new(),
     };
     let model_color = |k: usize| MODEL_COLORS[k.min(MODEL_COLORS.len() - 1)];
     // A payers line and a defaulters line per model, the second model's dashed.
@@ -204,6 +205,7 @@ pub(super) fn charts(views: &[View<'_>]) -> String {
             .enumerate()
             .map(|(k, (v, c))| Series {
                 dashed: false,
+                keys: Vec::new(),
                 ..line(named(v, "model"), model_color(k), c.roc.clone(), k)
             })
             .collect::<Vec<_>>(),
@@ -226,6 +228,7 @@ pub(super) fn charts(views: &[View<'_>]) -> String {
             .enumerate()
             .map(|(k, (v, c))| Series {
                 dashed: false,
+                keys: Vec::new(),
                 ..line(
                     named(v, "per tenth of probability"),
                     model_color(k),
@@ -283,6 +286,7 @@ pub(super) fn charts(views: &[View<'_>]) -> String {
                 points,
                 bars: true,
                 dashed: false,
+                keys: Vec::new(),
             })
             .collect::<Vec<_>>(),
         false,
@@ -333,6 +337,7 @@ pub(super) fn charts(views: &[View<'_>]) -> String {
                 points,
                 bars: true,
                 dashed: false,
+                keys: Vec::new(),
             })
             .collect::<Vec<_>>(),
         false,

@@ -8,11 +8,14 @@
 //!   against the model's training baseline. Its figures are the evaluation JSON's.
 //! - [`render_comparison`]: `compare`'s page, champion and challenger drawn over each other, with
 //!   the differences.
+//! - [`render_readout`]: `readout`'s page, what decisions led to; every figure carries its
+//!   pointer into `readout.json`.
 //!
 //! The pages are assembled here; `figures` computes and draws the charts of each model, on the
 //! chart kit of `svg`.
 
 mod figures;
+mod readout;
 mod svg;
 
 use std::fmt::Write;
@@ -24,6 +27,7 @@ use crate::model::Artifact;
 use crate::stability::{PSI_ACT, PSI_WATCH};
 pub use figures::importance;
 use figures::{charts, View};
+pub use readout::render_readout;
 use svg::escape;
 
 /// The page's head and title.

@@ -22,6 +22,17 @@ pub(super) struct Series {
     pub(super) bars: bool,
     /// Dashed line (the challenger's on a comparison).
     pub(super) dashed: bool,
+    /// Per point, the JSON pointer of its value in the page's JSON (empty: none). A point with
+    /// a key carries it and its exact value as `data-json` and `data-value`, so a test can
+    /// check every drawn figure against the JSON.
+    pub(super) keys: Vec<String>,
+}
+
+/// The `data-json`/`data-value` attributes of point `i` of `series` (empty without a key).
+pub(super) fn data(series: &Series, i: usize, value: f64) -> String {
+    series.keys.get(i).map_or(String::new(), |key| {
+        format!(r#" data-json="{}" data-value="{value}""#, escape(key))
+    })
 }
 
 /// Axis labels and ranges of a chart.
@@ -120,10 +131,11 @@ pub(super) fn chart(
                     + width * (k as f64).min(bar_series - 1.0);
                 let _ = write!(
                     s,
-                    r#"<rect x="{left:.1}" y="{:.1}" width="{width:.1}" height="{:.1}" fill="{}" fill-opacity="0.75"/>"#,
+                    r#"<rect x="{left:.1}" y="{:.1}" width="{width:.1}" height="{:.1}" fill="{}" fill-opacity="0.75"{}/>"#,
                     y(v),
                     (y(0.0) - y(v)).max(0.0),
-                    series.color
+                    series.color,
+                    data(series, i, v)
                 );
             }
         } else {
@@ -143,6 +155,18 @@ pub(super) fn chart(
                 },
                 path.join(" ")
             );
+            for (i, &(a, b)) in series.points.iter().enumerate() {
+                if i < series.keys.len() {
+                    let _ = write!(
+                        s,
+                        r#"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="{}"{}/>"#,
+                        x(a),
+                        y(b),
+                        series.color,
+                        data(series, i, b)
+                    );
+                }
+            }
         }
         let swatch_y = HEIGHT + 12.0 + LEGEND_LINE * k as f64;
         let _ = write!(

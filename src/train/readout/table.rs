@@ -1,0 +1,279 @@
+//! The decisions a readout reads, held by column: each decision's id and date (the index the
+//! events table is checked against), its account (hashed), balance and probability, and its
+//! text dimensions as small codes. About 60 bytes a decision, so ten million fit in well under
+//! a gigabyte.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate};
+use polars::prelude::*;
+
+use crate::train::decisions::{parse_id, DecisionIndex, DecisionRecord};
+use crate::train::{RowError, TrainError};
+
+/// A text column as codes into its distinct values.
+#[derive(Debug, Clone, Default)]
+pub struct Codes {
+    /// Distinct values, in order of first appearance.
+    pub names: Vec<String>,
+    /// Each row's value.
+    pub codes: Vec<u16>,
+    lookup: HashMap<String, u16>,
+}
+
+/// Distinct values a dimension keeps; any further value is counted as `(other)`.
+const MAX_VALUES: usize = 4096;
+
+impl Codes {
+    fn push(&mut self, value: &str) {
+        let code = match self.lookup.get(value) {
+            Some(&c) => c,
+            None => {
+                let name = if self.names.len() < MAX_VALUES {
+                    value
+                } else {
+                    "(other)"
+                };
+                match self.lookup.get(name) {
+                    Some(&c) => c,
+                    None => {
+                        let c = self.names.len() as u16;
+                        self.names.push(name.to_owned());
+                        self.lookup.insert(name.to_owned(), c);
+                        c
+                    }
+                }
+            }
+        };
+        self.codes.push(code);
+    }
+}
+
+/// The dimensions a readout sums by, in the order it reports them.
+pub const DIMENSIONS: [&str; 7] = [
+    "stage",
+    "band",
+    "treatment",
+    "action",
+    "channel",
+    "arm",
+    "model_version",
+];
+
+/// Decisions by column.
+#[derive(Debug, Default)]
+pub struct Decided {
+    index: DecisionIndex,
+    ids: Vec<u128>,
+    days_past_due: Vec<u32>,
+    accounts: Vec<u64>,
+    balances: Vec<f64>,
+    probabilities: Vec<f64>,
+    dimensions: [Codes; 7],
+    experiments: Codes,
+}
+
+/// An account id's key in a readout (a stable 64-bit hash).
+pub fn account_key(account_id: &str) -> u64 {
+    crate::stable_hash::hash64(0xacc0_0117, &[account_id.as_bytes()])
+}
+
+impl Decided {
+    /// Decisions read from audit records.
+    pub fn of_records(records: &[DecisionRecord]) -> Decided {
+        let mut d = Decided {
+            index: DecisionIndex::of_records(records),
+            ..Decided::default()
+        };
+        for r in records {
+            let Some(id) = parse_id(&r.decision_id) else {
+                continue;
+            };
+            d.ids.push(id);
+            d.days_past_due.push(r.days_past_due);
+            d.accounts.push(account_key(&r.account_id));
+            d.balances.push(r.balance.unwrap_or(f64::NAN));
+            d.probabilities.push(r.probability);
+            let values = [
+                &r.stage,
+                &r.band,
+                &r.treatment,
+                &r.action,
+                &r.channel,
+                &r.arm,
+                &r.model_version,
+            ];
+            for (codes, value) in d.dimensions.iter_mut().zip(values) {
+                codes.push(value);
+            }
+            d.experiments.push(r.experiment.as_deref().unwrap_or(""));
+        }
+        d
+    }
+
+    /// Decisions read from a decisions table written by `payrisk-train decisions` (Parquet):
+    /// only the columns a readout needs are read.
+    pub fn read_table(path: &Path) -> Result<Decided, TrainError> {
+        let name = path.display().to_string();
+        let polars = |source| TrainError::Polars {
+            context: format!("reading {name}"),
+            source,
+        };
+        let mut columns = vec![
+            col("decision_id"),
+            col("decision_time").cast(DataType::Int64),
+            col("account_id"),
+            col("days_past_due").cast(DataType::UInt32),
+            col("balance").cast(DataType::Float64),
+            col("probability").cast(DataType::Float64),
+            col("experiment"),
+        ];
+        columns.extend(DIMENSIONS.iter().map(|c| col(*c)));
+        let df = LazyFrame::scan_parquet(PlRefPath::new(name.as_str()), Default::default())
+            .map_err(polars)?
+            .select(columns)
+            .collect()
+            .map_err(polars)?;
+        let text = |c: &str| df.column(c).and_then(|c| c.str().cloned()).map_err(polars);
+        let ids = text("decision_id")?;
+        let times = df
+            .column("decision_time")
+            .and_then(|c| c.i64().cloned())
+            .map_err(polars)?;
+        let accounts = text("account_id")?;
+        let dpd = df
+            .column("days_past_due")
+            .and_then(|c| c.u32().cloned())
+            .map_err(polars)?;
+        let balances = df
+            .column("balance")
+            .and_then(|c| c.f64().cloned())
+            .map_err(polars)?;
+        let probabilities = df
+            .column("probability")
+            .and_then(|c| c.f64().cloned())
+            .map_err(polars)?;
+        let experiments = text("experiment")?;
+        let dims = DIMENSIONS
+            .iter()
+            .map(|c| text(c))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut d = Decided::default();
+        let mut index = Vec::with_capacity(df.height());
+        let mut errors = Vec::new();
+        let rows = ids
+            .iter()
+            .zip(times.iter())
+            .zip(accounts.iter().zip(dpd.iter()))
+            .zip(balances.iter())
+            .zip(probabilities.iter())
+            .zip(experiments.iter());
+        let mut dim_iters: Vec<_> = dims.iter().map(|c| c.iter()).collect();
+        for (row, (((((id, time), (account, dpd)), balance), probability), experiment)) in
+            rows.enumerate()
+        {
+            let values: Vec<Option<&str>> =
+                dim_iters.iter_mut().map(|it| it.next().flatten()).collect();
+            let refuse =
+                |column: &str, message: &str| RowError::new(&name, row as u64 + 1, column, message);
+            let Some(id) = id.and_then(parse_id) else {
+                errors.push(refuse("decision_id", "not 32 hexadecimal digits"));
+                continue;
+            };
+            let Some(date) = time
+                .and_then(DateTime::from_timestamp_millis)
+                .map(|t| t.date_naive())
+            else {
+                errors.push(refuse("decision_time", "missing or out of range"));
+                continue;
+            };
+            let Some(probability) = probability.filter(|p| (0.0..=1.0).contains(p)) else {
+                errors.push(refuse("probability", "missing or not in [0, 1]"));
+                continue;
+            };
+            index.push((id, date));
+            d.ids.push(id);
+            d.days_past_due.push(dpd.unwrap_or(0));
+            d.accounts.push(account_key(account.unwrap_or("")));
+            d.balances.push(balance.unwrap_or(f64::NAN));
+            d.probabilities.push(probability);
+            for (codes, value) in d.dimensions.iter_mut().zip(&values) {
+                codes.push(value.unwrap_or(""));
+            }
+            d.experiments.push(experiment.unwrap_or(""));
+        }
+        if !errors.is_empty() {
+            return Err(TrainError::data(errors));
+        }
+        d.index = DecisionIndex::new(index);
+        Ok(d)
+    }
+
+    /// Decisions.
+    pub fn len(&self) -> usize {
+        self.probabilities.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.probabilities.is_empty()
+    }
+
+    /// The index the events table is checked against.
+    pub fn index(&self) -> &DecisionIndex {
+        &self.index
+    }
+
+    /// Decision `i`'s date (UTC).
+    pub fn date(&self, i: usize) -> NaiveDate {
+        self.index.date(i as u32)
+    }
+
+    /// Decision `i`'s id.
+    pub fn id(&self, i: usize) -> u128 {
+        self.ids[i]
+    }
+
+    /// Decision `i`'s days past due.
+    pub fn days_past_due(&self, i: usize) -> u32 {
+        self.days_past_due[i]
+    }
+
+    /// Decision `i`'s account key ([`account_key`]).
+    pub fn account(&self, i: usize) -> u64 {
+        self.accounts[i]
+    }
+
+    /// Decision `i`'s balance (NaN when unknown).
+    pub fn balance(&self, i: usize) -> f64 {
+        self.balances[i]
+    }
+
+    /// Decision `i`'s repayment probability.
+    pub fn probability(&self, i: usize) -> f64 {
+        self.probabilities[i]
+    }
+
+    /// The dimensions, named as [`DIMENSIONS`].
+    pub fn dimensions(&self) -> impl Iterator<Item = (&'static str, &Codes)> {
+        DIMENSIONS.iter().copied().zip(self.dimensions.iter())
+    }
+
+    /// The arms.
+    pub fn arms(&self) -> &Codes {
+        &self.dimensions[5]
+    }
+
+    /// The experiments (`""` for decisions made without one).
+    pub fn experiments(&self) -> &Codes {
+        &self.experiments
+    }
+
+    /// Decision `i`'s value of dimension `name`.
+    pub fn value(&self, name: &str, i: usize) -> Option<&str> {
+        let k = DIMENSIONS.iter().position(|d| *d == name)?;
+        let codes = &self.dimensions[k];
+        Some(codes.names[codes.codes[i] as usize].as_str())
+    }
+}
