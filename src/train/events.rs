@@ -14,16 +14,17 @@
 //! 2. `date` must not be before the decision's date (its decision time, UTC).
 //! 3. `event` must be one of the above; `amount` as each event requires (finite, and > 0 for a
 //!    payment, ≥ 0 for a cost; absent for the others).
-//! 4. A row repeating an earlier one (same decision, date, event and amount) is a duplicate.
+//! 4. A row repeating an earlier one (same decision, date, event and amount) is a duplicate
+//!    (the later rows are refused).
 //! 5. Strict by default; lenient keeps the good rows and returns the refused ones.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 
 use chrono::NaiveDate;
 
 use super::decisions::DecisionIndex;
-use super::tables::{Errors, Kind, ReadOptions, Table};
+use super::tables::{slices, Errors, Kind, ReadOptions, Table};
 use super::{RowError, TrainError};
 
 /// What happened.
@@ -97,22 +98,107 @@ pub struct Events {
     pub decisions_with_events: usize,
 }
 
-/// Reads the events table at `path` against `decisions` (rules 1-5).
+/// Reads the events table at `path` against `decisions` (rules 1-5). A Parquet table is read
+/// a slice of rows at a time, and duplicates are found by sorting, so tens of millions of
+/// events are read in well under a gigabyte beside the events kept (24 bytes each).
 pub fn read(
     path: &Path,
     decisions: &DecisionIndex,
     options: &ReadOptions,
     lenient: bool,
 ) -> Result<Events, TrainError> {
+    let mut state = State::default();
+    let slices = slices(path)?;
+    // Sized once: at tens of millions of events a doubling's slack is gigabytes.
+    let total = slices
+        .iter()
+        .map(|s| s.map_or(0, |r| r.1) as usize)
+        .sum::<usize>();
+    state.events.reserve_exact(total);
+    state.rows.reserve_exact(total);
+    for rows in slices {
+        read_slice(path, rows, decisions, options, &mut state)?;
+    }
+    let State {
+        mut events,
+        rows,
+        stages,
+        mut errors,
+        file,
+        ..
+    } = state;
+    // Rule 4: equal rows sort next to each other; each after the first is a duplicate.
+    let key = |e: &Event| (e.decision, e.date, e.kind as u8, e.amount.to_bits());
+    let mut order: Vec<u32> = (0..events.len() as u32).collect();
+    order.sort_unstable_by_key(|&k| (key(&events[k as usize]), rows[k as usize]));
+    let mut duplicate = vec![false; events.len()];
+    for pair in order.windows(2) {
+        let (first, next) = (pair[0] as usize, pair[1] as usize);
+        if key(&events[first]) == key(&events[next]) {
+            duplicate[next] = true;
+        }
+    }
+    drop(order);
+    for (k, _) in duplicate.iter().enumerate().filter(|(_, d)| **d) {
+        errors.push(RowError::new(
+            &file,
+            u64::from(rows[k]),
+            "decision_id",
+            "repeats an earlier row (same decision, date, event and amount)",
+        ));
+    }
+    let mut k = 0;
+    events.retain(|_| {
+        k += 1;
+        !duplicate[k - 1]
+    });
+    errors.0.sort_by_key(|e| e.row);
+    if !errors.0.is_empty() && !lenient {
+        return Err(TrainError::data(errors.0));
+    }
+    let mut with_events = vec![false; decisions.len()];
+    for e in &events {
+        with_events[e.decision as usize] = true;
+    }
+    Ok(Events {
+        events,
+        stages,
+        rejects: errors.0,
+        decisions_with_events: with_events.iter().filter(|&&w| w).count(),
+    })
+}
+
+/// What reading the slices of a table has gathered.
+#[derive(Default)]
+struct State {
+    events: Vec<Event>,
+    /// Each event's row in the file (a table of over 4,294,967,295 rows is refused).
+    rows: Vec<u32>,
+    stages: Vec<String>,
+    stage_codes: HashMap<String, u16>,
+    errors: Errors,
+    file: String,
+}
+
+/// Rules 1-3 on the rows `rows` of the table at `path`.
+fn read_slice(
+    path: &Path,
+    rows: Option<(u64, u64)>,
+    decisions: &DecisionIndex,
+    options: &ReadOptions,
+    state: &mut State,
+) -> Result<(), TrainError> {
     use Kind::*;
-    let t = Table::read(
+    let t = Table::read_rows(
         path,
         &[("decision_id", Text), ("date", Date), ("event", Text)],
         &[("amount", Float), ("stage", Text)],
         |_| None,
         options,
+        rows,
     )?;
-    // The columns are walked, not copied: an events table can hold tens of millions of rows.
+    state.file.clone_from(&t.file);
+    // The columns are walked, not copied.
     let ids = t.column("decision_id")?.str().map_err(t.polars())?;
     let dates = t.column("date")?.i32().map_err(t.polars())?;
     let kinds = t.column("event")?.str().map_err(t.polars())?;
@@ -125,11 +211,7 @@ pub fn read(
         Err(_) => None,
     };
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    let mut errors = Errors::default();
-    let mut events = Vec::with_capacity(t.len());
-    let mut stages: Vec<String> = Vec::new();
-    let mut stage_codes: HashMap<String, u16> = HashMap::new();
-    let mut seen: HashSet<(u32, NaiveDate, EventKind, u64)> = HashSet::new();
+    let errors = &mut state.errors;
     let rows = ids
         .iter()
         .zip(dates.iter())
@@ -213,21 +295,14 @@ pub fn read(
         let (Some(decision), Some(date), Some(kind)) = (decision, date, kind) else {
             continue;
         };
-        let key = (decision, date, kind, amount.map_or(0, f64::to_bits));
-        if !seen.insert(key) {
-            errors.push(refuse(
-                "decision_id",
-                "repeats an earlier row (same decision, date, event and amount)".into(),
-            ));
-            continue;
-        }
-        let stage = match stage.map(|s| (s, stage_codes.get(s).copied())) {
+        let stage = match stage.map(|s| (s, state.stage_codes.get(s).copied())) {
             None => None,
             Some((_, Some(code))) => Some(code),
-            Some((s, None)) if stages.len() < usize::from(u16::MAX) => {
-                stage_codes.insert(s.to_owned(), stages.len() as u16);
-                stages.push(s.to_owned());
-                Some((stages.len() - 1) as u16)
+            Some((s, None)) if state.stages.len() < usize::from(u16::MAX) => {
+                let code = state.stages.len() as u16;
+                state.stage_codes.insert(s.to_owned(), code);
+                state.stages.push(s.to_owned());
+                Some(code)
             }
             Some(_) => {
                 errors.push(refuse(
@@ -237,26 +312,21 @@ pub fn read(
                 continue;
             }
         };
-        events.push(Event {
+        state.events.push(Event {
             decision,
             date,
             kind,
             amount: amount.unwrap_or(f64::NAN),
             stage,
         });
+        let Ok(row) = u32::try_from(row) else {
+            errors.push(refuse(
+                "decision_id",
+                "the events table is longer than 4,294,967,295 rows".into(),
+            ));
+            break;
+        };
+        state.rows.push(row);
     }
-    if !errors.0.is_empty() && !lenient {
-        return Err(TrainError::data(errors.0));
-    }
-    let decisions_with_events = events
-        .iter()
-        .map(|e| e.decision)
-        .collect::<HashSet<_>>()
-        .len();
-    Ok(Events {
-        events,
-        stages,
-        rejects: errors.0,
-        decisions_with_events,
-    })
+    Ok(())
 }

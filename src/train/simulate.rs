@@ -115,25 +115,87 @@ impl Simulated {
         self.stages.push(None);
     }
 
-    /// Writes the events table: Parquet for `.parquet`, else CSV.
-    pub fn write(self, path: &Path) -> Result<(), TrainError> {
-        let polars = |source| TrainError::Polars {
-            context: format!("writing {}", path.display()),
-            source,
-        };
-        let dates = Series::new("date".into(), self.dates)
-            .cast(&DataType::Date)
-            .map_err(polars)?;
-        let mut df = DataFrame::new_infer_height(vec![
+    /// The events as a table.
+    fn frame(self) -> PolarsResult<DataFrame> {
+        let dates = Series::new("date".into(), self.dates).cast(&DataType::Date)?;
+        DataFrame::new_infer_height(vec![
             Column::new("decision_id".into(), self.decision_ids),
             Column::from(dates),
             Column::new("event".into(), self.events),
             Column::new("amount".into(), self.amounts),
             Column::new("stage".into(), self.stages),
         ])
-        .map_err(polars)?;
+    }
+
+    /// Writes the events table: Parquet for `.parquet`, else CSV.
+    pub fn write(self, path: &Path) -> Result<(), TrainError> {
+        let mut df = self.frame().map_err(|source| TrainError::Polars {
+            context: format!("writing {}", path.display()),
+            source,
+        })?;
         super::worklist::save(&mut df, path)
     }
+}
+
+/// Decisions simulated and written at a time by [`write_simulated`].
+const CHUNK: usize = 1_000_000;
+
+/// Simulates the events of every decision of `decided` with `seed` and writes them to `path`
+/// (Parquet for `.parquet`, else CSV) a million decisions at a time, so any number of decisions
+/// is simulated in bounded memory. Returns the number of events.
+pub fn write_simulated(decided: &Decided, seed: u64, path: &Path) -> Result<usize, TrainError> {
+    let polars = |source| TrainError::Polars {
+        context: format!("writing {}", path.display()),
+        source,
+    };
+    let file = std::fs::File::create(path).map_err(|source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut written = 0;
+    let mut parquet = None;
+    let mut csv = Some(std::io::BufWriter::new(file.try_clone().map_err(
+        |source| TrainError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+    )?));
+    let is_parquet = super::tables::is_parquet(path);
+    for start in (0..decided.len().max(1)).step_by(CHUNK) {
+        let events = simulate_range(decided, seed, start..(start + CHUNK).min(decided.len()));
+        written += events.len();
+        let mut df = events.frame().map_err(polars)?;
+        if is_parquet {
+            if parquet.is_none() {
+                parquet = Some(
+                    ParquetWriter::new(file.try_clone().map_err(|source| TrainError::Io {
+                        path: path.to_path_buf(),
+                        source,
+                    })?)
+                    .batched(df.schema())
+                    .map_err(polars)?,
+                );
+            }
+            if let Some(w) = parquet.as_mut() {
+                w.write_batch(&df).map_err(polars)?;
+            }
+        } else if let Some(out) = csv.as_mut() {
+            CsvWriter::new(out)
+                .include_header(start == 0)
+                .finish(&mut df)
+                .map_err(polars)?;
+        }
+    }
+    if let Some(w) = parquet {
+        w.finish().map_err(polars)?;
+    }
+    if let Some(mut out) = csv.take() {
+        std::io::Write::flush(&mut out).map_err(|source| TrainError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(written)
 }
 
 /// The next 30-day bucket after `stage`'s (the roll-rate buckets).
@@ -144,8 +206,13 @@ fn next_bucket(days_past_due: u32) -> &'static str {
 
 /// Simulates the events of every decision of `decided` with `seed` (see the module docs).
 pub fn simulate(decided: &Decided, seed: u64) -> Simulated {
+    simulate_range(decided, seed, 0..decided.len())
+}
+
+/// Simulates the events of decisions `range` of `decided`.
+fn simulate_range(decided: &Decided, seed: u64, range: std::ops::Range<usize>) -> Simulated {
     let mut out = Simulated::default();
-    for i in 0..decided.len() {
+    for i in range {
         let id = decided.id(i);
         let mut rng = Rng::new(seed ^ (id as u64) ^ ((id >> 64) as u64).rotate_left(17));
         rng.next();
@@ -191,6 +258,148 @@ pub fn simulate(decided: &Decided, seed: u64) -> Simulated {
     }
     out
 }
+
+/// Writes a synthetic decisions table of `n` decisions to `path` (Parquet), a million at a
+/// time: the readout's benchmark input, in the columns a readout reads (those of
+/// `payrisk-train decisions`, without the request's identity, reasons and shadow).
+///
+/// Decisions fall on the days of [`SYNTHETIC_MONTHS`] months from 2026-01-01, over `n / 3`
+/// accounts (`acct-<k>`, so most accounts are decided three times). Each account's arm of the
+/// experiment `synthetic` comes from its id by the experiments' stable hash (challenger 30 %,
+/// control 10 %); its probability is `sigmoid(1.2 + 1.2 z)`, its balance log-normal around
+/// 1,800, its days past due one of 5, 35, 65, 95, 125. The champion is firm below p = 0.7, the
+/// challenger below 0.5, the control soft; actions and channels follow the shipped ladder.
+pub fn write_synthetic_decisions(n: usize, seed: u64, path: &Path) -> Result<(), TrainError> {
+    use crate::policy::{Arm, Control, Experiment, ExperimentMode, Treatment};
+    let polars = |source| TrainError::Polars {
+        context: format!("writing {}", path.display()),
+        source,
+    };
+    let experiment = Experiment {
+        name: "synthetic".into(),
+        share: 0.3,
+        mode: ExperimentMode::Split,
+        challenger_model: None,
+        challenger_policy: None,
+        control: Some(Control {
+            share: 0.1,
+            treatment: Treatment::Soft,
+            action: None,
+        }),
+    };
+    // The shipped ladder: (stage, soft action and channel, firm action and channel).
+    const LADDER: [(&str, u32, [&str; 4]); 5] = [
+        ("current", 5, ["reminder", "sms", "reminder_call", "phone"]),
+        ("30+", 35, ["reminder", "email", "call", "phone"]),
+        (
+            "60+",
+            65,
+            ["payment_plan_offer", "email", "demand_letter", "letter"],
+        ),
+        ("90+", 95, ["call", "phone", "agency_referral", "agency"]),
+        (
+            "120+",
+            125,
+            ["demand_letter", "letter", "legal_referral", "legal"],
+        ),
+    ];
+    let bands = [(0.9, "A"), (0.8, "B"), (0.65, "C"), (0.45, "D"), (0.0, "E")];
+    let accounts = (n / 3).max(1);
+    let start = NaiveDate::from_ymd_opt(2026, 1, 1)
+        .unwrap_or_default()
+        .and_hms_opt(15, 0, 0)
+        .unwrap_or_default()
+        .and_utc();
+    let days = i64::from(SYNTHETIC_MONTHS) * 30;
+    let file = std::fs::File::create(path).map_err(|source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut writer = None;
+    for first in (0..n).step_by(CHUNK) {
+        let rows = first..(first + CHUNK).min(n);
+        let mut ids = Vec::with_capacity(rows.len());
+        let mut times = Vec::with_capacity(rows.len());
+        let mut account_ids = Vec::with_capacity(rows.len());
+        let mut dpds = Vec::with_capacity(rows.len());
+        let mut balances = Vec::with_capacity(rows.len());
+        let mut probabilities = Vec::with_capacity(rows.len());
+        let mut text: [Vec<&str>; 7] = Default::default();
+        for i in rows {
+            let mut rng = Rng::new(seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            rng.next();
+            let account = format!("acct-{}", rng.next() % accounts as u64);
+            let arm = experiment.arm(&account);
+            let p = sigmoid(1.2 + 1.2 * rng.normal());
+            let (stage, dpd, actions) = LADDER[(rng.uniform() * 5.0) as usize % 5];
+            let firm = match arm {
+                Arm::Champion => p < 0.7,
+                Arm::Challenger => p < 0.5,
+                Arm::Control => false,
+            };
+            let (action, channel) = if firm {
+                (actions[2], actions[3])
+            } else {
+                (actions[0], actions[1])
+            };
+            let at = start + Duration::seconds((rng.uniform() * days as f64 * 86_400.0) as i64);
+            ids.push(format!(
+                "{:016x}{:016x}",
+                rng.next(),
+                crate::stable_hash::hash64(seed, &[&(i as u64).to_le_bytes()])
+            ));
+            times.push(at.timestamp_millis());
+            account_ids.push(account);
+            dpds.push(dpd);
+            balances.push(((7.5 + 0.8 * rng.normal()).exp() * 100.0).round() / 100.0);
+            probabilities.push(p);
+            let band = bands.iter().find(|b| p >= b.0).map_or("E", |b| b.1);
+            let treatment = if firm { "firm" } else { "soft" };
+            for (column, value) in
+                text.iter_mut()
+                    .zip([stage, band, treatment, action, channel, arm.as_str(), "2"])
+            {
+                column.push(value);
+            }
+        }
+        let time = Series::new("decision_time".into(), times)
+            .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+            .map_err(polars)?;
+        let mut columns = vec![
+            Column::new("decision_id".into(), ids),
+            Column::from(time),
+            Column::new("account_id".into(), account_ids),
+            Column::new("days_past_due".into(), dpds),
+            Column::new("balance".into(), balances),
+            Column::new("probability".into(), probabilities),
+            Column::new("experiment".into(), vec!["synthetic"; text[0].len()]),
+        ];
+        for (name, values) in super::readout::table::DIMENSIONS.iter().zip(text) {
+            columns.push(Column::new((*name).into(), values));
+        }
+        let df = DataFrame::new_infer_height(columns).map_err(polars)?;
+        if writer.is_none() {
+            writer = Some(
+                ParquetWriter::new(file.try_clone().map_err(|source| TrainError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })?)
+                .batched(df.schema())
+                .map_err(polars)?,
+            );
+        }
+        if let Some(w) = writer.as_mut() {
+            w.write_batch(&df).map_err(polars)?;
+        }
+    }
+    if let Some(w) = writer {
+        w.finish().map_err(polars)?;
+    }
+    Ok(())
+}
+
+/// Months the synthetic decisions span.
+pub const SYNTHETIC_MONTHS: u32 = 6;
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use polars::prelude::*;
 use rayon::prelude::*;
 
+use super::tables::is_parquet;
 use super::TrainError;
 use crate::domain::{printable, Account};
 use crate::model::Model;
@@ -288,12 +289,6 @@ pub fn write_probabilities(
         source,
     })?;
     save(&mut df, path)
-}
-
-/// Whether `path` names a Parquet file (else the table is written as CSV).
-fn is_parquet(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
 }
 
 /// Account ids as a table written to `path` holds them: as they are in Parquet, with control

@@ -19,7 +19,7 @@ use payrisk::policy::Policy;
 use payrisk::scoring::Engine;
 use payrisk::serve::audit::{AuditConfig, AuditMode};
 use payrisk::train::decisions::{self, DecisionRecord};
-use payrisk::train::readout::{self, stats::Estimate, Decided, ReadoutOptions};
+use payrisk::train::readout::{self, segments, stats::Estimate, Decided, ReadoutOptions};
 use payrisk::train::simulate;
 
 const SEEDS: u64 = 20;
@@ -211,9 +211,35 @@ async fn the_readout_finds_the_simulated_effect_over_twenty_seeds() {
             }
         }
         if seed == 0 {
-            let out = dir.path().join("readout");
-            payrisk::train::cli::write_readout(&r, &out).expect("write readout");
-            common::assert_page_matches_json(&out.join("readout.html"), &out.join("readout.json"));
+            // The whole page: with a segment and the portfolio's roll rates, every figure drawn
+            // is the JSON's.
+            let accounts = &portfolios[0];
+            let labels = segments::by_feature(accounts, "prior_delinquencies").expect("segment");
+            let mut full = readout::readout(
+                &decided,
+                &events,
+                Some(("prior_delinquencies", &labels)),
+                &ReadoutOptions {
+                    window_days: 90,
+                    as_of: Some((at + Duration::days(100)).date_naive()),
+                    ..ReadoutOptions::default()
+                },
+            );
+            full.roll_rates = Some(readout::rolls::roll_rates(
+                accounts,
+                Some(("prior_delinquencies", &labels)),
+            ));
+            let out = std::env::var_os("PAYRISK_READOUT_EXAMPLE")
+                .map_or_else(|| dir.path().join("readout"), std::path::PathBuf::from);
+            payrisk::train::cli::write_readout(&full, &out).expect("write readout");
+            let checked = common::assert_page_matches_json(
+                &out.join("readout.html"),
+                &out.join("readout.json"),
+            );
+            assert!(
+                checked > 300,
+                "only {checked} figures carry their JSON pointer"
+            );
         }
     }
     // The verdict's metric (recovery per account) must be covered in 18 of 20 for each arm. The

@@ -63,3 +63,55 @@ fn a_million_monthly_rows_become_labelled_accounts_a_model_learns_from() {
     assert!(test.auc > 0.85, "held-out AUC {}", test.auc);
     assert!(test.ece < 0.02, "held-out ECE {}", test.ece);
 }
+
+/// The roll-rate matrix of the real monthly data is the one docs/outcomes.md shows, cell by cell,
+/// and every row of shares sums to 1.
+#[test]
+fn the_monthly_roll_rates_are_the_documented_ones() {
+    let Some(input) = data() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    monthly::convert(&input, dir.path()).expect("convert");
+    let paths = table_paths(dir.path());
+    let accounts = tables::load_portfolio(&paths.accounts, &paths.history, &Default::default())
+        .expect("the converted tables validate");
+    let rolls = payrisk::train::readout::rolls::roll_rates(&accounts, None);
+    let m = &rolls.portfolio;
+    assert_eq!(m.transitions, 622_354);
+    assert_eq!(rolls.gaps, 0);
+    for row in &m.shares {
+        let sum: f64 = row.iter().map(|s| s.unwrap_or(0.0)).sum();
+        assert!((sum - 1.0).abs() < 1e-9, "{sum}");
+    }
+    let doc =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/outcomes.md"))
+            .expect("docs");
+    let table = doc
+        .split("<!-- roll rates of the monthly data: tests/it/train_monthly.rs -->")
+        .nth(1)
+        .expect("the documented matrix");
+    let rows: Vec<&str> = table
+        .lines()
+        .skip(3)
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    assert_eq!(rows.len(), rolls.buckets.len());
+    for (from, line) in rows.iter().enumerate() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        assert_eq!(cells[1], rolls.buckets[from]);
+        for to in 0..rolls.buckets.len() {
+            let shown = format!("{:.1} %", 100.0 * m.shares[from][to].unwrap_or(0.0));
+            assert_eq!(
+                cells[2 + to],
+                shown,
+                "{} to {}",
+                cells[1],
+                rolls.buckets[to]
+            );
+        }
+        let months: u64 = m.counts[from].iter().sum();
+        assert_eq!(
+            cells[2 + rolls.buckets.len()].replace(',', ""),
+            months.to_string()
+        );
+    }
+}

@@ -57,10 +57,7 @@ pub fn decisions(args: &DecisionsArgs) -> Result<String, TrainError> {
 /// The decisions at `path`: a decisions table (`.parquet`), or the audit log (a directory or a
 /// `.jsonl` file), with the audit lines refused by a lenient read.
 fn load_decisions(path: &Path, lenient: bool) -> Result<(Decided, Vec<RowError>), TrainError> {
-    let is_table = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-    if is_table {
+    if tables::is_parquet(path) {
         Ok((Decided::read_table(path)?, Vec::new()))
     } else {
         let read = crate::train::decisions::read(path, lenient)?;
@@ -303,6 +300,10 @@ pub struct SimulateArgs {
     /// The decisions: a decisions table (.parquet), or the audit directory or file.
     #[arg(long)]
     pub decisions: PathBuf,
+    /// First write a synthetic decisions table of this many decisions to --decisions (a
+    /// Parquet file; see src/train/simulate.rs): the readout benchmark's input.
+    #[arg(long)]
+    pub synthetic: Option<usize>,
     /// Seed: the same seed and decisions write the same events.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -313,14 +314,23 @@ pub struct SimulateArgs {
 
 /// Simulates what each decision led to, with the documented treatment effect.
 pub fn simulate(args: &SimulateArgs) -> Result<String, TrainError> {
+    if let Some(n) = args.synthetic {
+        if !tables::is_parquet(&args.decisions) {
+            return Err(TrainError::Config(
+                "--synthetic writes a Parquet decisions table: name a .parquet file in --decisions"
+                    .into(),
+            ));
+        }
+        stage("writing synthetic decisions", || {
+            crate::train::simulate::write_synthetic_decisions(n, args.seed, &args.decisions)
+        })?;
+    }
     let (decided, _) = stage("reading the decisions", || {
         load_decisions(&args.decisions, false)
     })?;
-    let events = stage("simulating", || {
-        Ok::<_, TrainError>(crate::train::simulate::simulate(&decided, args.seed))
+    let n = stage("simulating and writing the events", || {
+        crate::train::simulate::write_simulated(&decided, args.seed, &args.output)
     })?;
-    let n = events.len();
-    stage("writing the events", || events.write(&args.output))?;
     Ok(format!(
         "simulated {n} events for {} decisions; wrote {}",
         decided.len(),

@@ -135,7 +135,8 @@ pub struct Breakdown {
     /// The dimension: `stage`, `band`, `treatment`, `action`, `channel`, `arm`,
     /// `model_version`, or `segment:<name>`.
     pub by: String,
-    /// One row per value, in order of first appearance.
+    /// One row per value: stages by their days past due (the ladder's order), arms champion
+    /// first, other values in natural order (`q2` before `q10`).
     pub groups: Vec<Group>,
 }
 
@@ -431,20 +432,57 @@ fn breakdown(
     decided: &Decided,
 ) -> Breakdown {
     let mut sums = vec![Sums::default(); names.len()];
+    let mut least_dpd = vec![u32::MAX; names.len()];
     for i in (0..n).filter(|&i| mature[i]) {
         if let Some(c) = code(i) {
             sums[c].add(&outcomes[i], decided.balance(i));
+            least_dpd[c] = least_dpd[c].min(decided.days_past_due(i));
         }
+    }
+    let mut order: Vec<usize> = (0..names.len())
+        .filter(|&c| sums[c].decisions > 0)
+        .collect();
+    match by.as_str() {
+        "stage" => order.sort_by_key(|&c| least_dpd[c]),
+        "arm" => order.sort_by_key(|&c| {
+            let known = ["champion", "challenger", "control"];
+            (
+                known
+                    .iter()
+                    .position(|a| *a == names[c])
+                    .unwrap_or(known.len()),
+                natural(&names[c]),
+            )
+        }),
+        _ => order.sort_by_key(|&c| natural(&names[c])),
     }
     Breakdown {
         by,
-        groups: names
-            .iter()
-            .zip(&sums)
-            .filter(|(_, s)| s.decisions > 0)
-            .map(|(name, s)| s.group(name.clone()))
+        groups: order
+            .into_iter()
+            .map(|c| sums[c].group(names[c].clone()))
             .collect(),
     }
+}
+
+/// A key that sorts text with its numbers by value (`q2` before `q10`, `= 3` before `= 12`).
+fn natural(text: &str) -> Vec<(u8, u64, String)> {
+    let mut key = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 {
+            key.push((0, rest[..digits].parse().unwrap_or(u64::MAX), String::new()));
+            rest = &rest[digits..];
+        } else {
+            let run = rest
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            key.push((1, 0, rest[..run].to_owned()));
+            rest = &rest[run..];
+        }
+    }
+    key
 }
 
 /// Rule 5.

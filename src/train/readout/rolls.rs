@@ -91,7 +91,12 @@ impl RollMatrix {
             .enumerate()
             .map(|(from, row)| {
                 row[0]?;
-                Some(row.iter().skip(from + 1).map(|s| s.unwrap_or(0.0)).sum())
+                // A fold from +0: an empty sum of floats is -0.
+                Some(
+                    row.iter()
+                        .skip(from + 1)
+                        .fold(0.0, |sum, s| sum + s.unwrap_or(0.0)),
+                )
             })
             .collect();
         self.cure = self.shares.iter().map(|row| row[0]).collect();

@@ -65,7 +65,6 @@ pub const DIMENSIONS: [&str; 7] = [
 #[derive(Debug, Default)]
 pub struct Decided {
     index: DecisionIndex,
-    ids: Vec<u128>,
     days_past_due: Vec<u32>,
     accounts: Vec<u64>,
     balances: Vec<f64>,
@@ -87,10 +86,9 @@ impl Decided {
             ..Decided::default()
         };
         for r in records {
-            let Some(id) = parse_id(&r.decision_id) else {
+            if parse_id(&r.decision_id).is_none() {
                 continue;
-            };
-            d.ids.push(id);
+            }
             d.days_past_due.push(r.days_past_due);
             d.accounts.push(account_key(&r.account_id));
             d.balances.push(r.balance.unwrap_or(f64::NAN));
@@ -113,8 +111,48 @@ impl Decided {
     }
 
     /// Decisions read from a decisions table written by `payrisk-train decisions` (Parquet):
-    /// only the columns a readout needs are read.
+    /// only the columns a readout needs, a slice of rows at a time.
     pub fn read_table(path: &Path) -> Result<Decided, TrainError> {
+        let mut d = Decided::default();
+        let slices = crate::train::tables::slices(path)?;
+        // Every column sized once: at ten million decisions a doubling's slack is gigabytes.
+        let total = slices
+            .iter()
+            .map(|s| s.map_or(0, |r| r.1) as usize)
+            .sum::<usize>();
+        d.reserve(total);
+        let (mut ids, mut dates) = (Vec::with_capacity(total), Vec::with_capacity(total));
+        let mut errors = Vec::new();
+        for rows in slices {
+            d.read_slice(path, rows, (&mut ids, &mut dates), &mut errors)?;
+        }
+        let (index, repeats) = DecisionIndex::with_repeats(ids, dates);
+        // Row numbers of refused rows are not known here; repeats are named by their id.
+        errors.extend(repeats.iter().map(|&k| {
+            RowError::new(
+                &path.display().to_string(),
+                0,
+                "decision_id",
+                format!(
+                    "decision `{:032x}` appears more than once",
+                    index.id(k as u32)
+                ),
+            )
+        }));
+        if !errors.is_empty() {
+            return Err(TrainError::data(errors));
+        }
+        d.index = index;
+        Ok(d)
+    }
+
+    fn read_slice(
+        &mut self,
+        path: &Path,
+        rows: Option<(u64, u64)>,
+        index: (&mut Vec<u128>, &mut Vec<NaiveDate>),
+        errors: &mut Vec<RowError>,
+    ) -> Result<(), TrainError> {
         let name = path.display().to_string();
         let polars = |source| TrainError::Polars {
             context: format!("reading {name}"),
@@ -130,11 +168,14 @@ impl Decided {
             col("experiment"),
         ];
         columns.extend(DIMENSIONS.iter().map(|c| col(*c)));
-        let df = LazyFrame::scan_parquet(PlRefPath::new(name.as_str()), Default::default())
+        let mut lf = LazyFrame::scan_parquet(PlRefPath::new(name.as_str()), Default::default())
             .map_err(polars)?
-            .select(columns)
-            .collect()
-            .map_err(polars)?;
+            .select(columns);
+        let first_row = rows.map_or(0, |(offset, _)| offset);
+        if let Some((offset, count)) = rows {
+            lf = lf.slice(offset as i64, count as IdxSize);
+        }
+        let df = lf.collect().map_err(polars)?;
         let text = |c: &str| df.column(c).and_then(|c| c.str().cloned()).map_err(polars);
         let ids = text("decision_id")?;
         let times = df
@@ -159,9 +200,6 @@ impl Decided {
             .iter()
             .map(|c| text(c))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut d = Decided::default();
-        let mut index = Vec::with_capacity(df.height());
-        let mut errors = Vec::new();
         let rows = ids
             .iter()
             .zip(times.iter())
@@ -175,8 +213,8 @@ impl Decided {
         {
             let values: Vec<Option<&str>> =
                 dim_iters.iter_mut().map(|it| it.next().flatten()).collect();
-            let refuse =
-                |column: &str, message: &str| RowError::new(&name, row as u64 + 1, column, message);
+            let row = first_row + row as u64 + 1;
+            let refuse = |column: &str, message: &str| RowError::new(&name, row, column, message);
             let Some(id) = id.and_then(parse_id) else {
                 errors.push(refuse("decision_id", "not 32 hexadecimal digits"));
                 continue;
@@ -192,22 +230,18 @@ impl Decided {
                 errors.push(refuse("probability", "missing or not in [0, 1]"));
                 continue;
             };
-            index.push((id, date));
-            d.ids.push(id);
-            d.days_past_due.push(dpd.unwrap_or(0));
-            d.accounts.push(account_key(account.unwrap_or("")));
-            d.balances.push(balance.unwrap_or(f64::NAN));
-            d.probabilities.push(probability);
-            for (codes, value) in d.dimensions.iter_mut().zip(&values) {
+            index.0.push(id);
+            index.1.push(date);
+            self.days_past_due.push(dpd.unwrap_or(0));
+            self.accounts.push(account_key(account.unwrap_or("")));
+            self.balances.push(balance.unwrap_or(f64::NAN));
+            self.probabilities.push(probability);
+            for (codes, value) in self.dimensions.iter_mut().zip(&values) {
                 codes.push(value.unwrap_or(""));
             }
-            d.experiments.push(experiment.unwrap_or(""));
+            self.experiments.push(experiment.unwrap_or(""));
         }
-        if !errors.is_empty() {
-            return Err(TrainError::data(errors));
-        }
-        d.index = DecisionIndex::new(index);
-        Ok(d)
+        Ok(())
     }
 
     /// Decisions.
@@ -232,7 +266,18 @@ impl Decided {
 
     /// Decision `i`'s id.
     pub fn id(&self, i: usize) -> u128 {
-        self.ids[i]
+        self.index.id(i as u32)
+    }
+
+    /// Room for `n` more decisions in every column.
+    fn reserve(&mut self, n: usize) {
+        self.days_past_due.reserve_exact(n);
+        self.accounts.reserve_exact(n);
+        self.balances.reserve_exact(n);
+        self.probabilities.reserve_exact(n);
+        for codes in self.dimensions.iter_mut().chain([&mut self.experiments]) {
+            codes.codes.reserve_exact(n);
+        }
     }
 
     /// Decision `i`'s days past due.

@@ -28,7 +28,7 @@ use crate::domain::{printable, Account};
 
 use accounts::{attach_history, attribute_columns, build_accounts, read_outcomes};
 pub use read::ReadOptions;
-pub(in crate::train) use read::{Kind, Table};
+pub(in crate::train) use read::{is_parquet, slices, Kind, Table};
 pub(in crate::train) use rows::Errors;
 
 /// Prefix of attribute columns in the accounts table.

@@ -49,6 +49,12 @@ pub(in crate::train) struct Table {
     pub(in crate::train) rows: Vec<u64>,
 }
 
+/// Whether `path` names a Parquet file (else a table is CSV).
+pub(in crate::train) fn is_parquet(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+}
+
 pub(super) fn scan(path: &Path) -> Result<LazyFrame, TrainError> {
     let name = path.to_string_lossy().to_string();
     let polars = |source| TrainError::Polars {
@@ -61,10 +67,7 @@ pub(super) fn scan(path: &Path) -> Result<LazyFrame, TrainError> {
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
         });
     }
-    let is_parquet = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-    if is_parquet {
+    if is_parquet(path) {
         LazyFrame::scan_parquet(PlRefPath::new(name.as_str()), ScanArgsParquet::default())
             .map_err(polars)
     } else {
@@ -78,6 +81,30 @@ pub(super) fn scan(path: &Path) -> Result<LazyFrame, TrainError> {
     }
 }
 
+/// Rows read at a time from a large Parquet table ([`slices`]).
+pub(in crate::train) const SLICE_ROWS: u64 = 2_000_000;
+
+/// The row ranges to read `path` in: slices of [`SLICE_ROWS`] for Parquet (whose row groups are
+/// read without the rest, so a table of any length is read in bounded memory), one whole
+/// range (`None`) for CSV.
+pub(in crate::train) fn slices(path: &Path) -> Result<Vec<Option<(u64, u64)>>, TrainError> {
+    if !is_parquet(path) {
+        return Ok(vec![None]);
+    }
+    let name = path.display().to_string();
+    let rows = scan(path)?
+        .select([len().alias("rows")])
+        .collect()
+        .map_err(|source| TrainError::Polars {
+            context: format!("counting the rows of {name}"),
+            source,
+        })?;
+    let total = u64_column(&rows, "rows")?.first().copied().unwrap_or(0);
+    Ok((0..total.div_ceil(SLICE_ROWS).max(1))
+        .map(|k| Some((k * SLICE_ROWS, SLICE_ROWS.min(total - k * SLICE_ROWS))))
+        .collect())
+}
+
 impl Table {
     /// Reads `path`, checks that `required` columns exist and that every column is known
     /// (required, optional or matched by `extra`) unless `options` ignores unknown ones, and casts
@@ -88,6 +115,18 @@ impl Table {
         optional: &[(&str, Kind)],
         extra: impl Fn(&str) -> Option<Kind>,
         options: &ReadOptions,
+    ) -> Result<Table, TrainError> {
+        Table::read_rows(path, required, optional, extra, options, None)
+    }
+
+    /// As [`Table::read`], for the rows `(offset, count)` only (row numbers stay the file's).
+    pub(in crate::train) fn read_rows(
+        path: &Path,
+        required: &[(&str, Kind)],
+        optional: &[(&str, Kind)],
+        extra: impl Fn(&str) -> Option<Kind>,
+        options: &ReadOptions,
+        rows: Option<(u64, u64)>,
     ) -> Result<Table, TrainError> {
         let file = path.display().to_string();
         let mut lf = scan(path)?;
@@ -193,8 +232,15 @@ impl Table {
             exprs.push(typed.alias(name.as_str()));
             exprs.push(raw.alias(format!("{RAW}{name}")));
         }
+        // The slice first, so that it reaches the Parquet scan and only its row groups are read;
+        // then the rows are numbered from the slice's first.
+        let mut lf = lf;
+        if let Some((offset, count)) = rows {
+            lf = lf.slice(offset as i64, count as IdxSize);
+        }
+        let first = rows.map_or(0, |(offset, _)| offset);
+        let lf = lf.with_row_index(ROW, Some((first + 1) as IdxSize));
         let df = lf
-            .with_row_index(ROW, Some(1))
             .select(exprs)
             .collect()
             .map_err(|source| TrainError::Polars {
