@@ -413,4 +413,36 @@ async fn the_audit_log_becomes_the_decisions_table() {
         ),
         (3, 5, 2)
     );
+
+    // The readout command: strict, the damaged log stops it with its file and line; lenient,
+    // the bad lines and rows go to rejects.csv and the readout counts them.
+    let args = |lenient: bool| payrisk::train::cli::ReadoutArgs {
+        decisions: log.clone(),
+        events: path.clone(),
+        window: 30,
+        as_of: None,
+        planned_accounts: None,
+        primary: payrisk::train::readout::Metric::Recovery,
+        tables: None,
+        segment: None,
+        lenient,
+        null_values: Vec::new(),
+        out: dir.path().join("readout"),
+    };
+    let err = payrisk::train::cli::readout(&args(false))
+        .expect_err("bad rows stop a strict readout")
+        .to_string();
+    assert!(err.contains(&format!("{name}: line 2: ")), "{err}");
+    let said = payrisk::train::cli::readout(&args(true)).expect("a lenient readout");
+    // The two damaged audit lines and the five bad event rows.
+    assert!(said.contains("7 row(s) refused"), "{said}");
+    let rejects = std::fs::read_to_string(dir.path().join("readout/rejects.csv")).expect("rejects");
+    assert_eq!(rejects.lines().count(), 1 + 7, "{rejects}");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("readout/readout.json")).expect("json"),
+    )
+    .expect("valid json");
+    assert_eq!(json["join"]["decisions"], 4);
+    assert_eq!(json["join"]["events_joined"], 3);
+    assert_eq!(json["join"]["events_refused"], 5);
 }
