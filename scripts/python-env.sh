@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates .venv with the Python packages used to compare payrisk with its peers and to make
-# the import fixtures (LightGBM, XGBoost, scikit-learn, pandas), and the Python gRPC peer
-# server (grpcio). CI does not need it.
+# the import fixtures (LightGBM, XGBoost, scikit-learn, pandas), and the Python gRPC peer server
+# (grpcio); and .venv-optbinning with optbinning apart (its OR-Tools pins a protobuf older than
+# grpcio-tools needs). CI needs neither.
 # Usage: scripts/python-env.sh   then   .venv/bin/python benches/peers/<script>.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,3 +11,6 @@ python3 -m venv .venv
   "lightgbm==4.7.0" "xgboost==3.2.0" "scikit-learn==1.9.1" "pandas" "numpy" \
   "grpcio==1.85.3" "grpcio-tools==1.85.1" "grpcio-health-checking==1.85.1"
 .venv/bin/python -c "import lightgbm, xgboost, sklearn; print('lightgbm', lightgbm.__version__, 'xgboost', xgboost.__version__, 'scikit-learn', sklearn.__version__)"
+python3 -m venv .venv-optbinning
+.venv-optbinning/bin/pip install --quiet "optbinning==1.0.0" "scikit-learn==1.9.1" "pandas"
+.venv-optbinning/bin/python -c "import optbinning; print('optbinning', optbinning.__version__)"

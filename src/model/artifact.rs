@@ -104,6 +104,19 @@ pub enum ModelParams {
         #[serde(default)]
         provenance: serde_json::Value,
     },
+    /// A binned scorecard: the log-odds of repayment are `intercept` plus, per feature, its
+    /// coefficient times the weight of evidence of the bin its value falls in; each bin carries
+    /// its points (see [`crate::model::scorecard`]).
+    Scorecard {
+        /// Intercept of the regression on WoE values.
+        intercept: f64,
+        /// One per feature, in the features' order.
+        characteristics: Vec<crate::model::scorecard::Characteristic>,
+        /// L2 penalty used in fitting.
+        l2_penalty: f64,
+        /// The points scale of the bins' points.
+        scale: crate::model::scorecard::PointsScale,
+    },
 }
 
 impl ModelParams {
@@ -112,6 +125,7 @@ impl ModelParams {
         match self {
             ModelParams::Logistic { .. } => "logistic",
             ModelParams::Gbdt { .. } => "gbdt",
+            ModelParams::Scorecard { .. } => "scorecard",
         }
     }
 }
@@ -307,6 +321,42 @@ impl Artifact {
                     return fail("monotone must be empty or one of -1, 0, 1 per feature".into());
                 }
             }
+            ModelParams::Scorecard {
+                intercept,
+                characteristics,
+                l2_penalty,
+                scale,
+            } => {
+                if characteristics.len() != self.features.len() {
+                    return fail(format!(
+                        "{} scorecard characteristics for {} features",
+                        characteristics.len(),
+                        self.features.len()
+                    ));
+                }
+                if !intercept.is_finite() || !l2_penalty.is_finite() || *l2_penalty < 0.0 {
+                    return fail("intercept and l2_penalty must be finite, l2_penalty >= 0".into());
+                }
+                scale
+                    .validate()
+                    .map_err(|e| LoadError::invalid(format!("scorecard scale: {e}")))?;
+                let n = characteristics.len();
+                for (c, f) in characteristics.iter().zip(&self.features) {
+                    c.validate(&f.name).map_err(LoadError::invalid)?;
+                    // The points are derived: a table edited by hand would disagree with the
+                    // log-odds the model serves.
+                    for (b, bin) in c.bins.iter().enumerate() {
+                        let expected = c.points_of(b, *intercept, n, scale);
+                        if (bin.points - expected).abs() > 1e-6 * expected.abs().max(1.0) {
+                            return fail(format!(
+                                "scorecard input `{}`, bin {b}: {} points where the coefficient, \
+                                 WoE, intercept and scale give {expected}",
+                                f.name, bin.points
+                            ));
+                        }
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -418,6 +468,66 @@ pub(crate) mod tests {
         a.transforms
             .insert("attr.elsewhere".into(), t(None, Some(1.0)));
         assert!(a.feature_spec().is_err(), "not an input");
+    }
+
+    /// A scorecard artifact whose points disagree with its coefficients, or whose bins do not
+    /// match its edges, is refused naming the input; a consistent one loads and round-trips.
+    #[test]
+    fn scorecards_must_be_consistent() {
+        use crate::model::scorecard::{Bin, Characteristic, PointsScale};
+        let mut a = sample();
+        let scale = PointsScale::default();
+        let characteristic = |coefficient: f64| {
+            let mut c = Characteristic {
+                edges: vec![1.0],
+                special: Vec::new(),
+                bins: [-0.4, 0.3, 0.0]
+                    .iter()
+                    .map(|&woe| Bin {
+                        repaid: 5,
+                        defaulted: 5,
+                        woe,
+                        points: 0.0,
+                    })
+                    .collect(),
+                trend: 1,
+                information_value: 0.1,
+                coefficient,
+            };
+            for b in 0..3 {
+                c.bins[b].points = c.points_of(b, 1.2, 2, &scale);
+            }
+            c
+        };
+        a.model = ModelParams::Scorecard {
+            intercept: 1.2,
+            characteristics: vec![characteristic(0.9), characteristic(0.5)],
+            l2_penalty: 1.0,
+            scale,
+        };
+        let back = Artifact::from_json(&a.to_json()).expect("a consistent scorecard loads");
+        assert_eq!(a, back);
+        let mut edited = a.clone();
+        if let ModelParams::Scorecard {
+            characteristics, ..
+        } = &mut edited.model
+        {
+            characteristics[1].bins[0].points += 5.0;
+        }
+        let err = edited.validate().expect_err("edited points").to_string();
+        assert!(
+            err.contains("attr.region_risk") && err.contains("points"),
+            "{err}"
+        );
+        let mut short = a.clone();
+        if let ModelParams::Scorecard {
+            characteristics, ..
+        } = &mut short.model
+        {
+            characteristics[0].bins.pop();
+        }
+        let err = short.validate().expect_err("a bin missing").to_string();
+        assert!(err.contains("one bin per"), "{err}");
     }
 
     #[test]

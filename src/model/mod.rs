@@ -7,12 +7,14 @@ pub mod artifact;
 pub mod calibration;
 pub mod gbdt;
 pub mod logistic;
+pub mod scorecard;
 
 use std::path::Path;
 
 pub use artifact::{Artifact, FeatureStats, ModelParams, Period, SplitMetrics, TrainingInfo};
 use gbdt::GbdtModel;
 use logistic::LogisticModel;
+use scorecard::ScorecardModel;
 
 use crate::error::LoadError;
 use crate::features::FeatureSpec;
@@ -29,6 +31,7 @@ pub struct Model {
 enum Kind {
     Logistic(LogisticModel),
     Gbdt(GbdtModel),
+    Scorecard(ScorecardModel),
 }
 
 /// Reusable buffers for [`Model::contributions`].
@@ -55,6 +58,11 @@ impl Model {
             ModelParams::Gbdt {
                 base_score, trees, ..
             } => Kind::Gbdt(GbdtModel::new(*base_score, trees)),
+            ModelParams::Scorecard {
+                intercept,
+                characteristics,
+                ..
+            } => Kind::Scorecard(ScorecardModel::new(*intercept, characteristics)),
         };
         Ok(Model {
             artifact,
@@ -85,6 +93,7 @@ impl Model {
         match &self.kind {
             Kind::Logistic(m) => m.margin(x),
             Kind::Gbdt(m) => m.margin(x),
+            Kind::Scorecard(m) => m.margin(x),
         }
     }
 
@@ -99,26 +108,35 @@ impl Model {
                 }
             }
             Kind::Gbdt(m) => m.margins(xs, p, out),
+            Kind::Scorecard(m) => {
+                for (o, x) in out.iter_mut().zip(xs.chunks_exact(p.max(1))) {
+                    *o = m.margin(x);
+                }
+            }
         }
     }
 
     /// Per-input contributions to the log-odds written into `out`, measured from
     /// [`Self::expected_margin`] (logistic: exact linear terms against the training means;
-    /// gbdt: exact TreeSHAP values); returns the log-odds, equal to [`Self::margin`].
+    /// gbdt: exact TreeSHAP values; scorecard: what each input lost against its best bin);
+    /// returns the log-odds, equal to [`Self::margin`].
     #[inline]
     pub fn contributions(&self, x: &[f64], out: &mut [f64], scratch: &mut ModelScratch) -> f64 {
         match &self.kind {
             Kind::Logistic(m) => m.contributions(x, out),
             Kind::Gbdt(m) => m.shap(x, out, &mut scratch.shap),
+            Kind::Scorecard(m) => m.contributions(x, out),
         }
     }
 
     /// The log-odds the contributions are measured from: the logistic intercept (the average
-    /// training account), or the trees' cover-weighted expected output.
+    /// training account), the trees' cover-weighted expected output, or the scorecard's best
+    /// possible account.
     pub fn expected_margin(&self) -> f64 {
         match &self.kind {
             Kind::Logistic(m) => m.intercept(),
             Kind::Gbdt(m) => m.expected_margin(),
+            Kind::Scorecard(m) => m.expected_margin(),
         }
     }
 

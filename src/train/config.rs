@@ -2,7 +2,7 @@
 //! command-line options. Flags given on the command line win.
 //!
 //! ```toml
-//! model = "gbdt"          # or "logistic"
+//! model = "gbdt"          # or "logistic", "scorecard"
 //! name = "uci-credit"
 //! version = "2"
 //! split = "mod:5"
@@ -23,7 +23,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use std::collections::BTreeMap;
+
 use crate::features::Transform;
+use crate::model::scorecard::PointsScale;
 
 use super::TrainError;
 use crate::boost::GbdtConfig;
@@ -36,6 +39,8 @@ pub enum ModelKind {
     Logistic,
     /// payrisk's gradient-boosted trees.
     Gbdt,
+    /// A binned weight-of-evidence scorecard with a points table.
+    Scorecard,
 }
 
 /// Logistic-regression settings.
@@ -53,6 +58,40 @@ impl Default for LogisticConfig {
         LogisticConfig {
             l2: 1.0,
             max_iterations: 500,
+        }
+    }
+}
+
+/// The `[scorecard]` section of the training config.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScorecardConfig {
+    /// Quantile bins each input starts from.
+    pub max_bins: usize,
+    /// Smallest share of the training rows a value bin may hold.
+    pub min_bin_share: f64,
+    /// Inputs below this information value take no part in the regression.
+    pub min_information_value: f64,
+    /// Trend of the repayment rate per input: 1 rising, -1 falling, 0 none.
+    pub monotone: BTreeMap<String, i8>,
+    /// Give every input not in `monotone` the trend of its data (default: none).
+    pub auto_trend: bool,
+    /// Values with a bin of their own, per input (for example `-1` for "no account").
+    pub special: BTreeMap<String, Vec<f64>>,
+    /// The points scale.
+    pub scale: PointsScale,
+}
+
+impl Default for ScorecardConfig {
+    fn default() -> Self {
+        ScorecardConfig {
+            max_bins: 20,
+            min_bin_share: 0.05,
+            min_information_value: 0.02,
+            monotone: BTreeMap::new(),
+            auto_trend: false,
+            special: BTreeMap::new(),
+            scale: PointsScale::default(),
         }
     }
 }
@@ -75,6 +114,8 @@ pub struct TrainConfig {
     pub logistic: LogisticConfig,
     /// Gradient-boosting settings.
     pub gbdt: GbdtConfig,
+    /// Scorecard settings (the regression takes `[logistic]`'s penalty and iterations).
+    pub scorecard: ScorecardConfig,
     /// Attributes refused beyond the protected characteristics, and names allowed with a
     /// reason (recorded in the artifact).
     pub protected: crate::domain::ProtectedList,

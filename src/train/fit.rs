@@ -70,7 +70,7 @@ pub struct Fitted {
 
 /// The logistic optimiser stops when the gradient of the summed log loss is below this times
 /// the training rows (1e-3 at the UCI data's 24,000).
-const GRADIENT_TOLERANCE_PER_ROW: f64 = 1e-3 / 24_000.0;
+pub(super) const GRADIENT_TOLERANCE_PER_ROW: f64 = 1e-3 / 24_000.0;
 
 /// Below this standard deviation a feature counts as constant and is left out of the fit.
 const CONSTANT_STD: f64 = 1e-12;
@@ -234,7 +234,7 @@ pub fn fit_gbdt_observed(
 
 /// Builds the artifact, scores both splits through the serving [`Model`] and records the
 /// metrics.
-fn finish(
+pub(super) fn finish(
     set: &TrainingSet,
     paths: &TablePaths,
     config: &FitConfig,
@@ -531,7 +531,11 @@ impl Design {
 /// whether it varies (constant or all-missing features are left out of the fit).
 /// The artifact's statistics of each feature (a constant one gets std 1, the standardisation's
 /// placeholder), and whether it varies on the training rows.
-fn feature_stats(spec: &FeatureSpec, matrix: &[f64], train: &[usize]) -> Vec<(FeatureStats, bool)> {
+pub(super) fn feature_stats(
+    spec: &FeatureSpec,
+    matrix: &[f64],
+    train: &[usize],
+) -> Vec<(FeatureStats, bool)> {
     feature_summaries(spec, matrix, train)
         .into_iter()
         .map(|s| {

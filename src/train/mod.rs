@@ -9,6 +9,7 @@
 //! - [`synthetic`]: a seeded synthetic portfolio of any size (tests, the scale benchmark).
 //! - [`config`]: the training config file.
 //! - [`fit`]: fit either kind, evaluate, and build the artifact.
+//! - [`scorecard`]: the binned scorecard kind: binning, WoE, the regression, the points.
 //! - [`html`]: `report.html`, the self-contained report with charts.
 //! - [`report`]: `metrics.json` beside the artifact (metrics and the held-out decile table).
 //! - [`decisions`], [`events`]: the decisions table from the audit log, and what happened after
@@ -30,6 +31,7 @@ pub mod import;
 pub mod monthly;
 pub mod readout;
 pub mod report;
+pub mod scorecard;
 pub mod simulate;
 pub mod split;
 pub mod synthetic;

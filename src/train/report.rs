@@ -18,7 +18,7 @@ pub struct MetricsReport {
     pub name: String,
     /// Model version, as in the artifact.
     pub version: String,
-    /// `logistic` or `gbdt`.
+    /// `logistic`, `gbdt` or `scorecard`.
     pub kind: String,
     /// The train/test split rule.
     pub split: String,
@@ -34,6 +34,87 @@ pub struct MetricsReport {
     /// missing on every row): they get importance 0.
     #[serde(default)]
     pub uninformative_features: Vec<Uninformative>,
+    /// A scorecard's points table, one row per input and bin (absent for other kinds).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scorecard: Vec<PointsRow>,
+}
+
+/// One bin of a scorecard's points table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointsRow {
+    /// The input.
+    pub input: String,
+    /// Its information value on the training rows.
+    pub information_value: f64,
+    /// Its coefficient (0: below the information value kept).
+    pub coefficient: f64,
+    /// The bin: `= v`, `(a, b]` or `missing`.
+    pub bin: String,
+    /// Training rows in the bin that repaid.
+    pub repaid: u64,
+    /// Training rows in the bin that defaulted.
+    pub defaulted: u64,
+    /// Weight of evidence.
+    pub woe: f64,
+    /// Points.
+    pub points: f64,
+}
+
+impl PointsRow {
+    /// The points table of an artifact (empty unless it is a scorecard).
+    pub fn table(a: &crate::model::Artifact) -> Vec<PointsRow> {
+        let crate::model::ModelParams::Scorecard {
+            characteristics, ..
+        } = &a.model
+        else {
+            return Vec::new();
+        };
+        characteristics
+            .iter()
+            .zip(&a.features)
+            .flat_map(|(c, f)| {
+                c.labels()
+                    .into_iter()
+                    .zip(&c.bins)
+                    .map(|(label, b)| PointsRow {
+                        input: f.name.clone(),
+                        information_value: c.information_value,
+                        coefficient: c.coefficient,
+                        bin: label,
+                        repaid: b.repaid,
+                        defaulted: b.defaulted,
+                        woe: b.woe,
+                        points: b.points,
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// Writes the table as CSV.
+    pub fn write_csv(rows: &[PointsRow], path: &Path) -> Result<(), TrainError> {
+        use std::fmt::Write as _;
+        let mut out =
+            String::from("input,information_value,coefficient,bin,repaid,defaulted,woe,points\n");
+        for r in rows {
+            let _ = writeln!(
+                out,
+                "{},{},{},\"{}\",{},{},{},{}",
+                r.input,
+                r.information_value,
+                r.coefficient,
+                r.bin,
+                r.repaid,
+                r.defaulted,
+                r.woe,
+                r.points
+            );
+        }
+        std::fs::write(path, out).map_err(|source| TrainError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
 }
 
 /// A feature that carries no information on the training rows.
@@ -73,6 +154,7 @@ impl MetricsReport {
                     })
                 })
                 .collect(),
+            scorecard: PointsRow::table(a),
         })
     }
 

@@ -393,6 +393,9 @@ pub fn fit(args: &FitArgs) -> Result<String, TrainError> {
         ModelKind::Logistic => stage("fitting logistic regression", || {
             fit_logistic(&set, &paths, &config)
         })?,
+        ModelKind::Scorecard => stage("fitting the scorecard", || {
+            crate::train::scorecard::fit_scorecard(&set, &paths, &config, &file.scorecard)
+        })?,
         ModelKind::Gbdt => progress::rounds(
             "fitting gradient-boosted trees",
             file.gbdt.trees as u64,
@@ -795,8 +798,14 @@ fn write_model(target: &Path, fitted: &Fitted, started: Instant) -> Result<Strin
     report.write(&metrics_path)?;
     let html_path = target.with_file_name("report.html");
     write(&html_path, &html::render(fitted, &report))?;
+    let mut points = String::new();
+    if !report.scorecard.is_empty() {
+        let path = target.with_file_name("scorecard.csv");
+        crate::train::report::PointsRow::write_csv(&report.scorecard, &path)?;
+        points = format!(" (points table: {})", path.display());
+    }
     Ok(format!(
-        "wrote {}, {} and {}\n{}\ntook {:.1}s",
+        "wrote {}, {} and {}{points}\n{}\ntook {:.1}s",
         target.display(),
         metrics_path.display(),
         html_path.display(),

@@ -6,14 +6,22 @@ use crate::evaluation::{Decile, Metrics};
 use crate::model::{Artifact, ModelParams};
 
 /// Feature importance of an artifact: logistic, |coefficient| on standardised inputs;
-/// gradient-boosted trees, the share of training cover (hessian) split on each feature. Shares
-/// add up to one, largest first.
+/// gradient-boosted trees, the share of training cover (hessian) split on each feature;
+/// scorecard, each input's information value times its |coefficient|. Shares add up to one,
+/// largest first.
 pub fn importance(a: &Artifact) -> Vec<(String, f64)> {
     let mut scores = vec![0.0; a.features.len()];
     match &a.model {
         ModelParams::Logistic { coefficients, .. } => {
             for (s, c) in scores.iter_mut().zip(coefficients) {
                 *s = c.abs();
+            }
+        }
+        ModelParams::Scorecard {
+            characteristics, ..
+        } => {
+            for (s, c) in scores.iter_mut().zip(characteristics) {
+                *s = c.information_value * c.coefficient.abs();
             }
         }
         ModelParams::Gbdt { trees, .. } => {

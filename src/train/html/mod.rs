@@ -217,7 +217,32 @@ pub fn render(fitted: &Fitted, report: &MetricsReport) -> String {
         let note = f.uninformative().unwrap_or("");
         let _ = write!(html, "<tr><td style=\"text-align:left\">{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.1} %</td><td style=\"text-align:left\">{}</td></tr>", escape(&f.name), f.mean, f.std, 100.0 * f.missing_rate, note);
     }
-    html.push_str("</table></body></html>\n");
+    html.push_str("</table>");
+    html.push_str(&points_table(&report.scorecard));
+    html.push_str("</body></html>\n");
+    html
+}
+
+/// A scorecard's points table: inputs by information value, each bin with its counts, WoE and
+/// points.
+fn points_table(rows: &[super::report::PointsRow]) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut inputs: Vec<(&str, f64, f64)> = Vec::new();
+    for r in rows {
+        if inputs.last().is_none_or(|i| i.0 != r.input) {
+            inputs.push((&r.input, r.information_value, r.coefficient));
+        }
+    }
+    inputs.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut html = String::from("<h2>Scorecard</h2><p>Each input's bins on the training rows, with their weight of evidence (positive: more repayment than average) and points; an account's points add up to its score. Inputs by information value; those with coefficient 0 take no part (information value below the threshold). A reason code is what an input lost against its best bin.</p><table id=\"scorecard\"><tr><th>input</th><th>IV</th><th>coefficient</th><th>bin</th><th>repaid</th><th>defaulted</th><th>WoE</th><th>points</th></tr>");
+    for (name, iv, coefficient) in inputs {
+        for r in rows.iter().filter(|r| r.input == name) {
+            let _ = write!(html, "<tr><td style=\"text-align:left\">{}</td><td>{iv:.4}</td><td>{coefficient:.4}</td><td style=\"text-align:left\">{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.1}</td></tr>", escape(name), escape(&r.bin), r.repaid, r.defaulted, r.woe, r.points);
+        }
+    }
+    html.push_str("</table>");
     html
 }
 
