@@ -19,8 +19,8 @@
 //! regression is linfa's L2-penalised logistic regression on the WoE values, oriented toward
 //! "repaid" as the logistic kind is. An input whose coefficient comes out negative (its
 //! evidence already counted by correlated inputs) would give a worse bin more points, which no
-//! risk committee signs: such inputs leave the regression, most negative first, and it is
-//! refitted until every coefficient is positive.
+//! risk committee signs: such inputs leave the regression together, and it is refitted from the
+//! others' coefficients until every one is positive.
 
 use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;
@@ -210,15 +210,26 @@ pub fn bin(
     }
 }
 
-/// The regression on the WoE values of the `active` inputs: the intercept and one coefficient
-/// per active input, oriented toward "repaid".
+/// A regression on WoE values.
+struct Regression {
+    /// Toward "repaid".
+    intercept: f64,
+    /// One per active input, toward "repaid".
+    coefficients: Vec<f64>,
+    /// linfa's own parameters (its orientation, the intercept last): where a refit starts.
+    raw: Vec<f64>,
+}
+
+/// The regression on the WoE values of the `active` inputs, from `start` (linfa's parameters)
+/// when given.
 fn regress(
     design: &Design,
     characteristics: &[Characteristic],
     active: &[usize],
     labels: &[bool],
     config: &FitConfig,
-) -> Result<(f64, Vec<f64>), TrainError> {
+    start: Option<Vec<f64>>,
+) -> Result<Regression, TrainError> {
     let mut x = Array2::<f64>::zeros((design.train.len(), active.len()));
     for (r, &i) in design.train.iter().enumerate() {
         let row = design.row(i);
@@ -229,16 +240,25 @@ fn regress(
     }
     let y: Array1<bool> = labels.iter().copied().collect();
     let tolerance = super::fit::GRADIENT_TOLERANCE_PER_ROW * design.train.len() as f64;
-    let fitted = LogisticRegression::default()
+    let mut regression = LogisticRegression::default()
         .alpha(config.l2_penalty)
         .max_iterations(config.max_iterations)
-        .gradient_tolerance(tolerance)
+        .gradient_tolerance(tolerance);
+    if let Some(start) = start.filter(|s| s.len() == active.len() + 1) {
+        regression = regression.initial_params(Array1::from(start));
+    }
+    let fitted = regression
         .fit(&Dataset::new(x, y))
         .map_err(|e| TrainError::Fit(e.to_string()))?;
     // linfa orients the model toward the more frequent class; turn it toward "repaid".
     let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
-    let coefficients = fitted.params().iter().map(|c| sign * c).collect();
-    Ok((sign * fitted.intercept(), coefficients))
+    let mut raw: Vec<f64> = fitted.params().to_vec();
+    raw.push(fitted.intercept());
+    Ok(Regression {
+        intercept: sign * fitted.intercept(),
+        coefficients: fitted.params().iter().map(|c| sign * c).collect(),
+        raw,
+    })
 }
 
 /// The sign of the count-weighted correlation of bin position and repayment rate.
@@ -302,6 +322,8 @@ pub fn fit_scorecard(
     let mut active: Vec<usize> = (0..names.len())
         .filter(|&j| characteristics[j].information_value >= scorecard.min_information_value)
         .collect();
+    // Each refit starts from the previous one's solution without the input dropped.
+    let mut start: Option<Vec<f64>> = None;
     let intercept = loop {
         if active.is_empty() {
             return Err(TrainError::Fit(format!(
@@ -309,28 +331,36 @@ pub fn fit_scorecard(
                 scorecard.min_information_value
             )));
         }
-        let (intercept, coefficients) =
-            regress(&design, &characteristics, &active, &train_labels, config)?;
-        let worst = coefficients
-            .iter()
-            .enumerate()
-            .filter(|(_, &c)| c < 0.0)
-            .min_by(|a, b| a.1.total_cmp(b.1))
-            .map(|(k, _)| k);
-        match worst {
-            Some(k) => {
-                active.remove(k);
-            }
-            None => {
-                for ch in characteristics.iter_mut() {
-                    ch.coefficient = 0.0;
+        let fit = regress(
+            &design,
+            &characteristics,
+            &active,
+            &train_labels,
+            config,
+            start.take(),
+        )?;
+        let (intercept, coefficients) = (fit.intercept, &fit.coefficients);
+        if coefficients.iter().any(|&c| c < 0.0) {
+            // Every input with a negative coefficient leaves; the refit starts from the others'.
+            let (mut kept, mut raw) = (Vec::new(), Vec::new());
+            for (k, &c) in coefficients.iter().enumerate() {
+                if c >= 0.0 {
+                    kept.push(active[k]);
+                    raw.push(fit.raw[k]);
                 }
-                for (&j, &c) in active.iter().zip(&coefficients) {
-                    characteristics[j].coefficient = c;
-                }
-                break intercept;
             }
+            raw.push(fit.raw[coefficients.len()]);
+            active = kept;
+            start = Some(raw);
+            continue;
         }
+        for ch in characteristics.iter_mut() {
+            ch.coefficient = 0.0;
+        }
+        for (&j, &c) in active.iter().zip(coefficients) {
+            characteristics[j].coefficient = c;
+        }
+        break intercept;
     };
     let n = characteristics.len();
     for ch in &mut characteristics {
