@@ -549,6 +549,41 @@ async fn the_scorecard_reaches_its_goal_and_serves_with_points_based_reasons() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("model.json");
     std::fs::write(&path, a.to_json()).expect("write");
+    // The server's reasons: points lost, the largest loss first, for a risky held-out account.
+    let risky = design
+        .test
+        .iter()
+        .copied()
+        .find(|&i| !design.labels[i] && design.row(i)[0] >= 60.0)
+        .expect("a held-out defaulter 60+ days past due");
+    let server = TestServer::start_with(payrisk::grpc::server::ServerConfig {
+        model: path.clone(),
+        ..common::default_config()
+    })
+    .await;
+    let reply = server
+        .client()
+        .await
+        .score(pb::ScoreRequest {
+            account: Some(to_proto(&d.set.rows[risky].account)),
+            max_reasons: Some(4),
+            ..Default::default()
+        })
+        .await
+        .expect("score")
+        .into_inner();
+    server.stop().await;
+    assert!(!reply.reasons.is_empty());
+    assert!(
+        reply.reasons.iter().all(|r| r.contribution <= 0.0),
+        "{:?}",
+        reply.reasons
+    );
+    assert!(reply
+        .reasons
+        .windows(2)
+        .all(|w| w[0].contribution <= w[1].contribution));
+    assert_eq!(reply.reasons[0].code, "delinquency");
     let run = Run {
         set: &d.set,
         fitted,
