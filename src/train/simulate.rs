@@ -144,58 +144,87 @@ const CHUNK: usize = 1_000_000;
 /// (Parquet for `.parquet`, else CSV) a million decisions at a time, so any number of decisions
 /// is simulated in bounded memory. Returns the number of events.
 pub fn write_simulated(decided: &Decided, seed: u64, path: &Path) -> Result<usize, TrainError> {
-    let polars = |source| TrainError::Polars {
-        context: format!("writing {}", path.display()),
-        source,
-    };
-    let file = std::fs::File::create(path).map_err(|source| TrainError::Io {
+    let polars = polars_error(path);
+    let io = |source| TrainError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
     let mut written = 0;
-    let mut parquet = None;
-    let mut csv = Some(std::io::BufWriter::new(file.try_clone().map_err(
-        |source| TrainError::Io {
-            path: path.to_path_buf(),
-            source,
-        },
-    )?));
-    let is_parquet = super::tables::is_parquet(path);
-    for start in (0..decided.len().max(1)).step_by(CHUNK) {
-        let events = simulate_range(decided, seed, start..(start + CHUNK).min(decided.len()));
-        written += events.len();
-        let mut df = events.frame().map_err(polars)?;
-        if is_parquet {
-            if parquet.is_none() {
-                parquet = Some(
-                    ParquetWriter::new(file.try_clone().map_err(|source| TrainError::Io {
-                        path: path.to_path_buf(),
-                        source,
-                    })?)
-                    .batched(df.schema())
-                    .map_err(polars)?,
-                );
-            }
-            if let Some(w) = parquet.as_mut() {
-                w.write_batch(&df).map_err(polars)?;
-            }
-        } else if let Some(out) = csv.as_mut() {
-            CsvWriter::new(out)
-                .include_header(start == 0)
-                .finish(&mut df)
-                .map_err(polars)?;
+    if super::tables::is_parquet(path) {
+        let mut out = ParquetBatches::create(path)?;
+        for start in (0..decided.len().max(1)).step_by(CHUNK) {
+            let events = simulate_range(decided, seed, start..(start + CHUNK).min(decided.len()));
+            written += events.len();
+            out.write(&events.frame().map_err(&polars)?)?;
         }
+        out.finish()?;
+    } else {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+        for start in (0..decided.len().max(1)).step_by(CHUNK) {
+            let events = simulate_range(decided, seed, start..(start + CHUNK).min(decided.len()));
+            written += events.len();
+            CsvWriter::new(&mut out)
+                .include_header(start == 0)
+                .finish(&mut events.frame().map_err(&polars)?)
+                .map_err(&polars)?;
+        }
+        std::io::Write::flush(&mut out).map_err(io)?;
     }
-    if let Some(w) = parquet {
-        w.finish().map_err(polars)?;
+    Ok(written)
+}
+
+fn polars_error(path: &Path) -> impl Fn(PolarsError) -> TrainError + '_ {
+    move |source| TrainError::Polars {
+        context: format!("writing {}", path.display()),
+        source,
     }
-    if let Some(mut out) = csv.take() {
-        std::io::Write::flush(&mut out).map_err(|source| TrainError::Io {
+}
+
+/// A Parquet file written a batch at a time, its schema the first batch's.
+struct ParquetBatches<'p> {
+    path: &'p Path,
+    file: std::fs::File,
+    writer: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>,
+}
+
+impl<'p> ParquetBatches<'p> {
+    fn create(path: &'p Path) -> Result<Self, TrainError> {
+        let file = std::fs::File::create(path).map_err(|source| TrainError::Io {
             path: path.to_path_buf(),
             source,
         })?;
+        Ok(ParquetBatches {
+            path,
+            file,
+            writer: None,
+        })
     }
-    Ok(written)
+
+    fn write(&mut self, df: &DataFrame) -> Result<(), TrainError> {
+        let polars = polars_error(self.path);
+        if self.writer.is_none() {
+            let file = self.file.try_clone().map_err(|source| TrainError::Io {
+                path: self.path.to_path_buf(),
+                source,
+            })?;
+            self.writer = Some(
+                ParquetWriter::new(file)
+                    .batched(df.schema())
+                    .map_err(&polars)?,
+            );
+        }
+        if let Some(w) = self.writer.as_mut() {
+            w.write_batch(df).map_err(&polars)?;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(), TrainError> {
+        if let Some(w) = self.writer {
+            w.finish().map_err(polars_error(self.path))?;
+        }
+        Ok(())
+    }
 }
 
 /// The next 30-day bucket after `stage`'s (the roll-rate buckets).
@@ -271,10 +300,7 @@ fn simulate_range(decided: &Decided, seed: u64, range: std::ops::Range<usize>) -
 /// challenger below 0.5, the control soft; actions and channels follow the shipped ladder.
 pub fn write_synthetic_decisions(n: usize, seed: u64, path: &Path) -> Result<(), TrainError> {
     use crate::policy::{Arm, Control, Experiment, ExperimentMode, Treatment};
-    let polars = |source| TrainError::Polars {
-        context: format!("writing {}", path.display()),
-        source,
-    };
+    let polars = polars_error(path);
     let experiment = Experiment {
         name: "synthetic".into(),
         share: 0.3,
@@ -311,11 +337,7 @@ pub fn write_synthetic_decisions(n: usize, seed: u64, path: &Path) -> Result<(),
         .unwrap_or_default()
         .and_utc();
     let days = i64::from(SYNTHETIC_MONTHS) * 30;
-    let file = std::fs::File::create(path).map_err(|source| TrainError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut writer = None;
+    let mut out = ParquetBatches::create(path)?;
     for first in (0..n).step_by(CHUNK) {
         let rows = first..(first + CHUNK).min(n);
         let mut ids = Vec::with_capacity(rows.len());
@@ -364,7 +386,7 @@ pub fn write_synthetic_decisions(n: usize, seed: u64, path: &Path) -> Result<(),
         }
         let time = Series::new("decision_time".into(), times)
             .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
-            .map_err(polars)?;
+            .map_err(&polars)?;
         let mut columns = vec![
             Column::new("decision_id".into(), ids),
             Column::from(time),
@@ -377,24 +399,9 @@ pub fn write_synthetic_decisions(n: usize, seed: u64, path: &Path) -> Result<(),
         for (name, values) in super::readout::table::DIMENSIONS.iter().zip(text) {
             columns.push(Column::new((*name).into(), values));
         }
-        let df = DataFrame::new_infer_height(columns).map_err(polars)?;
-        if writer.is_none() {
-            writer = Some(
-                ParquetWriter::new(file.try_clone().map_err(|source| TrainError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                })?)
-                .batched(df.schema())
-                .map_err(polars)?,
-            );
-        }
-        if let Some(w) = writer.as_mut() {
-            w.write_batch(&df).map_err(polars)?;
-        }
+        out.write(&DataFrame::new_infer_height(columns).map_err(&polars)?)?;
     }
-    if let Some(w) = writer {
-        w.finish().map_err(polars)?;
-    }
+    out.finish()?;
     Ok(())
 }
 

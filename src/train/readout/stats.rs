@@ -35,6 +35,17 @@ pub struct Estimate {
     pub high: f64,
 }
 
+impl Estimate {
+    /// `value ± half`.
+    fn around(value: f64, half: f64) -> Estimate {
+        Estimate {
+            value,
+            low: value - half,
+            high: value + half,
+        }
+    }
+}
+
 /// Challenger (or control) minus champion on one metric.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Difference {
@@ -96,11 +107,7 @@ impl Sample {
         }
         let half = t_quantile(1.0 - ALPHA / 2.0, self.n as f64 - 1.0)
             * (self.variance() / self.n as f64).sqrt();
-        Estimate {
-            value: m,
-            low: m - half,
-            high: m + half,
-        }
+        Estimate::around(m, half)
     }
 }
 
@@ -146,11 +153,7 @@ pub fn rate_difference(x_a: u64, n_a: u64, x_b: u64, n_b: u64) -> Option<Differe
     // Planning uses the pooled rate's variance in both arms.
     let variance = pooled * (1.0 - pooled);
     Some(Difference {
-        estimate: Estimate {
-            value: d,
-            low: d - z * se,
-            high: d + z * se,
-        },
+        estimate: Estimate::around(d, z * se),
         p_value,
         minimum_detectable: (z + normal_quantile(POWER)) * se0,
         accounts_needed: needed(d, variance, variance, na, nb),
@@ -180,11 +183,7 @@ pub fn mean_difference(a: &Sample, b: &Sample) -> Option<Difference> {
         0.0
     };
     Some(Difference {
-        estimate: Estimate {
-            value: d,
-            low: d - t * se,
-            high: d + t * se,
-        },
+        estimate: Estimate::around(d, t * se),
         p_value,
         minimum_detectable: (t + normal_quantile(POWER)) * se,
         accounts_needed: needed(d, a.variance(), b.variance(), na, nb),
