@@ -186,6 +186,23 @@ async fn the_readout_finds_the_simulated_effect_over_twenty_seeds() {
         assert_eq!(r.join.events_after_window, 0);
         let e = r.experiment.as_ref().expect("an experiment readout");
         assert_eq!(e.accounts, ACCOUNTS as u64);
+        // Where the treatment matters: the champion's and the control's accounts in ten tenths
+        // of probability; not contacting anyone lowers cures at every level of risk.
+        let arm = |name: &str| e.arms.iter().find(|a| a.arm == name).expect("arm").accounts;
+        assert_eq!(e.control_effect.len(), 10);
+        assert_eq!(
+            e.control_effect
+                .iter()
+                .map(|d| d.champion_accounts + d.control_accounts)
+                .sum::<u64>(),
+            arm("champion") + arm("control")
+        );
+        let helped = e
+            .control_effect
+            .iter()
+            .filter(|d| d.cure.is_some_and(|c| c.estimate.value > 0.0))
+            .count();
+        assert!(helped >= 8, "seed {seed}: contact raised cures in only {helped} of 10 deciles");
         let truths = truth(&portfolios[seed as usize], &engines, at);
         for (k, arm) in ["challenger", "control"].iter().enumerate() {
             let c = e

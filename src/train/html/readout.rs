@@ -368,6 +368,7 @@ fn experiment_section(e: &crate::train::readout::ExperimentReadout) -> String {
                 })
         })
         .collect();
+    html.push_str(&effect_section(e));
     if !differences.is_empty() {
         // Recovery differences are amounts and cure differences shares: one chart each.
         for (metric, title) in [
@@ -390,6 +391,65 @@ fn experiment_section(e: &crate::train::readout::ExperimentReadout) -> String {
             ));
         }
     }
+    html
+}
+
+/// Champion minus control by decile of probability: a table and the cure differences drawn.
+fn effect_section(e: &crate::train::readout::ExperimentReadout) -> String {
+    if e.control_effect.is_empty() {
+        return String::new();
+    }
+    let mut html = String::from("<h3>Where the champion's treatment changes the outcome</h3><p>Champion minus control by tenth of the probability at the decision (least likely to repay first). Both arms are assigned at random, so each difference is what the champion's treatment causes there against the control's alternative.</p><table id=\"control-effect\"><tr><th>decile</th><th>probability</th><th>champion</th><th>control</th><th>cure difference</th><th>95 % interval</th><th>recovery difference</th><th>95 % interval</th></tr>");
+    for (k, d) in e.control_effect.iter().enumerate() {
+        let p = |field: &str| format!("/experiment/control_effect/{k}/{field}");
+        let _ = write!(
+            html,
+            "<tr><th>{}</th><td>{:.3} to {:.3}</td>{}{}",
+            d.decile,
+            d.min_probability,
+            d.max_probability,
+            count(&p("champion_accounts"), d.champion_accounts),
+            count(&p("control_accounts"), d.control_accounts),
+        );
+        for (metric, diff, digits) in [("cure", d.cure, 4), ("recovery", d.recovery, 2)] {
+            match diff {
+                Some(x) => {
+                    let _ = write!(
+                        html,
+                        "{}<td>{} to {}</td>",
+                        cell(
+                            &p(&format!("{metric}/estimate/value")),
+                            Some(x.estimate.value),
+                            digits
+                        ),
+                        fmt(x.estimate.low, digits),
+                        fmt(x.estimate.high, digits)
+                    );
+                }
+                None => html.push_str("<td>-</td><td>-</td>"),
+            }
+        }
+        html.push_str("</tr>");
+    }
+    html.push_str("</table>");
+    let items: Vec<(String, Estimate, String)> = e
+        .control_effect
+        .iter()
+        .enumerate()
+        .filter_map(|(k, d)| {
+            Some((
+                format!("decile {}", d.decile),
+                d.cure?.estimate,
+                format!("/experiment/control_effect/{k}/cure/estimate"),
+            ))
+        })
+        .collect();
+    html.push_str(&intervals(
+        "control-effect-cure",
+        "Cure rate, champion minus control, by decile of probability, with 95 % intervals",
+        &items,
+        true,
+    ));
     html
 }
 

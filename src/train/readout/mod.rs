@@ -29,6 +29,10 @@
 //!    shown as interim); without it this readout is taken as the one planned look, and the
 //!    readout says so. Looking again and again at a growing sample and stopping at the first
 //!    significant result would make "significant" far likelier than 5 %.
+//! 8. **Where the treatment matters.** With a random control, champion minus control by decile
+//!    of the probability at the decision (the two arms' accounts pooled into tenths): what the
+//!    champion's treatment causes against the alternative, by risk. Both arms are assigned at
+//!    random, so the differences are causal; each has its interval.
 
 pub mod rolls;
 pub mod segments;
@@ -212,6 +216,30 @@ pub struct ExperimentReadout {
     pub arms: Vec<ArmReadout>,
     /// Each other arm against the champion.
     pub comparisons: Vec<Comparison>,
+    /// Where the champion's treatment changes the outcome: champion minus control by decile of
+    /// the probability at the decision (empty without a control).
+    pub control_effect: Vec<EffectDecile>,
+}
+
+/// Champion minus control within one decile of the probability at the decision: what the
+/// champion's treatment causes there, against the control's alternative (both arms are assigned
+/// at random, so the difference is causal).
+#[derive(Debug, Clone, Serialize)]
+pub struct EffectDecile {
+    /// 1 = the tenth least likely to repay.
+    pub decile: u32,
+    /// Lowest probability in the decile.
+    pub min_probability: f64,
+    /// Highest probability in the decile.
+    pub max_probability: f64,
+    /// Champion accounts in the decile.
+    pub champion_accounts: u64,
+    /// Control accounts in the decile.
+    pub control_accounts: u64,
+    /// Recovery per account, champion minus control (Welch).
+    pub recovery: Option<Difference>,
+    /// Cure rate, champion minus control (two proportions).
+    pub cure: Option<Difference>,
 }
 
 /// The fixed horizon of the experiment.
@@ -582,10 +610,20 @@ fn experiment(
         .filter(|&i| mature[i] && experiments.codes[i] as usize == code)
         .collect();
     order.sort_by_key(|&i| decided.date(i));
+    let (champion_code, control_code) = (
+        arms.names.iter().position(|a| a == "champion"),
+        arms.names.iter().position(|a| a == "control"),
+    );
+    // The champion's and the control's accounts, for the effect by decile.
+    let mut paired: Vec<(f64, bool, usize)> = Vec::new();
     for i in order {
         if !seen.insert(decided.account(i)) {
             repeat_decisions += 1;
             continue;
+        }
+        let code = Some(arms.codes[i] as usize);
+        if code == champion_code || code == control_code {
+            paired.push((decided.probability(i), code == champion_code, i));
         }
         let s = &mut sums[arms.codes[i] as usize];
         let o = &outcomes[i];
@@ -652,7 +690,13 @@ fn experiment(
             .filter(|&&a| arms.names[a] != "champion")
             .all(|&a| sums[a].recovery.n + champion.recovery.n >= p)
     });
+    let control_effect = if control_code.is_some() {
+        effect_by_decile(paired, outcomes)
+    } else {
+        Vec::new()
+    };
     Some(ExperimentReadout {
+        control_effect,
         name: experiments.names[code].clone(),
         accounts,
         repeat_decisions,
@@ -673,6 +717,46 @@ fn experiment(
         arms: arm_readouts,
         comparisons,
     })
+}
+
+/// Champion minus control by decile of probability (equal counts of the two arms' accounts
+/// pooled), from `(probability, is champion, decision)`.
+fn effect_by_decile(
+    mut paired: Vec<(f64, bool, usize)>,
+    outcomes: &[Outcome],
+) -> Vec<EffectDecile> {
+    paired.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let n = paired.len();
+    (0..10)
+        .filter_map(|k| {
+            let slice = &paired[k * n / 10..(k + 1) * n / 10];
+            let (first, last) = (slice.first()?, slice.last()?);
+            let (mut champion, mut control) = (ArmSums::default(), ArmSums::default());
+            for &(_, is_champion, i) in slice {
+                let s = if is_champion {
+                    &mut champion
+                } else {
+                    &mut control
+                };
+                s.recovery.push(outcomes[i].recovered);
+                s.cured += u64::from(outcomes[i].flags & CURED != 0);
+            }
+            Some(EffectDecile {
+                decile: k as u32 + 1,
+                min_probability: first.0,
+                max_probability: last.0,
+                champion_accounts: champion.recovery.n,
+                control_accounts: control.recovery.n,
+                recovery: stats::mean_difference(&champion.recovery, &control.recovery),
+                cure: stats::rate_difference(
+                    champion.cured,
+                    champion.recovery.n,
+                    control.cured,
+                    control.recovery.n,
+                ),
+            })
+        })
+        .collect()
 }
 
 /// The one-line verdict on `primary` (rule 7).
