@@ -202,7 +202,10 @@ async fn the_readout_finds_the_simulated_effect_over_twenty_seeds() {
             .iter()
             .filter(|d| d.cure.is_some_and(|c| c.estimate.value > 0.0))
             .count();
-        assert!(helped >= 8, "seed {seed}: contact raised cures in only {helped} of 10 deciles");
+        assert!(
+            helped >= 8,
+            "seed {seed}: contact raised cures in only {helped} of 10 deciles"
+        );
         let truths = truth(&portfolios[seed as usize], &engines, at);
         for (k, arm) in ["challenger", "control"].iter().enumerate() {
             let c = e
