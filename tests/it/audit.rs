@@ -445,4 +445,12 @@ async fn the_audit_log_becomes_the_decisions_table() {
     assert_eq!(json["join"]["decisions"], 4);
     assert_eq!(json["join"]["events_joined"], 3);
     assert_eq!(json["join"]["events_refused"], 5);
+    // A CSV copy of the decisions table has lost its types: refused, saying what to give.
+    let csv = payrisk::train::cli::readout(&payrisk::train::cli::ReadoutArgs {
+        decisions: dir.path().join("decisions.csv"),
+        ..args(true)
+    })
+    .expect_err("a CSV decisions table")
+    .to_string();
+    assert!(csv.contains("as Parquet"), "{csv}");
 }

@@ -59,6 +59,15 @@ pub fn decisions(args: &DecisionsArgs) -> Result<String, TrainError> {
 fn load_decisions(path: &Path, lenient: bool) -> Result<(Decided, Vec<RowError>), TrainError> {
     if tables::is_parquet(path) {
         Ok((Decided::read_table(path)?, Vec::new()))
+    } else if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
+        Err(TrainError::Config(format!(
+            "{}: a readout reads the decisions table as Parquet (`payrisk-train decisions \
+             --output decisions.parquet`) or the audit log itself; a CSV copy loses its types",
+            path.display()
+        )))
     } else {
         let read = crate::train::decisions::read(path, lenient)?;
         Ok((Decided::of_records(&read.records), read.rejects))
