@@ -202,6 +202,16 @@ async fn the_readout_finds_the_simulated_effect_over_twenty_seeds() {
             .iter()
             .filter(|d| d.cure.is_some_and(|c| c.estimate.value > 0.0))
             .count();
+        // Random arms are alike before treatment.
+        for c in &e.covariates {
+            for smd in [c.balance_smd, c.days_past_due_smd].into_iter().flatten() {
+                assert!(
+                    smd.abs() < payrisk::train::readout::SMD_FLAG,
+                    "seed {seed} {}: {smd}",
+                    c.arm
+                );
+            }
+        }
         assert!(
             helped >= 8,
             "seed {seed}: contact raised cures in only {helped} of 10 deciles"

@@ -368,6 +368,7 @@ fn experiment_section(e: &crate::train::readout::ExperimentReadout) -> String {
                 })
         })
         .collect();
+    html.push_str(&covariates_table(e));
     html.push_str(&effect_section(e));
     if !differences.is_empty() {
         // Recovery differences are amounts and cure differences shares: one chart each.
@@ -391,6 +392,32 @@ fn experiment_section(e: &crate::train::readout::ExperimentReadout) -> String {
             ));
         }
     }
+    html
+}
+
+/// The arms before treatment: means and standardised differences from the champion.
+fn covariates_table(e: &crate::train::readout::ExperimentReadout) -> String {
+    use crate::train::readout::SMD_FLAG;
+    let mut html = format!("<h3>Are the arms alike?</h3><p>Before treatment, random arms differ only by chance: a standardised mean difference from the champion of {SMD_FLAG} or more is flagged.</p><table id=\"covariates\"><tr><th>arm</th><th>mean balance</th><th>SMD</th><th>mean days past due</th><th>SMD</th><th></th></tr>");
+    for (a, c) in e.covariates.iter().enumerate() {
+        let p = |field: &str| format!("/experiment/covariates/{a}/{field}");
+        let flagged = [c.balance_smd, c.days_past_due_smd]
+            .iter()
+            .flatten()
+            .any(|s| s.abs() >= SMD_FLAG);
+        let _ = write!(
+            html,
+            "<tr><th>{}</th>{}{}{}{}<td class=\"{}\">{}</td></tr>",
+            escape(&c.arm),
+            cell(&p("mean_balance"), Some(c.mean_balance), 2),
+            cell(&p("balance_smd"), c.balance_smd, 3),
+            cell(&p("mean_days_past_due"), Some(c.mean_days_past_due), 2),
+            cell(&p("days_past_due_smd"), c.days_past_due_smd, 3),
+            if flagged { "warning" } else { "" },
+            if flagged { "unlike the champion's" } else { "" }
+        );
+    }
+    html.push_str("</table>");
     html
 }
 

@@ -33,6 +33,10 @@
 //!    of the probability at the decision (the two arms' accounts pooled into tenths): what the
 //!    champion's treatment causes against the alternative, by risk. Both arms are assigned at
 //!    random, so the differences are causal; each has its interval.
+//! 9. **Are the arms alike?** Each arm's mean balance and days past due at the decision, and
+//!    their standardised mean differences from the champion's; at [`SMD_FLAG`] or beyond the
+//!    page flags the arm (an assignment that is not random, or a filter applied to one arm
+//!    only, shows here before it biases the verdict).
 
 pub mod rolls;
 pub mod segments;
@@ -219,7 +223,28 @@ pub struct ExperimentReadout {
     /// Where the champion's treatment changes the outcome: champion minus control by decile of
     /// the probability at the decision (empty without a control).
     pub control_effect: Vec<EffectDecile>,
+    /// The arms' accounts before treatment, against the champion's: random arms differ only
+    /// by chance (rule 9).
+    pub covariates: Vec<ArmCovariates>,
 }
+
+/// One arm's accounts before treatment.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArmCovariates {
+    /// The arm.
+    pub arm: String,
+    /// Mean balance at the decision (known balances).
+    pub mean_balance: f64,
+    /// Mean days past due at the decision.
+    pub mean_days_past_due: f64,
+    /// Standardised mean difference of the balance from the champion's (0 for the champion).
+    pub balance_smd: Option<f64>,
+    /// Standardised mean difference of the days past due from the champion's.
+    pub days_past_due_smd: Option<f64>,
+}
+
+/// A standardised mean difference at or beyond which the arms are flagged as unlike.
+pub const SMD_FLAG: f64 = 0.1;
 
 /// Champion minus control within one decile of the probability at the decision: what the
 /// champion's treatment causes there, against the control's alternative (both arms are assigned
@@ -582,6 +607,9 @@ struct ArmSums {
     cured: u64,
     balance: f64,
     recovered_with_balance: f64,
+    /// Pre-treatment covariates, for the balance check.
+    balances: Sample,
+    days_past_due: Sample,
 }
 
 /// Rules 6 and 7.
@@ -633,7 +661,9 @@ fn experiment(
         if balance.is_finite() {
             s.balance += balance;
             s.recovered_with_balance += o.recovered;
+            s.balances.push(balance);
         }
+        s.days_past_due.push(f64::from(decided.days_past_due(i)));
     }
     let position = |name: &str| arms.names.iter().position(|a| a == name);
     let mut order: Vec<usize> = ["champion", "challenger", "control"]
@@ -659,6 +689,24 @@ fn experiment(
         })
         .collect();
     let champion = position("champion").map(|c| sums[c]).unwrap_or_default();
+    let smd = |a: &Sample, b: &Sample| {
+        let pooled = ((a.variance() + b.variance()) / 2.0).sqrt();
+        (a.n > 1 && b.n > 1 && pooled > 0.0).then(|| (a.mean() - b.mean()) / pooled)
+    };
+    let covariates = order
+        .iter()
+        .filter(|&&a| sums[a].recovery.n > 0)
+        .map(|&a| {
+            let s = &sums[a];
+            ArmCovariates {
+                arm: arms.names[a].clone(),
+                mean_balance: s.balances.mean(),
+                mean_days_past_due: s.days_past_due.mean(),
+                balance_smd: smd(&s.balances, &champion.balances),
+                days_past_due_smd: smd(&s.days_past_due, &champion.days_past_due),
+            }
+        })
+        .collect();
     let comparisons = order
         .iter()
         .filter(|&&a| arms.names[a] != "champion" && sums[a].recovery.n > 0)
@@ -696,6 +744,7 @@ fn experiment(
         Vec::new()
     };
     Some(ExperimentReadout {
+        covariates,
         control_effect,
         name: experiments.names[code].clone(),
         accounts,
