@@ -10,6 +10,7 @@ pub mod logistic;
 pub mod scorecard;
 
 use std::path::Path;
+use std::sync::Arc;
 
 pub use artifact::{Artifact, FeatureStats, ModelParams, Period, SplitMetrics, TrainingInfo};
 use gbdt::GbdtModel;
@@ -19,15 +20,21 @@ use scorecard::ScorecardModel;
 use crate::error::LoadError;
 use crate::features::FeatureSpec;
 
-/// A validated model ready to score.
+/// A validated model ready to score. Cloning shares it: the challenger and the control of an
+/// experiment that use the champion's model hold the same trees and SHAP table, built once.
 #[derive(Debug, Clone)]
 pub struct Model {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     artifact: Artifact,
     spec: FeatureSpec,
     kind: Kind,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum Kind {
     Logistic(LogisticModel),
     Gbdt(GbdtModel),
@@ -65,9 +72,11 @@ impl Model {
             } => Kind::Scorecard(ScorecardModel::new(*intercept, characteristics)),
         };
         Ok(Model {
-            artifact,
-            spec,
-            kind,
+            inner: Arc::new(Inner {
+                artifact,
+                spec,
+                kind,
+            }),
         })
     }
 
@@ -79,18 +88,18 @@ impl Model {
 
     /// The artifact the model was built from.
     pub fn artifact(&self) -> &Artifact {
-        &self.artifact
+        &self.inner.artifact
     }
 
     /// The model's inputs.
     pub fn spec(&self) -> &FeatureSpec {
-        &self.spec
+        &self.inner.spec
     }
 
     /// Log-odds of repayment for the input vector `x` (length `spec().len()`).
     #[inline]
     pub fn margin(&self, x: &[f64]) -> f64 {
-        match &self.kind {
+        match &self.inner.kind {
             Kind::Logistic(m) => m.margin(x),
             Kind::Gbdt(m) => m.margin(x),
             Kind::Scorecard(m) => m.margin(x),
@@ -100,17 +109,12 @@ impl Model {
     /// Log-odds for many input vectors: `xs` holds `out.len()` rows of `spec().len()` inputs,
     /// row-major. Equal to [`Self::margin`] row by row; faster for tree ensembles.
     pub fn margins(&self, xs: &[f64], out: &mut [f64]) {
-        let p = self.spec.len();
-        match &self.kind {
-            Kind::Logistic(m) => {
-                for (o, x) in out.iter_mut().zip(xs.chunks_exact(p.max(1))) {
-                    *o = m.margin(x);
-                }
-            }
+        let p = self.inner.spec.len();
+        match &self.inner.kind {
             Kind::Gbdt(m) => m.margins(xs, p, out),
-            Kind::Scorecard(m) => {
+            Kind::Logistic(_) | Kind::Scorecard(_) => {
                 for (o, x) in out.iter_mut().zip(xs.chunks_exact(p.max(1))) {
-                    *o = m.margin(x);
+                    *o = self.margin(x);
                 }
             }
         }
@@ -122,7 +126,7 @@ impl Model {
     /// returns the log-odds, equal to [`Self::margin`].
     #[inline]
     pub fn contributions(&self, x: &[f64], out: &mut [f64], scratch: &mut ModelScratch) -> f64 {
-        match &self.kind {
+        match &self.inner.kind {
             Kind::Logistic(m) => m.contributions(x, out),
             Kind::Gbdt(m) => m.shap(x, out, &mut scratch.shap),
             Kind::Scorecard(m) => m.contributions(x, out),
@@ -133,7 +137,7 @@ impl Model {
     /// training account), the trees' cover-weighted expected output, or the scorecard's best
     /// possible account.
     pub fn expected_margin(&self) -> f64 {
-        match &self.kind {
+        match &self.inner.kind {
             Kind::Logistic(m) => m.intercept(),
             Kind::Gbdt(m) => m.expected_margin(),
             Kind::Scorecard(m) => m.expected_margin(),
@@ -150,7 +154,7 @@ impl Model {
     /// one, else the logistic function. Contributions and reason codes stay on the log-odds.
     #[inline]
     pub fn probability_of_margin(&self, margin: f64) -> f64 {
-        match &self.artifact.calibration {
+        match &self.inner.artifact.calibration {
             Some(c) => c.probability(margin),
             None => logistic::sigmoid(margin),
         }

@@ -87,7 +87,7 @@ pub fn cost(channel: &str) -> f64 {
 
 /// Simulated events, by column (the events table's schema).
 #[derive(Debug, Default)]
-pub struct Simulated {
+struct Simulated {
     decision_ids: Vec<String>,
     dates: Vec<i32>,
     events: Vec<&'static str>,
@@ -96,14 +96,8 @@ pub struct Simulated {
 }
 
 impl Simulated {
-    /// Event rows.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.dates.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.dates.is_empty()
     }
 
     fn push(&mut self, id: &str, date: NaiveDate, event: &'static str, amount: Option<f64>) {
@@ -125,15 +119,6 @@ impl Simulated {
             Column::new("amount".into(), self.amounts),
             Column::new("stage".into(), self.stages),
         ])
-    }
-
-    /// Writes the events table: Parquet for `.parquet`, else CSV.
-    pub fn write(self, path: &Path) -> Result<(), TrainError> {
-        let mut df = self.frame().map_err(|source| TrainError::Polars {
-            context: format!("writing {}", path.display()),
-            source,
-        })?;
-        super::worklist::save(&mut df, path)
     }
 }
 
@@ -231,11 +216,6 @@ impl<'p> ParquetBatches<'p> {
 fn next_bucket(days_past_due: u32) -> &'static str {
     let buckets = super::readout::rolls::BUCKETS;
     buckets[(super::readout::rolls::bucket(days_past_due) + 1).min(buckets.len() - 1)]
-}
-
-/// Simulates the events of every decision of `decided` with `seed` (see the module docs).
-pub fn simulate(decided: &Decided, seed: u64) -> Simulated {
-    simulate_range(decided, seed, 0..decided.len())
 }
 
 /// Simulates the events of decisions `range` of `decided`.

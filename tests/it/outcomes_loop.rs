@@ -164,9 +164,7 @@ async fn the_readout_finds_the_simulated_effect_over_twenty_seeds() {
         let records = &by_seed[&seed];
         let decided = Decided::of_records(records);
         let events_path = dir.path().join(format!("events-{seed}.csv"));
-        simulate::simulate(&decided, seed)
-            .write(&events_path)
-            .expect("write events");
+        simulate::write_simulated(&decided, seed, &events_path).expect("write events");
         // The events go through the table's checks like any analyst's file.
         let events =
             payrisk::train::events::read(&events_path, decided.index(), &Default::default(), false)

@@ -36,11 +36,6 @@ impl Labels {
             .copied()
             .unwrap_or((self.names.len() - 1) as u16)
     }
-
-    /// The segment label of `account`.
-    pub fn label_of(&self, account: u64) -> &str {
-        &self.names[self.code_of(account) as usize]
-    }
 }
 
 /// The accounts-table column `name` of `a` (NaN when unknown), or `None` when no column has

@@ -89,23 +89,22 @@ impl Decided {
             if parse_id(&r.decision_id).is_none() {
                 continue;
             }
-            d.days_past_due.push(r.days_past_due);
-            d.accounts.push(account_key(&r.account_id));
-            d.balances.push(r.balance.unwrap_or(f64::NAN));
-            d.probabilities.push(r.probability);
-            let values = [
-                &r.stage,
-                &r.band,
-                &r.treatment,
-                &r.action,
-                &r.channel,
-                &r.arm,
-                &r.model_version,
-            ];
-            for (codes, value) in d.dimensions.iter_mut().zip(values) {
-                codes.push(value);
-            }
-            d.experiments.push(r.experiment.as_deref().unwrap_or(""));
+            d.push(
+                r.days_past_due,
+                &r.account_id,
+                r.balance,
+                r.probability,
+                [
+                    &r.stage,
+                    &r.band,
+                    &r.treatment,
+                    &r.action,
+                    &r.channel,
+                    &r.arm,
+                    &r.model_version,
+                ],
+                r.experiment.as_deref().unwrap_or(""),
+            );
         }
         d
     }
@@ -211,8 +210,7 @@ impl Decided {
         for (row, (((((id, time), (account, dpd)), balance), probability), experiment)) in
             rows.enumerate()
         {
-            let values: Vec<Option<&str>> =
-                dim_iters.iter_mut().map(|it| it.next().flatten()).collect();
+            let values: [Option<&str>; 7] = std::array::from_fn(|k| dim_iters[k].next().flatten());
             let row = first_row + row as u64 + 1;
             let refuse = |column: &str, message: &str| RowError::new(&name, row, column, message);
             let Some(id) = id.and_then(parse_id) else {
@@ -232,16 +230,36 @@ impl Decided {
             };
             index.0.push(id);
             index.1.push(date);
-            self.days_past_due.push(dpd.unwrap_or(0));
-            self.accounts.push(account_key(account.unwrap_or("")));
-            self.balances.push(balance.unwrap_or(f64::NAN));
-            self.probabilities.push(probability);
-            for (codes, value) in self.dimensions.iter_mut().zip(&values) {
-                codes.push(value.unwrap_or(""));
-            }
-            self.experiments.push(experiment.unwrap_or(""));
+            self.push(
+                dpd.unwrap_or(0),
+                account.unwrap_or(""),
+                balance,
+                probability,
+                std::array::from_fn(|k| values[k].unwrap_or("")),
+                experiment.unwrap_or(""),
+            );
         }
         Ok(())
+    }
+
+    /// Appends one decision's columns (its id and date go to the index).
+    fn push(
+        &mut self,
+        days_past_due: u32,
+        account_id: &str,
+        balance: Option<f64>,
+        probability: f64,
+        dimensions: [&str; 7],
+        experiment: &str,
+    ) {
+        self.days_past_due.push(days_past_due);
+        self.accounts.push(account_key(account_id));
+        self.balances.push(balance.unwrap_or(f64::NAN));
+        self.probabilities.push(probability);
+        for (codes, value) in self.dimensions.iter_mut().zip(dimensions) {
+            codes.push(value);
+        }
+        self.experiments.push(experiment);
     }
 
     /// Decisions.
