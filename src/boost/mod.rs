@@ -1,5 +1,7 @@
-//! payrisk's histogram gradient-boosting trainer (binary log-loss), cargo feature `boost`
-//! (enabled by `train`; it needs rayon but not Polars, so its benchmark builds without Polars).
+//! payrisk's histogram gradient-boosting trainer, cargo feature `boost` (enabled by `train`; it
+//! needs rayon but not Polars, so its benchmark builds without Polars). Binary log-loss for the
+//! repayment models; squared error ([`Objective::Squared`]) for the treatment-effect learners'
+//! regressions on pseudo-outcomes.
 //!
 //! - [`binning`]: quantile bins per feature, with a bin for missing values.
 //! - [`grow`]: one tree from gradient statistics: histograms with subtraction, learned missing
@@ -130,10 +132,20 @@ impl GbdtConfig {
     }
 }
 
+/// What the trees minimise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Objective {
+    /// Binary log-loss on 0/1 targets; the trees' sum is a log-odds.
+    LogLoss,
+    /// Squared error on real targets; the trees' sum is the predicted value.
+    Squared,
+}
+
 /// A fitted ensemble.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Boosted {
-    /// Initial log-odds (of the training rows' repayment rate).
+    /// Initial log-odds (of the training rows' repayment rate), or the mean target under
+    /// [`Objective::Squared`].
     pub base_score: f64,
     /// Trees up to the best iteration, learning rate applied.
     pub trees: Vec<Tree>,
@@ -141,7 +153,7 @@ pub struct Boosted {
     pub best_iteration: usize,
     /// Rounds run.
     pub rounds: usize,
-    /// Validation log loss after each round (empty without early stopping).
+    /// Validation loss (the objective's) after each round (empty without early stopping).
     pub validation_loss: Vec<f64>,
     /// Monotone constraint per feature.
     pub monotone: Vec<i8>,
@@ -199,8 +211,8 @@ fn sigmoid(z: f64) -> f64 {
 /// Rows per parallel task of the gradient pass.
 const GRADIENT_CHUNK: usize = 4096;
 
-/// Log-loss gradients and hessians at the current margins.
-fn gradients(margin: &[f64], y: &[f64], grad: &mut [f64], hess: &mut [f64]) {
+/// The objective's gradients and hessians at the current margins.
+fn gradients(objective: Objective, margin: &[f64], y: &[f64], grad: &mut [f64], hess: &mut [f64]) {
     margin
         .par_chunks(GRADIENT_CHUNK)
         .zip(y.par_chunks(GRADIENT_CHUNK))
@@ -208,23 +220,37 @@ fn gradients(margin: &[f64], y: &[f64], grad: &mut [f64], hess: &mut [f64]) {
         .zip(hess.par_chunks_mut(GRADIENT_CHUNK))
         .for_each(|(((m, y), g), h)| {
             for (((&m, &y), g), h) in m.iter().zip(y).zip(g).zip(h) {
-                let prob = sigmoid(m);
-                *g = prob - y;
-                *h = (prob * (1.0 - prob)).max(1e-16);
+                match objective {
+                    Objective::LogLoss => {
+                        let prob = sigmoid(m);
+                        *g = prob - y;
+                        *h = (prob * (1.0 - prob)).max(1e-16);
+                    }
+                    Objective::Squared => {
+                        *g = m - y;
+                        *h = 1.0;
+                    }
+                }
             }
         });
 }
 
-fn log_loss(margins: &[f64], labels: &[f64]) -> f64 {
+/// The objective's mean loss (early stopping's measure).
+fn loss(objective: Objective, margins: &[f64], labels: &[f64]) -> f64 {
     let mut sum = 0.0;
     for (&f, &y) in margins.iter().zip(labels) {
-        // log(1 + e^f) - y f, computed stably.
-        let softplus = if f > 0.0 {
-            f + (-f).exp().ln_1p()
-        } else {
-            f.exp().ln_1p()
+        sum += match objective {
+            // log(1 + e^f) - y f, computed stably.
+            Objective::LogLoss => {
+                let softplus = if f > 0.0 {
+                    f + (-f).exp().ln_1p()
+                } else {
+                    f.exp().ln_1p()
+                };
+                softplus - y * f
+            }
+            Objective::Squared => (f - y) * (f - y),
         };
-        sum += softplus - y * f;
     }
     sum / margins.len().max(1) as f64
 }
@@ -252,23 +278,77 @@ pub fn boost_observed(
     config: &GbdtConfig,
     on_round: &(dyn Fn(usize) + Sync),
 ) -> Result<Boosted, BoostError> {
+    let targets: Vec<f64> = labels.iter().map(|&l| f64::from(u8::from(l))).collect();
+    let fit = Fit {
+        objective: Objective::LogLoss,
+        values,
+        p,
+        targets: &targets,
+        rows,
+    };
+    boost_fit(&fit, spec, config, on_round)
+}
+
+/// Fits trees minimising squared error to real `targets` on `rows` of the row-major matrix
+/// `values` (`p` columns): the regressions of the treatment-effect learners. Monotone
+/// constraints of `config` apply to the predicted value.
+pub fn boost_squared(
+    values: &[f64],
+    p: usize,
+    targets: &[f64],
+    rows: &[usize],
+    spec: &FeatureSpec,
+    config: &GbdtConfig,
+) -> Result<Boosted, BoostError> {
+    if let Some(&i) = rows.iter().find(|&&i| !targets[i].is_finite()) {
+        return Err(BoostError(format!("target of row {i} is not finite")));
+    }
+    let fit = Fit {
+        objective: Objective::Squared,
+        values,
+        p,
+        targets,
+        rows,
+    };
+    boost_fit(&fit, spec, config, &|_| {})
+}
+
+/// One fit's data: what [`boost_in_pool`] reads.
+struct Fit<'a> {
+    objective: Objective,
+    values: &'a [f64],
+    p: usize,
+    targets: &'a [f64],
+    rows: &'a [usize],
+}
+
+fn boost_fit(
+    fit: &Fit<'_>,
+    spec: &FeatureSpec,
+    config: &GbdtConfig,
+    on_round: &(dyn Fn(usize) + Sync),
+) -> Result<Boosted, BoostError> {
     let monotone = config.validate(spec)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads)
         .build()
         .map_err(|e| BoostError(format!("thread pool: {e}")))?;
-    pool.install(|| boost_in_pool(values, p, labels, rows, monotone, config, on_round))
+    pool.install(|| boost_in_pool(fit, monotone, config, on_round))
 }
 
 fn boost_in_pool(
-    values: &[f64],
-    p: usize,
-    labels: &[bool],
-    rows: &[usize],
+    fit: &Fit<'_>,
     monotone: Vec<i8>,
     config: &GbdtConfig,
     on_round: &(dyn Fn(usize) + Sync),
 ) -> Result<Boosted, BoostError> {
+    let Fit {
+        objective,
+        values,
+        p,
+        targets,
+        rows,
+    } = *fit;
     let mut rng = Rng(config.seed);
     // Early-stopping rows: a seeded draw from the training rows.
     let (mut fit_rows, mut valid_rows) = (Vec::new(), Vec::new());
@@ -285,20 +365,14 @@ fn boost_in_pool(
     let bins = Bins::fit(values, p, &fit_rows, config.max_bins);
     let binned = bins.apply(values, p, &fit_rows);
     let valid_binned = bins.apply(values, p, &valid_rows);
-    let y: Vec<f64> = fit_rows
-        .iter()
-        .map(|&i| f64::from(u8::from(labels[i])))
-        .collect();
-    let y_valid: Vec<f64> = valid_rows
-        .iter()
-        .map(|&i| f64::from(u8::from(labels[i])))
-        .collect();
+    let y: Vec<f64> = fit_rows.iter().map(|&i| targets[i]).collect();
+    let y_valid: Vec<f64> = valid_rows.iter().map(|&i| targets[i]).collect();
 
-    let rate = y.iter().sum::<f64>() / y.len() as f64;
-    let base_score = if rate > 0.0 && rate < 1.0 {
-        (rate / (1.0 - rate)).ln()
-    } else {
-        0.0
+    let mean = y.iter().sum::<f64>() / y.len() as f64;
+    let base_score = match objective {
+        Objective::LogLoss if mean > 0.0 && mean < 1.0 => (mean / (1.0 - mean)).ln(),
+        Objective::LogLoss => 0.0,
+        Objective::Squared => mean,
     };
     let mut margin = vec![base_score; fit_rows.len()];
     let mut valid_margin = vec![base_score; valid_rows.len()];
@@ -317,7 +391,7 @@ fn boost_in_pool(
     let row_binned = binned.row_major(&usable);
     let (mut sample, mut out_of_bag) = (Vec::new(), Vec::new());
     for round in 0..config.trees {
-        gradients(&margin, &y, &mut grad, &mut hess);
+        gradients(objective, &margin, &y, &mut grad, &mut hess);
         // Branch-free draw: each row is written to both lists and the cursor of its list
         // advances.
         sample.resize(fit_rows.len(), 0);
@@ -368,10 +442,10 @@ fn boost_in_pool(
         trees.push(nodes);
         on_round(round + 1);
         if config.early_stopping_rounds > 0 {
-            let loss = log_loss(&valid_margin, &y_valid);
-            validation_loss.push(loss);
-            if loss < best_loss {
-                best_loss = loss;
+            let valid_loss = loss(objective, &valid_margin, &y_valid);
+            validation_loss.push(valid_loss);
+            if valid_loss < best_loss {
+                best_loss = valid_loss;
                 best_iteration = round + 1;
             } else if round + 1 - best_iteration >= config.early_stopping_rounds {
                 break;
@@ -444,5 +518,39 @@ mod tests {
         let plain = boost(&values, p, &labels, &rows, &spec, &config).expect("boost");
         assert_eq!(observed, plain);
         assert_eq!(plain.trees.len(), 7);
+    }
+
+    /// Squared error fits a real target: the mean as base score, and predictions that follow
+    /// a step function of one input to within its noise.
+    #[test]
+    fn squared_error_fits_a_real_target() {
+        let spec = FeatureSpec::with_attributes(&[] as &[String]).expect("spec");
+        let p = spec.len();
+        let n = 2_000;
+        let mut rng = Rng::new(5);
+        let values: Vec<f64> = (0..n * p).map(|_| (rng.uniform() * 10.0).floor()).collect();
+        let truth = |r: usize| if values[r * p] >= 5.0 { 2.0 } else { -1.0 };
+        let targets: Vec<f64> = (0..n).map(|r| truth(r) + 0.1 * rng.normal()).collect();
+        let rows: Vec<usize> = (0..n).collect();
+        let config = GbdtConfig {
+            trees: 200,
+            learning_rate: 0.1,
+            threads: 1,
+            ..GbdtConfig::default()
+        };
+        let fit = boost_squared(&values, p, &targets, &rows, &spec, &config).expect("boost");
+        let mean = targets.iter().sum::<f64>() / n as f64;
+        assert!((fit.base_score - mean).abs() < 0.2, "{}", fit.base_score);
+        let model = crate::model::gbdt::GbdtModel::new(fit.base_score, &fit.trees);
+        let errors: Vec<f64> = (0..n)
+            .map(|r| (model.margin(&values[r * p..(r + 1) * p]) - truth(r)).abs())
+            .collect();
+        let mean_error = errors.iter().sum::<f64>() / n as f64;
+        assert!(mean_error < 0.06, "mean error {mean_error}");
+        assert!(errors.iter().all(|&e| e < 0.4), "largest error over 0.4");
+        let mut bad = targets.clone();
+        bad[3] = f64::NAN;
+        let err = boost_squared(&values, p, &bad, &rows, &spec, &config).expect_err("NaN target");
+        assert!(err.0.contains("row 3"), "{err}");
     }
 }

@@ -117,6 +117,20 @@ pub enum ModelParams {
         /// The points scale of the bins' points.
         scale: crate::model::scorecard::PointsScale,
     },
+    /// A treatment-effect model: per candidate treatment, its cost and an outcome model (and,
+    /// with the DR-learner, an effect model); see [`crate::model::uplift`].
+    Uplift {
+        /// How the effects were learned.
+        learner: crate::model::uplift::Learner,
+        /// What the outcome models predict, for example `repaid within 90 days`.
+        outcome: String,
+        /// The candidates, the reference first.
+        treatments: Vec<crate::model::uplift::TreatmentModel>,
+        /// Set when the fit was allowed on data without random assignment: the effects are then
+        /// confounded by whatever chose the treatments, and every report says so.
+        #[serde(default)]
+        confounded: bool,
+    },
 }
 
 impl ModelParams {
@@ -126,6 +140,7 @@ impl ModelParams {
             ModelParams::Logistic { .. } => "logistic",
             ModelParams::Gbdt { .. } => "gbdt",
             ModelParams::Scorecard { .. } => "scorecard",
+            ModelParams::Uplift { .. } => "uplift",
         }
     }
 }
@@ -277,6 +292,24 @@ impl Artifact {
                 .map_err(|e| LoadError::invalid(format!("baseline of the score: {e}")))?;
         }
         match &self.model {
+            ModelParams::Uplift {
+                learner,
+                outcome,
+                treatments,
+                ..
+            } => {
+                if outcome.trim().is_empty() {
+                    return fail("an uplift model must say what its outcome is".into());
+                }
+                if self.calibration.is_some() {
+                    return fail(
+                        "an uplift model serves its outcome models' probabilities: no calibration"
+                            .into(),
+                    );
+                }
+                crate::model::uplift::validate(*learner, treatments, self.features.len())
+                    .map_err(LoadError::invalid)?;
+            }
             ModelParams::Logistic {
                 intercept,
                 coefficients,

@@ -8,6 +8,7 @@ pub mod calibration;
 pub mod gbdt;
 pub mod logistic;
 pub mod scorecard;
+pub mod uplift;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ pub use artifact::{Artifact, FeatureStats, ModelParams, Period, SplitMetrics, Tr
 use gbdt::GbdtModel;
 use logistic::LogisticModel;
 use scorecard::ScorecardModel;
+use uplift::UpliftModel;
 
 use crate::error::LoadError;
 use crate::features::FeatureSpec;
@@ -39,6 +41,7 @@ enum Kind {
     Logistic(LogisticModel),
     Gbdt(GbdtModel),
     Scorecard(ScorecardModel),
+    Uplift(UpliftModel),
 }
 
 /// Reusable buffers for [`Model::contributions`].
@@ -70,6 +73,11 @@ impl Model {
                 characteristics,
                 ..
             } => Kind::Scorecard(ScorecardModel::new(*intercept, characteristics)),
+            ModelParams::Uplift {
+                learner,
+                treatments,
+                ..
+            } => Kind::Uplift(UpliftModel::new(*learner, treatments)),
         };
         Ok(Model {
             inner: Arc::new(Inner {
@@ -96,13 +104,24 @@ impl Model {
         &self.inner.spec
     }
 
-    /// Log-odds of repayment for the input vector `x` (length `spec().len()`).
+    /// The treatment-effect model's treatments and their outcome models, for the `uplift`
+    /// kind (`None` for the others).
+    pub fn uplift(&self) -> Option<&UpliftModel> {
+        match &self.inner.kind {
+            Kind::Uplift(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Log-odds of repayment for the input vector `x` (length `spec().len()`); for the uplift
+    /// kind, under its reference treatment.
     #[inline]
     pub fn margin(&self, x: &[f64]) -> f64 {
         match &self.inner.kind {
             Kind::Logistic(m) => m.margin(x),
             Kind::Gbdt(m) => m.margin(x),
             Kind::Scorecard(m) => m.margin(x),
+            Kind::Uplift(m) => m.margin(x),
         }
     }
 
@@ -112,6 +131,7 @@ impl Model {
         let p = self.inner.spec.len();
         match &self.inner.kind {
             Kind::Gbdt(m) => m.margins(xs, p, out),
+            Kind::Uplift(m) => m.margins(xs, p, out),
             Kind::Logistic(_) | Kind::Scorecard(_) => {
                 for (o, x) in out.iter_mut().zip(xs.chunks_exact(p.max(1))) {
                     *o = self.margin(x);
@@ -130,6 +150,7 @@ impl Model {
             Kind::Logistic(m) => m.contributions(x, out),
             Kind::Gbdt(m) => m.shap(x, out, &mut scratch.shap),
             Kind::Scorecard(m) => m.contributions(x, out),
+            Kind::Uplift(m) => m.shap(x, out, &mut scratch.shap),
         }
     }
 
@@ -141,6 +162,7 @@ impl Model {
             Kind::Logistic(m) => m.intercept(),
             Kind::Gbdt(m) => m.expected_margin(),
             Kind::Scorecard(m) => m.expected_margin(),
+            Kind::Uplift(m) => m.expected_margin(),
         }
     }
 

@@ -185,19 +185,21 @@ impl Policy {
         };
         // The experiment's control (a policy made by `Policy::held_out`): the alternative
         // replaces what the score and behaviour rules chose; the caps and holds below still apply.
-        let (treatment, rationale, action) = match &self.held_out {
+        let alternative = match &self.held_out {
             Some(c) if !matches!(rationale, Rationale::Hardship | Rationale::PendingPromise) => {
-                let stage_action = match c.treatment {
+                self.control_alternative(c, &account.account_id)
+            }
+            _ => None,
+        };
+        let (treatment, rationale, action) = match alternative {
+            Some((t, a)) => {
+                let stage_action = match t {
                     Treatment::Soft => &stage.soft,
                     Treatment::Firm => &stage.firm,
                 };
-                (
-                    c.treatment,
-                    Rationale::Control,
-                    c.action.as_ref().unwrap_or(stage_action),
-                )
+                (t, Rationale::Control, a.unwrap_or(stage_action))
             }
-            _ => (treatment, rationale, action),
+            None => (treatment, rationale, action),
         };
         let (action, guard) = self.guard(action, account, now);
         let (action, guard, stopped) = self.compliance().apply(action, guard, account, now);
@@ -211,6 +213,24 @@ impl Policy {
             priority: if stopped { 0.0 } else { priority },
             guard,
         }
+    }
+}
+
+impl Policy {
+    /// The control's alternative for `account_id`: its one treatment and action, or the
+    /// candidate the experiment's hash assigns the account.
+    fn control_alternative<'p>(
+        &'p self,
+        control: &'p super::Control,
+        account_id: &str,
+    ) -> Option<(Treatment, Option<&'p Action>)> {
+        if let Some(t) = control.treatment {
+            return Some((t, control.action.as_ref()));
+        }
+        let i = self.experiment.as_ref()?.control_candidate(account_id)?;
+        let name = control.candidates.get(i)?;
+        let candidate = self.candidates.iter().find(|c| &c.name == name)?;
+        Some((candidate.treatment, candidate.action.as_ref()))
     }
 }
 

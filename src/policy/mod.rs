@@ -43,7 +43,7 @@ use crate::error::LoadError;
 pub use compliance::{ComplianceRules, ContactHours};
 pub use contact::{ContactCap, Guard, GuardRule};
 pub use decide::{Decision, Rationale, Treatment};
-pub use experiment::{Arm, Control, Experiment, ExperimentMode};
+pub use experiment::{Arm, Candidate, Control, Experiment, ExperimentMode};
 
 /// A validated treatment policy.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -72,6 +72,10 @@ pub struct Policy {
     /// Caps on contact attempts, per channel.
     #[serde(default)]
     pub contact_caps: Vec<ContactCap>,
+    /// The treatments a randomised control assigns and a treatment-effect model chooses
+    /// between (`[[candidates]]`), names unique.
+    #[serde(default)]
+    pub candidates: Vec<Candidate>,
     /// A champion/challenger experiment.
     #[serde(default)]
     pub experiment: Option<Experiment>,
@@ -299,6 +303,20 @@ impl Policy {
         if let Some(c) = &self.compliance {
             c.validate()?;
         }
+        for (i, c) in self.candidates.iter().enumerate() {
+            if c.name.trim().is_empty() {
+                return fail("candidates: every candidate needs a name");
+            }
+            if self.candidates[..i].iter().any(|o| o.name == c.name) {
+                return Err(LoadError::invalid(format!(
+                    "candidates: `{}` is named twice",
+                    c.name
+                )));
+            }
+            if let Some(a) = &c.action {
+                check_action(a, "candidates.action")?;
+            }
+        }
         if let Some(e) = &self.experiment {
             if e.name.trim().is_empty() {
                 return fail("experiment.name must not be empty");
@@ -317,6 +335,42 @@ impl Policy {
                 }
                 if let Some(a) = &c.action {
                     check_action(a, "experiment.control.action")?;
+                }
+                match (c.treatment, c.candidates.len()) {
+                    (Some(_), 0) => {}
+                    (None, 0) | (Some(_), _) => {
+                        return fail(
+                            "experiment.control: give either `treatment` (one alternative) or \
+                             `candidates` (several, at random), not both",
+                        )
+                    }
+                    (None, 1) => {
+                        return fail(
+                            "experiment.control.candidates: a randomised control needs at least \
+                             two candidates (one alternative is `treatment`)",
+                        )
+                    }
+                    (None, _) => {
+                        if c.action.is_some() {
+                            return fail(
+                                "experiment.control.action belongs to `treatment`; each \
+                                 candidate names its own action",
+                            );
+                        }
+                        for (i, name) in c.candidates.iter().enumerate() {
+                            if !self.candidates.iter().any(|k| &k.name == name) {
+                                return Err(LoadError::invalid(format!(
+                                    "experiment.control.candidates: `{name}` is not one of the \
+                                     policy's [[candidates]]"
+                                )));
+                            }
+                            if c.candidates[..i].contains(name) {
+                                return Err(LoadError::invalid(format!(
+                                    "experiment.control.candidates: `{name}` is listed twice"
+                                )));
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -642,6 +696,83 @@ mod tests {
             .expect("shipped")
             .held_out()
             .is_none());
+    }
+
+    /// A randomised control gives each of its accounts one of the named candidates, in equal
+    /// parts by the arm's hash, the decision following the candidate; hardship keeps its offer;
+    /// a control naming no known candidate, one candidate, or both forms is refused.
+    #[test]
+    fn a_randomised_control_assigns_the_candidates_in_equal_parts() {
+        let text = format!(
+            "{DEFAULT}
+[[candidates]]
+name = \"none\"
+treatment = \"soft\"
+\
+             action = {{ action = \"no_contact\", channel = \"none\" }}
+\
+             [[candidates]]
+name = \"soft\"
+treatment = \"soft\"
+\
+             [[candidates]]
+name = \"firm\"
+treatment = \"firm\"
+\
+             [experiment]
+name = \"trial\"
+mode = \"split\"
+share = 0.1
+\
+             challenger_model = \"m.json\"
+[experiment.control]
+share = 0.6
+\
+             candidates = [\"none\", \"soft\", \"firm\"]
+"
+        );
+        let p = Policy::from_toml(&text).expect("policy with a randomised control");
+        let control = p.held_out().expect("a control");
+        let e = p.experiment.as_ref().expect("experiment");
+        let mut counts = [0usize; 3];
+        let mut a = account(45, false, 0);
+        for i in 0..3_000 {
+            a.account_id = format!("acct-{i}");
+            let Some(k) = e.control_candidate(&a.account_id) else {
+                assert_ne!(e.arm(&a.account_id), Arm::Control);
+                continue;
+            };
+            assert_eq!(e.arm(&a.account_id), Arm::Control);
+            counts[k] += 1;
+            let d = control.decide(0.95, &a, now());
+            let expected = [
+                (Treatment::Soft, "no_contact"),
+                (Treatment::Soft, "reminder"),
+                (Treatment::Firm, "call"),
+            ][k];
+            assert_eq!((d.treatment, d.action.action.as_str()), expected);
+            assert_eq!(d.rationale, Rationale::Control);
+        }
+        // 1,800 expected in the control, 600 per candidate (sd about 22).
+        for c in counts {
+            assert!((500..700).contains(&c), "{counts:?}");
+        }
+        let h = control.decide(0.2, &account(45, true, 0), now());
+        assert_eq!(h.rationale, Rationale::Hardship);
+        for (edit, expected) in [
+            ("[\"none\", \"soft\", \"firm\"]", "[\"none\", \"call\"]"),
+            ("[\"none\", \"soft\", \"firm\"]", "[\"none\"]"),
+            ("[\"none\", \"soft\", \"firm\"]", "[\"none\", \"none\"]"),
+            ("share = 0.6\n", "share = 0.6\ntreatment = \"soft\"\n"),
+        ] {
+            let bad = text.replace(edit, expected);
+            assert_ne!(bad, text);
+            let err = Policy::from_toml(&bad).expect_err(expected).to_string();
+            assert!(err.contains("experiment.control"), "{err}");
+        }
+        let twice = text.replacen("name = \"soft\"", "name = \"none\"", 1);
+        let err = Policy::from_toml(&twice).expect_err("twice").to_string();
+        assert!(err.contains("named twice"), "{err}");
     }
 
     #[test]

@@ -41,6 +41,42 @@ pub enum ModelKind {
     Gbdt,
     /// A binned weight-of-evidence scorecard with a points table.
     Scorecard,
+    /// A treatment-effect model: one outcome model per candidate treatment (and effect models
+    /// with the DR-learner), from the decisions and outcomes of a randomised control.
+    Uplift,
+}
+
+/// The `[uplift]` section of the training config.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpliftConfig {
+    /// `t` (one outcome model per treatment) or `dr` (effect models on doubly robust
+    /// pseudo-outcomes, on top of the T-learner's).
+    pub learner: crate::model::uplift::Learner,
+    /// Observation window of the outcome (repaid within it), in days: 30, 60 or 90.
+    pub window_days: u32,
+    /// Cost per decision of every candidate treatment, by name (each must be given, >= 0).
+    pub costs: BTreeMap<String, f64>,
+    /// The reference treatment effects are measured against (default: the control's first
+    /// candidate).
+    pub reference: Option<String>,
+    /// Fewest training accounts a treatment needs.
+    pub min_accounts: usize,
+    /// Share of the randomised accounts held out for evaluation (by a stable hash of the id).
+    pub test_fraction: f64,
+}
+
+impl Default for UpliftConfig {
+    fn default() -> Self {
+        UpliftConfig {
+            learner: crate::model::uplift::Learner::Dr,
+            window_days: 90,
+            costs: BTreeMap::new(),
+            reference: None,
+            min_accounts: 200,
+            test_fraction: 0.3,
+        }
+    }
 }
 
 /// Logistic-regression settings.
@@ -116,6 +152,8 @@ pub struct TrainConfig {
     pub gbdt: GbdtConfig,
     /// Scorecard settings (the regression takes `[logistic]`'s penalty and iterations).
     pub scorecard: ScorecardConfig,
+    /// Treatment-effect settings (its trees take `[gbdt]`).
+    pub uplift: UpliftConfig,
     /// Attributes refused beyond the protected characteristics, and names allowed with a
     /// reason (recorded in the artifact).
     pub protected: crate::domain::ProtectedList,

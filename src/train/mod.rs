@@ -37,6 +37,7 @@ pub mod split;
 pub mod synthetic;
 pub mod tables;
 pub mod uci;
+pub mod uplift;
 pub mod worklist;
 
 use std::fmt;

@@ -289,8 +289,9 @@ pub fn write_synthetic_decisions(n: usize, seed: u64, path: &Path) -> Result<(),
         challenger_policy: None,
         control: Some(Control {
             share: 0.1,
-            treatment: Treatment::Soft,
+            treatment: Some(Treatment::Soft),
             action: None,
+            candidates: Vec::new(),
         }),
     };
     // The shipped ladder: (stage, soft action and channel, firm action and channel).

@@ -17,6 +17,7 @@ use super::tables::is_parquet;
 use super::TrainError;
 use crate::domain::{printable, Account};
 use crate::model::Model;
+use crate::serve::audit::{self, CallContext};
 use crate::serve::decisions::ScoredAccount;
 use crate::serve::deployment::Deployment;
 
@@ -79,22 +80,47 @@ pub struct ShadowEntry {
 /// Scores every account at `now` through the deployment's decision path and ranks them:
 /// highest priority first, ties by account id.
 pub fn rank(deployment: &Deployment, accounts: &[Account], now: DateTime<Utc>) -> Vec<Entry> {
-    let mut entries: Vec<Entry> = accounts
+    rank_recorded(deployment, accounts, now, None).0
+}
+
+/// As [`rank`], and with `call`, every decision's audit record (the server's format, one JSON
+/// line each, `index` the account's position in `accounts`), so an offline run feeds the
+/// outcomes loop as the server's audit log does.
+pub fn rank_recorded(
+    deployment: &Deployment,
+    accounts: &[Account],
+    now: DateTime<Utc>,
+    call: Option<&CallContext>,
+) -> (Vec<Entry>, Vec<u8>) {
+    let chunks: Vec<(Vec<Entry>, Vec<u8>)> = accounts
         .par_chunks(CHUNK)
-        .flat_map_iter(|chunk| {
+        .enumerate()
+        .map(|(c, chunk)| {
             let refs: Vec<&Account> = chunk.iter().collect();
             let mut entries = Vec::with_capacity(chunk.len());
+            let mut lines = Vec::new();
             deployment.decide_many(&refs, 0, now, |i, d| {
-                entries.push(entry(&chunk[i].account_id, &d));
+                let id = chunk[i].account_id.as_str();
+                if let Some(call) = call {
+                    let index = (c * CHUNK + i) as u32;
+                    audit::format(call, None, [(index, id, &d)], &mut lines);
+                }
+                entries.push(entry(id, &d));
             });
-            entries
+            (entries, lines)
         })
         .collect();
+    let mut lines = Vec::new();
+    let mut entries = Vec::with_capacity(accounts.len());
+    for (e, l) in chunks {
+        entries.extend(e);
+        lines.extend(l);
+    }
     entries.par_sort_by(collectors_order);
     for (k, e) in entries.iter_mut().enumerate() {
         e.rank = k as u64 + 1;
     }
-    entries
+    (entries, lines)
 }
 
 /// The collectors' order: priority first (highest), then the riskier account (the lower

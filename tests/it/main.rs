@@ -30,3 +30,4 @@ mod train_out_of_time;
 mod train_uci;
 mod train_validation;
 mod transport;
+mod uplift;

@@ -565,6 +565,7 @@ fn probabilities_need_no_policy() {
         },
         decision_time: None,
         output: out.clone(),
+        audit: None,
     };
     let err = score(&args(false)).expect_err("no policy").to_string();
     assert!(err.contains("--probabilities-only"), "{err}");

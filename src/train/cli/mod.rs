@@ -16,6 +16,7 @@
 mod console;
 mod outcomes;
 mod progress;
+mod uplift;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -26,6 +27,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::calibration::CalibrationMethod;
 use crate::model::Model;
+use crate::serve::audit::CallContext;
 use crate::serve::drift::DriftSettings;
 use crate::serve::{repository, Deployment, DEFAULT_MODEL, DEFAULT_POLICY};
 use crate::train::config::{ModelKind, TrainConfig};
@@ -39,6 +41,7 @@ pub use outcomes::{
     RollRatesArgs, SimulateArgs,
 };
 use progress::stage;
+pub use uplift::UpliftArgs;
 
 /// The error and its causes in one line, each said once: a cause whose words the message
 /// already carries is not repeated ("no such file: no such file").
@@ -294,6 +297,9 @@ pub struct FitArgs {
     /// `SHIPPED` file).
     #[arg(long, conflicts_with = "force")]
     pub replace: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub uplift: uplift::UpliftArgs,
 }
 
 /// What `--force` and `--replace` ask for when a version exists.
@@ -310,12 +316,12 @@ impl FitArgs {
     /// wins over the defaults (logistic, the name of the tables' directory, the next free
     /// version (an empty `version` here), `mod:5`, no calibration).
     pub fn resolve(&self, file: &TrainConfig) -> Result<(ModelKind, FitConfig), TrainError> {
+        let kind = self.model.or(file.model).unwrap_or(ModelKind::Logistic);
         let split = match (&self.split, &file.split) {
             (Some(s), _) => *s,
             (None, Some(s)) => s.parse().map_err(TrainError::Config)?,
             (None, None) => "mod:5".parse().map_err(TrainError::Config)?,
         };
-        let kind = self.model.or(file.model).unwrap_or(ModelKind::Logistic);
         let name = match self.name.clone().or_else(|| file.name.clone()) {
             Some(name) => name,
             None => self.tables.data_name().ok_or_else(|| {
@@ -371,6 +377,11 @@ pub fn fit(args: &FitArgs) -> Result<String, TrainError> {
     if let Some(note) = &placed.note {
         let _ = writeln!(out, "{note}");
     }
+    if kind == ModelKind::Uplift {
+        out.push_str(&uplift::fit(args, &file, &config, &paths, &target)?);
+        let _ = write!(out, "\ntook {:.1}s", started.elapsed().as_secs_f64());
+        return Ok(out);
+    }
     let set = if args.lenient {
         let loaded = stage("reading and validating the tables (lenient)", || {
             tables::load_with(&paths, true)
@@ -396,6 +407,8 @@ pub fn fit(args: &FitArgs) -> Result<String, TrainError> {
         ModelKind::Scorecard => stage("fitting the scorecard", || {
             crate::train::scorecard::fit_scorecard(&set, &paths, &config, &file.scorecard)
         })?,
+        // Fitted above, from decisions and events rather than an outcomes table.
+        ModelKind::Uplift => return Err(TrainError::Fit("uplift is fitted by uplift::fit".into())),
         ModelKind::Gbdt => progress::rounds(
             "fitting gradient-boosted trees",
             file.gbdt.trees as u64,
@@ -704,6 +717,10 @@ pub struct ScoreArgs {
     /// Where to write the ranked worklist.
     #[arg(long, default_value = "scores.parquet")]
     pub output: PathBuf,
+    /// Also write every decision's audit record (the server's format) to this `.jsonl` file,
+    /// for `decisions`, `readout` and `fit --model uplift`.
+    #[arg(long)]
+    pub audit: Option<PathBuf>,
 }
 
 /// Scores a whole portfolio with the serving deployment and writes the ranked worklist.
@@ -726,10 +743,25 @@ pub fn score(args: &ScoreArgs) -> Result<String, TrainError> {
     })?;
     let now = args.decision_time.unwrap_or_else(Utc::now);
     let started = Instant::now();
-    let ranked = stage("scoring and ranking", || {
-        Ok::<_, TrainError>(worklist::rank(&deployment, &accounts, now))
+    let time = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let call = args.audit.as_ref().map(|_| CallContext {
+        request_id: format!("offline-{}", now.timestamp_millis()),
+        rpc: "offline",
+        time: time.clone(),
+        decision_time: time.clone(),
+    });
+    let (ranked, lines) = stage("scoring and ranking", || {
+        Ok::<_, TrainError>(worklist::rank_recorded(
+            &deployment,
+            &accounts,
+            now,
+            call.as_ref(),
+        ))
     })?;
     let seconds = started.elapsed().as_secs_f64();
+    if let Some(path) = &args.audit {
+        write_bytes(path, &lines)?;
+    }
     stage("writing the worklist", || {
         worklist::write(&ranked, &args.output)
     })?;
@@ -816,6 +848,13 @@ fn write_model(target: &Path, fitted: &Fitted, started: Instant) -> Result<Strin
 
 fn read(path: &Path) -> Result<String, TrainError> {
     std::fs::read_to_string(path).map_err(|source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
+    std::fs::write(path, bytes).map_err(|source| TrainError::Io {
         path: path.to_path_buf(),
         source,
     })

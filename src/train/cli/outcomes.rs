@@ -56,7 +56,10 @@ pub fn decisions(args: &DecisionsArgs) -> Result<String, TrainError> {
 
 /// The decisions at `path`: a decisions table (`.parquet`), or the audit log (a directory or a
 /// `.jsonl` file), with the audit lines refused by a lenient read.
-fn load_decisions(path: &Path, lenient: bool) -> Result<(Decided, Vec<RowError>), TrainError> {
+pub(super) fn load_decisions(
+    path: &Path,
+    lenient: bool,
+) -> Result<(Decided, Vec<RowError>), TrainError> {
     if tables::is_parquet(path) {
         Ok((Decided::read_table(path)?, Vec::new()))
     } else if path

@@ -6,7 +6,8 @@ use crate::evaluation::{Decile, Metrics};
 use crate::model::{Artifact, ModelParams};
 
 /// Feature importance of an artifact: logistic, |coefficient| on standardised inputs;
-/// gradient-boosted trees, the share of training cover (hessian) split on each feature;
+/// gradient-boosted trees, the share of training cover (hessian) split on each feature (for
+/// the uplift kind, over every treatment's trees);
 /// scorecard, each input's information value times its |coefficient|. Shares add up to one,
 /// largest first.
 pub fn importance(a: &Artifact) -> Vec<(String, f64)> {
@@ -24,14 +25,12 @@ pub fn importance(a: &Artifact) -> Vec<(String, f64)> {
                 *s = c.information_value * c.coefficient.abs();
             }
         }
-        ModelParams::Gbdt { trees, .. } => {
-            for t in trees {
-                for (n, &f) in t.split_feature.iter().enumerate() {
-                    if let Ok(f) = usize::try_from(f) {
-                        if let Some(s) = scores.get_mut(f) {
-                            *s += t.cover[n];
-                        }
-                    }
+        ModelParams::Gbdt { trees, .. } => split_cover(trees, &mut scores),
+        ModelParams::Uplift { treatments, .. } => {
+            for t in treatments {
+                split_cover(&t.outcome.trees, &mut scores);
+                if let Some(e) = &t.effect {
+                    split_cover(&e.trees, &mut scores);
                 }
             }
         }
@@ -45,6 +44,19 @@ pub fn importance(a: &Artifact) -> Vec<(String, f64)> {
         .collect();
     out.sort_by(|x, y| y.1.total_cmp(&x.1));
     out
+}
+
+/// Adds each feature's split cover in `trees` to its score.
+fn split_cover(trees: &[crate::model::gbdt::Tree], scores: &mut [f64]) {
+    for t in trees {
+        for (n, &f) in t.split_feature.iter().enumerate() {
+            if let Ok(f) = usize::try_from(f) {
+                if let Some(s) = scores.get_mut(f) {
+                    *s += t.cover[n];
+                }
+            }
+        }
+    }
 }
 
 /// One model's scored rows, as a page draws them.

@@ -10,6 +10,9 @@
 //!   the differences.
 //! - [`render_readout`]: `readout`'s page, what decisions led to; every figure carries its
 //!   pointer into `readout.json`.
+//! - [`render_uplift`]: the report of a treatment-effect fit (Qini curves, uplift by decile,
+//!   balance of the treatment groups, policies on the simulator's truth), pointers into its
+//!   `metrics.json`.
 //!
 //! The pages are assembled here; `figures` computes and draws the charts of each model, on the
 //! chart kit of `svg`.
@@ -17,6 +20,7 @@
 mod figures;
 mod readout;
 mod svg;
+mod uplift;
 
 use std::fmt::Write;
 
@@ -29,6 +33,7 @@ pub use figures::importance;
 use figures::{charts, View};
 pub use readout::render_readout;
 use svg::escape;
+pub use uplift::render_uplift;
 
 /// The page's head and title.
 fn open(title: &str, intro: &str) -> String {

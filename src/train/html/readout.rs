@@ -10,7 +10,7 @@ use crate::train::readout::stats::Estimate;
 use crate::train::readout::{Breakdown, Readout};
 
 /// A number cell: shown rounded, carrying its pointer and exact value.
-fn cell(pointer: &str, value: Option<f64>, digits: usize) -> String {
+pub(super) fn cell(pointer: &str, value: Option<f64>, digits: usize) -> String {
     match value.filter(|v| v.is_finite()) {
         Some(v) => format!(
             r#"<td data-json="{}" data-value="{v}">{v:.digits$}</td>"#,
@@ -21,7 +21,7 @@ fn cell(pointer: &str, value: Option<f64>, digits: usize) -> String {
 }
 
 /// A count cell.
-fn count(pointer: &str, value: u64) -> String {
+pub(super) fn count(pointer: &str, value: u64) -> String {
     format!(
         r#"<td data-json="{}" data-value="{value}">{value}</td>"#,
         escape(pointer)

@@ -53,7 +53,7 @@ use crate::evaluation;
 use crate::stability::{psi, Histogram};
 pub use rolls::RollRates;
 use stats::{Difference, Estimate, Sample};
-pub use table::Decided;
+pub use table::{account_key, Decided};
 
 /// Observation windows a readout offers, in days.
 pub const WINDOWS: [u32; 3] = [30, 60, 90];
@@ -312,7 +312,7 @@ pub struct Comparison {
 
 /// One decision's outcomes over its window (rule 3).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-struct Outcome {
+pub struct Outcome {
     recovered: f64,
     cost: f64,
     flags: u8,
@@ -327,8 +327,96 @@ const SETTLED: u8 = 8;
 const CHARGED_OFF: u8 = 16;
 
 impl Outcome {
-    fn repaid(&self) -> bool {
+    /// Repaid: a payment, and neither a roll forward nor a charge-off, in the window.
+    pub fn repaid(&self) -> bool {
         self.flags & PAID != 0 && self.flags & (ROLLED | CHARGED_OFF) == 0
+    }
+
+    /// The amount paid in the window.
+    pub fn recovered(&self) -> f64 {
+        self.recovered
+    }
+
+    /// What the actions cost in the window.
+    pub fn cost(&self) -> f64 {
+        self.cost
+    }
+}
+
+/// Every decision's outcomes over its window (rules 1 and 2), and how the join went.
+#[derive(Debug, Clone)]
+pub struct Windowed {
+    /// The date outcomes are known to.
+    pub as_of: NaiveDate,
+    /// Per decision, its outcomes in the window.
+    pub outcomes: Vec<Outcome>,
+    /// Per decision, whether its window closed by `as_of`.
+    pub mature: Vec<bool>,
+    /// How decisions and events joined.
+    pub join: Join,
+}
+
+/// Each decision of `decided` joined to its `events` over `window_days` (rules 1 and 2); `as_of`
+/// defaults to the latest event's date (else the latest decision's).
+pub fn window_outcomes(
+    decided: &Decided,
+    events: &Events,
+    window_days: u32,
+    as_of: Option<NaiveDate>,
+) -> Windowed {
+    let window = chrono::Duration::days(i64::from(window_days));
+    let n = decided.len();
+    let as_of = as_of
+        .or_else(|| events.events.iter().map(|e| e.date).max())
+        .or_else(|| (0..n).map(|i| decided.date(i)).max())
+        .unwrap_or_default();
+    // Rule 1: each decision's outcomes over its window.
+    let mut outcomes = vec![Outcome::default(); n];
+    let mut has_event = vec![false; n];
+    let (mut in_window, mut after_window) = (0u64, 0u64);
+    for e in &events.events {
+        let d = e.decision as usize;
+        if e.date > decided.date(d) + window {
+            after_window += 1;
+            continue;
+        }
+        in_window += 1;
+        has_event[d] = true;
+        let o = &mut outcomes[d];
+        match e.kind {
+            EventKind::Payment => {
+                o.recovered += e.amount;
+                o.flags |= PAID;
+            }
+            EventKind::Cost => o.cost += e.amount,
+            EventKind::Cured => o.flags |= CURED,
+            EventKind::Rolled => o.flags |= ROLLED,
+            EventKind::Settled => o.flags |= SETTLED,
+            EventKind::ChargedOff => o.flags |= CHARGED_OFF,
+            EventKind::PromiseKept => o.kept = o.kept.saturating_add(1),
+            EventKind::PromiseBroken => o.broken = o.broken.saturating_add(1),
+        }
+    }
+    // Rule 2.
+    let mature: Vec<bool> = (0..n).map(|i| decided.date(i) + window <= as_of).collect();
+    let mature_count = mature.iter().filter(|&&m| m).count() as u64;
+    let with_events = (0..n).filter(|&i| mature[i] && has_event[i]).count() as u64;
+    let join = Join {
+        decisions: n as u64,
+        mature_decisions: mature_count,
+        immature_decisions: n as u64 - mature_count,
+        mature_with_events: with_events,
+        mature_without_events: mature_count - with_events,
+        events_joined: events.events.len() as u64,
+        events_in_window: in_window,
+        events_after_window: after_window,
+        events_refused: events.rejects.len() as u64,
+    };
+    Windowed {
+        as_of,
+        outcomes,
+        mature,
+        join,
     }
 }
 
@@ -389,55 +477,13 @@ pub fn readout(
     segment: Option<(&str, &segments::Labels)>,
     options: &ReadoutOptions,
 ) -> Readout {
-    let window = chrono::Duration::days(i64::from(options.window_days));
     let n = decided.len();
-    let as_of = options
-        .as_of
-        .or_else(|| events.events.iter().map(|e| e.date).max())
-        .or_else(|| (0..n).map(|i| decided.date(i)).max())
-        .unwrap_or_default();
-    // Rule 1: each decision's outcomes over its window.
-    let mut outcomes = vec![Outcome::default(); n];
-    let mut has_event = vec![false; n];
-    let (mut in_window, mut after_window) = (0u64, 0u64);
-    for e in &events.events {
-        let d = e.decision as usize;
-        if e.date > decided.date(d) + window {
-            after_window += 1;
-            continue;
-        }
-        in_window += 1;
-        has_event[d] = true;
-        let o = &mut outcomes[d];
-        match e.kind {
-            EventKind::Payment => {
-                o.recovered += e.amount;
-                o.flags |= PAID;
-            }
-            EventKind::Cost => o.cost += e.amount,
-            EventKind::Cured => o.flags |= CURED,
-            EventKind::Rolled => o.flags |= ROLLED,
-            EventKind::Settled => o.flags |= SETTLED,
-            EventKind::ChargedOff => o.flags |= CHARGED_OFF,
-            EventKind::PromiseKept => o.kept = o.kept.saturating_add(1),
-            EventKind::PromiseBroken => o.broken = o.broken.saturating_add(1),
-        }
-    }
-    // Rule 2.
-    let mature: Vec<bool> = (0..n).map(|i| decided.date(i) + window <= as_of).collect();
-    let mature_count = mature.iter().filter(|&&m| m).count() as u64;
-    let with_events = (0..n).filter(|&i| mature[i] && has_event[i]).count() as u64;
-    let join = Join {
-        decisions: n as u64,
-        mature_decisions: mature_count,
-        immature_decisions: n as u64 - mature_count,
-        mature_with_events: with_events,
-        mature_without_events: mature_count - with_events,
-        events_joined: events.events.len() as u64,
-        events_in_window: in_window,
-        events_after_window: after_window,
-        events_refused: events.rejects.len() as u64,
-    };
+    let Windowed {
+        as_of,
+        outcomes,
+        mature,
+        join,
+    } = window_outcomes(decided, events, options.window_days, options.as_of);
     // Rule 4, per dimension.
     let mut breakdowns: Vec<Breakdown> = decided
         .dimensions()
@@ -689,10 +735,7 @@ fn experiment(
         })
         .collect();
     let champion = position("champion").map(|c| sums[c]).unwrap_or_default();
-    let smd = |a: &Sample, b: &Sample| {
-        let pooled = ((a.variance() + b.variance()) / 2.0).sqrt();
-        (a.n > 1 && b.n > 1 && pooled > 0.0).then(|| (a.mean() - b.mean()) / pooled)
-    };
+    let smd = stats::smd;
     let covariates = order
         .iter()
         .filter(|&&a| sums[a].recovery.n > 0)

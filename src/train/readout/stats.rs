@@ -69,6 +69,13 @@ pub struct Sample {
     sum_sq: f64,
 }
 
+/// The standardised mean difference of `a` from `b`: the difference of means over the pooled
+/// standard deviation (`None` below two accounts a side or without spread).
+pub fn smd(a: &Sample, b: &Sample) -> Option<f64> {
+    let pooled = ((a.variance() + b.variance()) / 2.0).sqrt();
+    (a.n > 1 && b.n > 1 && pooled > 0.0).then(|| (a.mean() - b.mean()) / pooled)
+}
+
 impl Sample {
     /// Adds one account's value.
     pub fn push(&mut self, x: f64) {

@@ -210,6 +210,16 @@ pub fn load_portfolio(
     history: &Path,
     read: &ReadOptions,
 ) -> Result<Vec<Account>, TrainError> {
+    load_portfolio_with_attributes(accounts, history, read).map(|(accounts, _)| accounts)
+}
+
+/// As [`load_portfolio`], with the names of the accounts table's attributes (without their
+/// prefix, sorted), as a [`TrainingSet`] has them.
+pub fn load_portfolio_with_attributes(
+    accounts: &Path,
+    history: &Path,
+    read: &ReadOptions,
+) -> Result<(Vec<Account>, Vec<String>), TrainError> {
     let (accounts_table, history_table) = read_accounts_and_history(accounts, history, read)?;
     let mut errors = Errors::default();
     let attributes = attribute_columns(&accounts_table, &read.protected, &mut errors);
@@ -218,7 +228,9 @@ pub fn load_portfolio(
     if !errors.0.is_empty() {
         return Err(TrainError::data(errors.0));
     }
-    Ok(set.accounts)
+    let mut names: Vec<String> = attributes.into_iter().map(|(_, name)| name).collect();
+    names.sort();
+    Ok((set.accounts, names))
 }
 
 fn read_accounts_and_history(
