@@ -212,6 +212,73 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // A treatment-effect model of two treatments, each the shipped model's trees, in uplift
+    // mode, against the shipped model alone, both on the batch path (`ScoreBatch`).
+    let uplift = two_treatments(root);
+    let refs: Vec<&Account> = accounts.iter().collect();
+    let mut out = Vec::with_capacity(ACCOUNTS);
+    let mut uplift_scratch = uplift.scratch();
+    let mut group = c.benchmark_group("uplift_batch");
+    group.throughput(Throughput::Elements(ACCOUNTS as u64));
+    group.bench_function("single_model", |b| {
+        b.iter(|| {
+            out.clear();
+            shipped.score_many(black_box(&refs), now, &mut scratch, &mut out);
+            black_box(out.len());
+        })
+    });
+    group.bench_function("two_treatments", |b| {
+        b.iter(|| {
+            out.clear();
+            uplift.score_many(black_box(&refs), now, &mut uplift_scratch, &mut out);
+            black_box(out.len());
+        })
+    });
+    group.finish();
+}
+
+/// The shipped model's trees as both treatments of an uplift model (`none` 0.8 lower, `firm`
+/// costing 4), with the shipped policy in uplift mode.
+fn two_treatments(root: &Path) -> Engine {
+    use payrisk::model::uplift::{Ensemble, Learner, TreatmentModel};
+    let mut a = payrisk::model::Artifact::load(&root.join(payrisk::serve::DEFAULT_MODEL))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ModelParams::Gbdt {
+        base_score, trees, ..
+    } = a.model.clone()
+    else {
+        panic!("the shipped model is gradient-boosted");
+    };
+    let treatment = |name: &str, cost: f64, shift: f64| TreatmentModel {
+        name: name.into(),
+        cost,
+        outcome: Ensemble {
+            base_score: base_score + shift,
+            trees: trees.clone(),
+        },
+        effect: None,
+    };
+    a.calibration = None;
+    a.model = ModelParams::Uplift {
+        learner: Learner::T,
+        outcome: "repaid within 90 days".into(),
+        treatments: vec![treatment("none", 0.0, -0.8), treatment("firm", 4.0, 0.0)],
+        confounded: false,
+    };
+    let text = std::fs::read_to_string(root.join("models/policy.toml"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .replace(
+            "firm_min_prior_delinquencies = 3\n",
+            "firm_min_prior_delinquencies = 3\nmode = \"uplift\"\n",
+        )
+        + "\n[[candidates]]\nname = \"none\"\ntreatment = \"soft\"\n\
+           action = { action = \"no_contact\", channel = \"none\" }\n\
+           [[candidates]]\nname = \"firm\"\ntreatment = \"firm\"\n";
+    let model = Model::from_artifact(a).unwrap_or_else(|e| panic!("{e}"));
+    let policy = Policy::from_toml(&text).unwrap_or_else(|e| panic!("{e}"));
+    Engine::check(&model, &policy).unwrap_or_else(|e| panic!("{e}"));
+    Engine::new(model, policy)
 }
 
 /// What the server does with one `ScoreStream` message of 1,000 accounts, without the network:

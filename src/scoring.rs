@@ -3,12 +3,19 @@
 //! [`Engine::score`] is the one scoring path of the server (unary, batch and stream) and of
 //! benchmarks. It works in a caller-owned [`Scratch`], so scoring a batch allocates nothing per
 //! account.
+//!
+//! With a treatment-effect (`uplift`) model the engine also predicts, for each candidate
+//! treatment, the repayment probability and the expected net recovery `probability × balance −
+//! cost` ([`Options`]; an unknown balance counts as 0), and hands the best candidate and its
+//! gain over the reference to [`Policy::decide_with`]. Reasons for the choice are TreeSHAP on
+//! the chosen treatment's margin minus the reference's, grouped like the score's reasons.
 
 use chrono::{DateTime, Utc};
 
 use crate::domain::Account;
+use crate::model::uplift::MAX_TREATMENTS;
 use crate::model::{Model, ModelScratch};
-use crate::policy::{Decision, Policy};
+use crate::policy::{Decision, Mode, Policy};
 
 /// Most reason codes a caller can ask for.
 pub const MAX_REASONS: usize = 32;
@@ -22,6 +29,69 @@ pub struct Engine {
     policy: Policy,
     /// A hash of the model's name and version and the policy's version, for decision ids.
     version_key: u64,
+    /// Per treatment of an uplift model, its index among the policy's candidates.
+    candidates: Vec<Option<usize>>,
+}
+
+/// What each candidate treatment of a treatment-effect model would do for one account, in the
+/// model's order (the reference first).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Options {
+    len: u8,
+    best: u8,
+    probability: [f64; MAX_TREATMENTS],
+    value: [f64; MAX_TREATMENTS],
+}
+
+impl Options {
+    /// Options from per-treatment `probabilities`, the balance and the costs.
+    fn new(probabilities: &[f64], balance: f64, model: &crate::model::uplift::UpliftModel) -> Self {
+        let mut o = Options {
+            len: probabilities.len().min(MAX_TREATMENTS) as u8,
+            best: 0,
+            probability: [0.0; MAX_TREATMENTS],
+            value: [0.0; MAX_TREATMENTS],
+        };
+        for (t, &p) in probabilities.iter().enumerate().take(MAX_TREATMENTS) {
+            o.probability[t] = p;
+            o.value[t] = p * balance - model.cost(t);
+            // Ties keep the earlier (the reference first).
+            if o.value[t] > o.value[usize::from(o.best)] {
+                o.best = t as u8;
+            }
+        }
+        o
+    }
+
+    /// The number of treatments.
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// Always false: an uplift model has at least two treatments.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Treatment `t`'s repayment probability.
+    pub fn probability(&self, t: usize) -> f64 {
+        self.probability[t]
+    }
+
+    /// Treatment `t`'s expected net recovery: probability × balance − cost.
+    pub fn expected_net_recovery(&self, t: usize) -> f64 {
+        self.value[t]
+    }
+
+    /// The treatment of highest expected net recovery (the earliest of equals).
+    pub fn best(&self) -> usize {
+        usize::from(self.best)
+    }
+
+    /// The best treatment's expected net recovery above the reference's.
+    pub fn gain(&self) -> f64 {
+        self.value[self.best()] - self.value[0]
+    }
 }
 
 /// Reusable buffers for scoring; make one per task with [`Engine::scratch`].
@@ -34,12 +104,22 @@ pub struct Scratch {
     model: ModelScratch,
     batch_inputs: Vec<f64>,
     batch_margins: Vec<f64>,
+    batch_options: Vec<f64>,
+    batch_column: Vec<f64>,
+    effect: Vec<f64>,
+    uplift_reasons: Vec<Reason>,
 }
 
 impl Scratch {
     /// The reason codes of the last [`Engine::score`] call, largest absolute contribution first.
     pub fn reasons(&self) -> &[Reason] {
         &self.reasons
+    }
+
+    /// The reasons for the chosen treatment's effect in the last [`Engine::score`] call (an
+    /// uplift model, a treatment other than the reference), largest first.
+    pub fn uplift_reasons(&self) -> &[Reason] {
+        &self.uplift_reasons
     }
 
     /// The model inputs of the last [`Engine::score`] call.
@@ -73,9 +153,43 @@ pub struct Scored<'e> {
     pub margin: f64,
     /// The policy's decision.
     pub decision: Decision<'e>,
+    /// With a treatment-effect model, each candidate treatment's prediction.
+    pub options: Option<Options>,
 }
 
 impl Engine {
+    /// Whether `model` and `policy` can serve together: `treatment.mode = "uplift"` needs a
+    /// treatment-effect model whose every treatment is one of the policy's candidates.
+    pub fn check(model: &Model, policy: &Policy) -> Result<(), String> {
+        if policy.treatment.mode != Mode::Uplift {
+            return Ok(());
+        }
+        let Some(m) = model.uplift() else {
+            return Err(format!(
+                "treatment.mode = \"uplift\" needs a treatment-effect model; {} {} is a {} model",
+                model.artifact().name,
+                model.artifact().version,
+                model.artifact().model.kind()
+            ));
+        };
+        for t in 0..m.len() {
+            if !policy.candidates.iter().any(|c| c.name == m.name(t)) {
+                return Err(format!(
+                    "the uplift model's treatment `{}` is not one of the policy's [[candidates]] \
+                     ({}): the policy would not know how to give it",
+                    m.name(t),
+                    policy
+                        .candidates
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Pairs a model with a policy.
     pub fn new(model: Model, policy: Policy) -> Engine {
         let artifact = model.artifact();
@@ -87,11 +201,30 @@ impl Engine {
                 policy.version.as_bytes(),
             ],
         );
+        let candidates = model.uplift().map_or(Vec::new(), |m| {
+            (0..m.len())
+                .map(|t| policy.candidates.iter().position(|c| c.name == m.name(t)))
+                .collect()
+        });
         Engine {
             model,
             policy,
             version_key,
+            candidates,
         }
+    }
+
+    /// The policy's decision, with the uplift model's choice when there is one.
+    fn decide<'e>(
+        &'e self,
+        probability: f64,
+        options: Option<&Options>,
+        account: &Account,
+        now: DateTime<Utc>,
+    ) -> Decision<'e> {
+        let choice = options
+            .and_then(|o| Some((self.candidates.get(o.best())?.as_ref().copied()?, o.gain())));
+        self.policy.decide_with(probability, account, now, choice)
     }
 
     /// A stable hash of the model's name and version and the policy's version: the part of a
@@ -121,7 +254,21 @@ impl Engine {
             model: ModelScratch::default(),
             batch_inputs: Vec::new(),
             batch_margins: Vec::new(),
+            batch_options: Vec::new(),
+            batch_column: Vec::new(),
+            effect: vec![0.0; n],
+            uplift_reasons: Vec::with_capacity(MAX_REASONS),
         }
+    }
+
+    /// The options of one account's inputs `x` under an uplift model, with the reference's
+    /// margin (the model's score).
+    fn options(&self, x: &[f64], account: &Account) -> Option<(Options, f64)> {
+        let m = self.model.uplift()?;
+        let mut p = [0.0; MAX_TREATMENTS];
+        let k = m.len().min(MAX_TREATMENTS);
+        let margin = m.probabilities(x, &mut p[..k]);
+        Some((Options::new(&p[..k], balance(account), m), margin))
     }
 
     /// Scores `account` and decides its treatment at `now`, leaving the top `max_reasons`
@@ -141,8 +288,13 @@ impl Engine {
         scratch.reason_sums.resize(spec.reasons().len(), 0.0);
         spec.derive(account, &mut scratch.inputs);
         scratch.reasons.clear();
+        scratch.uplift_reasons.clear();
+        let (options, reference_margin) = match self.options(&scratch.inputs, account) {
+            Some((o, m)) => (Some(o), Some(m)),
+            None => (None, None),
+        };
         let margin = if max_reasons == 0 {
-            self.model.margin(&scratch.inputs)
+            reference_margin.unwrap_or_else(|| self.model.margin(&scratch.inputs))
         } else {
             let margin = self.model.contributions(
                 &scratch.inputs,
@@ -158,13 +310,32 @@ impl Engine {
                 max_reasons.min(MAX_REASONS),
                 &mut scratch.reasons,
             );
-            for r in &mut scratch.reasons {
-                r.value = spec
-                    .reasons()
-                    .get(r.reason)
-                    .and_then(|g| scratch.inputs.get(g.primary))
-                    .copied()
-                    .unwrap_or(f64::NAN);
+            fill_values(&mut scratch.reasons, spec, &scratch.inputs);
+            // The chosen treatment's effect against the reference, grouped the same way.
+            if let Some(best) = options.map(|o| o.best()).filter(|&b| b > 0) {
+                scratch.effect.resize(n, 0.0);
+                if self
+                    .model
+                    .effect_contributions(
+                        best,
+                        &scratch.inputs,
+                        &mut scratch.contributions,
+                        &mut scratch.effect,
+                        &mut scratch.model,
+                    )
+                    .is_some()
+                {
+                    scratch.reason_sums.fill(0.0);
+                    for (&r, &c) in spec.reason_of().iter().zip(&scratch.contributions) {
+                        scratch.reason_sums[r] += c;
+                    }
+                    top_reasons(
+                        &scratch.reason_sums,
+                        max_reasons.min(MAX_REASONS),
+                        &mut scratch.uplift_reasons,
+                    );
+                    fill_values(&mut scratch.uplift_reasons, spec, &scratch.inputs);
+                }
             }
             margin
         };
@@ -172,7 +343,8 @@ impl Engine {
         Scored {
             probability,
             margin,
-            decision: self.policy.decide(probability, account, now),
+            decision: self.decide(probability, options.as_ref(), account, now),
+            options,
         }
     }
 
@@ -206,22 +378,40 @@ impl Engine {
         {
             spec.derive(account, row);
         }
-        self.model
-            .margins(&scratch.batch_inputs, &mut scratch.batch_margins);
         scratch.reasons.clear();
-        out.extend(
-            accounts
-                .iter()
-                .zip(&scratch.batch_margins)
-                .map(|(account, &margin)| {
-                    let probability = self.model.probability_of_margin(margin);
-                    Scored {
-                        probability,
-                        margin,
-                        decision: self.policy.decide(probability, account, now),
-                    }
-                }),
-        );
+        scratch.uplift_reasons.clear();
+        let uplift = self.model.uplift();
+        let k = uplift.map_or(0, |m| m.len());
+        match uplift {
+            // The reference's margins are the model's score: one walk of each ensemble.
+            Some(m) => {
+                scratch.batch_options.resize(accounts.len() * k, 0.0);
+                m.probabilities_many(
+                    &scratch.batch_inputs,
+                    p,
+                    &mut scratch.batch_options,
+                    &mut scratch.batch_margins,
+                    &mut scratch.batch_column,
+                );
+            }
+            None => self
+                .model
+                .margins(&scratch.batch_inputs, &mut scratch.batch_margins),
+        }
+        let options = &scratch.batch_options;
+        out.extend(accounts.iter().zip(&scratch.batch_margins).enumerate().map(
+            |(i, (account, &margin))| {
+                let probability = self.model.probability_of_margin(margin);
+                let options =
+                    uplift.map(|m| Options::new(&options[i * k..(i + 1) * k], balance(account), m));
+                Scored {
+                    probability,
+                    margin,
+                    decision: self.decide(probability, options.as_ref(), account, now),
+                    options,
+                }
+            },
+        ));
     }
 
     /// Readable text of a reason code.
@@ -245,6 +435,27 @@ impl Engine {
                 trim_number(reason.value)
             )
         }
+    }
+}
+
+/// The balance a recovery is expected on (0 when unknown).
+fn balance(account: &Account) -> f64 {
+    account
+        .profile
+        .current_balance
+        .filter(|b| b.is_finite())
+        .map_or(0.0, |b| b.max(0.0))
+}
+
+/// Each reason's value: its primary input's.
+fn fill_values(reasons: &mut [Reason], spec: &crate::features::FeatureSpec, inputs: &[f64]) {
+    for r in reasons {
+        r.value = spec
+            .reasons()
+            .get(r.reason)
+            .and_then(|g| inputs.get(g.primary))
+            .copied()
+            .unwrap_or(f64::NAN);
     }
 }
 
@@ -362,6 +573,180 @@ mod tests {
         engine.score_many(&batch, now(), &mut scratch, &mut many);
         assert_eq!(many.len(), 11);
         assert!(many.iter().all(|s| *s == plain));
+    }
+
+    /// An uplift engine on the shipped trees: `none` (the first half of the trees, 0.8 lower)
+    /// and `firm` (all of them, cost 4), the shipped policy with candidates, in `mode`.
+    fn uplift_engine(mode: &str, candidates: &[&str]) -> Engine {
+        use crate::model::uplift::{Ensemble, Learner, TreatmentModel};
+        use crate::model::{Artifact, ModelParams};
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut a = Artifact::load(&root.join("models/uci-credit/2/model.json")).expect("model");
+        let ModelParams::Gbdt {
+            base_score, trees, ..
+        } = a.model.clone()
+        else {
+            panic!("the shipped model is gradient-boosted");
+        };
+        let outcome = |shift: f64, n: usize| Ensemble {
+            base_score: base_score + shift,
+            trees: trees[..n].to_vec(),
+        };
+        a.calibration = None;
+        a.model = ModelParams::Uplift {
+            learner: Learner::T,
+            outcome: "repaid within 90 days".into(),
+            treatments: vec![
+                TreatmentModel {
+                    name: "none".into(),
+                    cost: 0.0,
+                    outcome: outcome(-0.8, trees.len() / 2),
+                    effect: None,
+                },
+                TreatmentModel {
+                    name: "firm".into(),
+                    cost: 4.0,
+                    outcome: outcome(0.0, trees.len()),
+                    effect: None,
+                },
+            ],
+            confounded: false,
+        };
+        let model = Model::from_artifact(a).expect("uplift artifact");
+        let shipped = std::fs::read_to_string(root.join("models/policy.toml")).expect("policy");
+        let mut text = shipped.replace(
+            "firm_min_prior_delinquencies = 3\n",
+            &format!("firm_min_prior_delinquencies = 3\nmode = \"{mode}\"\n"),
+        );
+        for c in candidates {
+            let t = if *c == "firm" { "firm" } else { "soft" };
+            text.push_str(&format!(
+                "\n[[candidates]]\nname = \"{c}\"\ntreatment = \"{t}\"\n{}",
+                if *c == "none" {
+                    "action = { action = \"no_contact\", channel = \"none\" }\n"
+                } else {
+                    ""
+                }
+            ));
+        }
+        let policy = Policy::from_toml(&text).expect("policy");
+        Engine::check(&model, &policy).expect("they serve together");
+        Engine::new(model, policy)
+    }
+
+    /// An uplift engine reports each treatment's probability and expected net recovery, decides
+    /// by the best unless a customer protection or a hold comes first, explains the choice with
+    /// reasons that add up to the margin difference (1e-9), and its batch path agrees.
+    #[test]
+    fn an_uplift_engine_chooses_by_expected_net_recovery() {
+        let engine = uplift_engine("uplift", &["none", "firm"]);
+        let m = engine.model().uplift().expect("uplift");
+        let mut scratch = engine.scratch();
+        let account = delinquent_account();
+        let scored = engine.score(&account, MAX_REASONS, now(), &mut scratch);
+        let o = scored.options.expect("options");
+        assert_eq!(o.len(), 2);
+        let mut p = [0.0; 2];
+        m.probabilities(scratch.inputs(), &mut p);
+        for (t, &p_t) in p.iter().enumerate() {
+            assert_eq!(o.probability(t), p_t);
+            assert!((o.expected_net_recovery(t) - (p_t * 9_000.0 - m.cost(t))).abs() < 1e-9);
+        }
+        assert_eq!(
+            o.best(),
+            1,
+            "firm's higher probability pays its cost on 9,000"
+        );
+        assert_eq!(scored.decision.treatment, crate::policy::Treatment::Firm);
+        assert_eq!(scored.decision.rationale, crate::policy::Rationale::Uplift);
+        assert!((scored.decision.priority - o.gain()).abs() < 1e-9);
+        assert_eq!(scored.probability, p[0], "the score is the reference's");
+        // The uplift reasons add up to the margins' difference less the expected values'.
+        let mut out = vec![0.0; scratch.inputs().len()];
+        let mut tmp = out.clone();
+        let (difference, expected) = engine
+            .model()
+            .effect_contributions(
+                1,
+                scratch.inputs(),
+                &mut out,
+                &mut tmp,
+                &mut ModelScratch::default(),
+            )
+            .expect("uplift");
+        let logit = |p: f64| (p / (1.0 - p)).ln();
+        assert!((difference - (logit(p[1]) - logit(p[0]))).abs() < 1e-9);
+        let sum: f64 = scratch
+            .uplift_reasons()
+            .iter()
+            .map(|r| r.contribution)
+            .sum();
+        assert!(
+            (sum - (difference - expected)).abs() < 1e-9,
+            "{sum} {difference} {expected}"
+        );
+        // The batch path: the same options and decision, no reasons.
+        let mut many = Vec::new();
+        engine.score_many(&[&account, &account], now(), &mut scratch, &mut many);
+        for s in &many {
+            assert_eq!(s.options, scored.options);
+            assert_eq!(s.decision, scored.decision);
+        }
+        // Hardship comes first; a bankruptcy hold stops the chosen action.
+        let mut hardship = delinquent_account();
+        hardship.profile.hardship = Some(true);
+        let h = engine.score(&hardship, 0, now(), &mut scratch);
+        assert_eq!(h.decision.rationale, crate::policy::Rationale::Hardship);
+        assert_eq!(h.options.map(|o| o.best()), Some(1));
+        let mut bankrupt = delinquent_account();
+        bankrupt.compliance.bankruptcy = true;
+        let b = engine.score(&bankrupt, 0, now(), &mut scratch);
+        assert_eq!(b.decision.rationale, crate::policy::Rationale::Uplift);
+        assert_eq!(b.decision.action.action, "bankruptcy_hold");
+        assert!(b.decision.guard.is_some());
+        // A small balance does not pay firm's cost: the reference, without uplift reasons.
+        let mut small = delinquent_account();
+        small.profile.current_balance = Some(5.0);
+        let s = engine.score(&small, MAX_REASONS, now(), &mut scratch);
+        assert_eq!(s.options.map(|o| o.best()), Some(0));
+        assert_eq!(s.decision.action.action, "no_contact");
+        assert!(scratch.uplift_reasons().is_empty());
+        // Threshold mode reports the options but decides by the score rules.
+        let threshold = uplift_engine("threshold", &[]);
+        let t = threshold.score(&account, 0, now(), &mut scratch);
+        assert!(t.options.is_some());
+        assert_ne!(t.decision.rationale, crate::policy::Rationale::Uplift);
+    }
+
+    /// Uplift mode needs an uplift model whose every treatment the policy knows.
+    #[test]
+    fn uplift_mode_needs_a_model_and_candidates_that_match() {
+        let gbdt = shipped_engine();
+        let uplift = uplift_engine("uplift", &["none", "firm"]);
+        let err = Engine::check(gbdt.model(), uplift.policy()).expect_err("gbdt in uplift mode");
+        assert!(err.contains("needs a treatment-effect model"), "{err}");
+        let mut text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/policy.toml"),
+        )
+        .expect("policy")
+        .replace(
+            "firm_min_prior_delinquencies = 3\n",
+            "firm_min_prior_delinquencies = 3\nmode = \"uplift\"\n",
+        );
+        text.push_str(
+            "\n[[candidates]]\nname = \"none\"\ntreatment = \"soft\"\n\
+                       [[candidates]]\nname = \"soft\"\ntreatment = \"soft\"\n",
+        );
+        let policy = Policy::from_toml(&text).expect("policy");
+        let err = Engine::check(uplift.model(), &policy).expect_err("firm unknown");
+        assert!(
+            err.contains("`firm` is not one of the policy's [[candidates]]"),
+            "{err}"
+        );
+        assert!(
+            Engine::check(uplift.model(), gbdt.policy()).is_ok(),
+            "threshold mode"
+        );
     }
 
     #[test]

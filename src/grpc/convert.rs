@@ -467,6 +467,13 @@ pub fn response(account_id: String, s: &ScoredAccount<'_>) -> pb::ScoreResponse 
     let d = &s.decision;
     let model = s.engine.model().artifact();
     let decision_id = s.decision_id(&account_id);
+    let uplift = s.engine.model().uplift();
+    let reason = |r: &crate::scoring::Reason| pb::ReasonCode {
+        code: s.engine.reason_code(r).to_owned(),
+        contribution: r.contribution,
+        value: r.value,
+        text: s.engine.reason_text(r),
+    };
     pb::ScoreResponse {
         account_id,
         repayment_probability: s.probability,
@@ -475,22 +482,29 @@ pub fn response(account_id: String, s: &ScoredAccount<'_>) -> pb::ScoreResponse 
         treatment: treatment(d.treatment),
         next_action: Some(next_action(d)),
         priority: d.priority,
-        reasons: s
-            .reasons
-            .iter()
-            .map(|r| pb::ReasonCode {
-                code: s.engine.reason_code(r).to_owned(),
-                contribution: r.contribution,
-                value: r.value,
-                text: s.engine.reason_text(r),
-            })
-            .collect(),
+        reasons: s.reasons.iter().map(reason).collect(),
         model_name: model.name.clone(),
         model_version: model.version.clone(),
         policy_version: s.engine.policy().version.clone(),
         arm: s.arm.as_str().to_owned(),
         shadow: s.shadow.as_deref().map(|x| Box::new(shadow(x))),
         decision_id,
+        treatment_options: match (&s.options, uplift) {
+            (Some(o), Some(m)) => (0..o.len())
+                .map(|t| pb::TreatmentOption {
+                    name: m.name(t).to_owned(),
+                    repayment_probability: o.probability(t),
+                    expected_net_recovery: o.expected_net_recovery(t),
+                    cost: m.cost(t),
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
+        best_treatment: match (&s.options, uplift) {
+            (Some(o), Some(m)) => m.name(o.best()).to_owned(),
+            _ => String::new(),
+        },
+        uplift_reasons: s.uplift_reasons.iter().map(reason).collect(),
     }
 }
 

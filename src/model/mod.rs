@@ -154,6 +154,22 @@ impl Model {
         }
     }
 
+    /// Reasons for an uplift model's treatment `t` against its reference: per-input TreeSHAP of
+    /// `t`'s margin minus the reference's, into `out` (`tmp` is scratch of the same length).
+    /// Returns `(margin_t - margin_r, expected_t - expected_r)`, so the contributions add up
+    /// to the first minus the second; `None` for the other kinds.
+    pub fn effect_contributions(
+        &self,
+        t: usize,
+        x: &[f64],
+        out: &mut [f64],
+        tmp: &mut [f64],
+        scratch: &mut ModelScratch,
+    ) -> Option<(f64, f64)> {
+        let m = self.uplift()?;
+        (t < m.len()).then(|| m.effect_shap(t, x, out, tmp, &mut scratch.shap))
+    }
+
     /// The log-odds the contributions are measured from: the logistic intercept (the average
     /// training account), the trees' cover-weighted expected output, or the scorecard's best
     /// possible account.

@@ -27,8 +27,10 @@
 //!   [0, 1].
 //! - The model's one score ([`UpliftModel::margin`]) is the reference's margin: the repayment
 //!   probability had nothing been changed, which sets the band and score points.
-//! - Reasons for the effect of `t`: TreeSHAP on `t`'s margin minus TreeSHAP on the reference's,
-//!   which add up to the difference of margins exactly (both are exact on their own margins).
+//! - Reasons for the effect of `t` ([`UpliftModel::effect_shap`]): T-learner, TreeSHAP on
+//!   `t`'s margin minus TreeSHAP on the reference's, which add up to the difference of margins
+//!   (less that of their expected values) exactly, both being exact on their own margins;
+//!   DR-learner, TreeSHAP on `t`'s effect model, which adds up to the served effect.
 
 use serde::{Deserialize, Serialize};
 
@@ -81,16 +83,20 @@ pub struct TreatmentModel {
     pub effect: Option<Ensemble>,
 }
 
+/// Most treatments an uplift artifact may hold (each decision carries them inline).
+pub const MAX_TREATMENTS: usize = 6;
+
 /// Checks an uplift artifact's treatments against its learner and `n_features` inputs.
 pub fn validate(
     learner: Learner,
     treatments: &[TreatmentModel],
     n_features: usize,
 ) -> Result<(), String> {
-    if treatments.len() < 2 {
-        return Err(
-            "an uplift model needs at least two treatments (a reference and one more)".into(),
-        );
+    if treatments.len() < 2 || treatments.len() > MAX_TREATMENTS {
+        return Err(format!(
+            "an uplift model needs at least two treatments (a reference and one more) and at \
+             most {MAX_TREATMENTS}"
+        ));
     }
     for (i, t) in treatments.iter().enumerate() {
         if t.name.trim().is_empty() {
@@ -221,44 +227,53 @@ impl UpliftModel {
         self.treatments[t].outcome.margins(xs, p, out);
     }
 
-    /// The repayment probability under each treatment, written into `out` (one per treatment).
-    pub fn probabilities(&self, x: &[f64], out: &mut [f64]) {
-        let reference = sigmoid(self.treatments[0].outcome.margin(x));
-        for (o, t) in out.iter_mut().zip(&self.treatments) {
-            *o = match (&t.effect, self.learner) {
+    /// The repayment probability under each treatment, written into `out` (one per treatment);
+    /// returns the reference's margin (each ensemble is walked once).
+    pub fn probabilities(&self, x: &[f64], out: &mut [f64]) -> f64 {
+        let margin = self.treatments[0].outcome.margin(x);
+        let reference = sigmoid(margin);
+        for (t, (o, served)) in out.iter_mut().zip(&self.treatments).enumerate() {
+            *o = match (&served.effect, self.learner) {
+                _ if t == 0 => reference,
                 (Some(e), Learner::Dr) => (reference + e.margin(x)).clamp(0.0, 1.0),
-                _ => sigmoid(t.outcome.margin(x)),
+                _ => sigmoid(served.outcome.margin(x)),
             };
         }
+        margin
     }
 
-    /// Per-treatment probabilities for many rows: `out` holds `len()` values per row.
-    pub fn probabilities_many(&self, xs: &[f64], p: usize, out: &mut [f64]) {
+    /// Per-treatment probabilities for many rows: `out` holds `len()` values per row, and
+    /// `reference` (one per row) gets the reference's margins. Each ensemble is walked once, on
+    /// the batch walk; `column` is scratch.
+    pub fn probabilities_many(
+        &self,
+        xs: &[f64],
+        p: usize,
+        out: &mut [f64],
+        reference: &mut [f64],
+        column: &mut Vec<f64>,
+    ) {
         let k = self.treatments.len();
-        let rows = out.len() / k.max(1);
-        let mut column = vec![0.0; rows];
-        let mut reference = vec![0.0; rows];
-        self.treatments[0].outcome.margins(xs, p, &mut reference);
-        for r in &mut reference {
-            *r = sigmoid(*r);
+        let rows = reference.len();
+        column.resize(rows, 0.0);
+        self.treatments[0].outcome.margins(xs, p, reference);
+        for (row, &m) in reference.iter().enumerate() {
+            out[row * k] = sigmoid(m);
         }
-        for (t, served) in self.treatments.iter().enumerate() {
+        for (t, served) in self.treatments.iter().enumerate().skip(1) {
             match (&served.effect, self.learner) {
                 (Some(e), Learner::Dr) => {
-                    e.margins(xs, p, &mut column);
-                    for (c, r) in column.iter_mut().zip(&reference) {
-                        *c = (r + *c).clamp(0.0, 1.0);
+                    e.margins(xs, p, column);
+                    for (row, c) in column.iter().enumerate() {
+                        out[row * k + t] = (out[row * k] + c).clamp(0.0, 1.0);
                     }
                 }
                 _ => {
-                    served.outcome.margins(xs, p, &mut column);
-                    for c in &mut column {
-                        *c = sigmoid(*c);
+                    served.outcome.margins(xs, p, column);
+                    for (row, &c) in column.iter().enumerate() {
+                        out[row * k + t] = sigmoid(c);
                     }
                 }
-            }
-            for (row, &c) in column.iter().enumerate() {
-                out[row * k + t] = c;
             }
         }
     }
@@ -273,10 +288,11 @@ impl UpliftModel {
         self.treatments[0].outcome.expected_margin()
     }
 
-    /// Reasons for treatment `t`'s effect on the log-odds: TreeSHAP of `t`'s outcome margin
-    /// minus TreeSHAP of the reference's, into `out`, using `tmp` (both of the input's length).
-    /// Returns `(margin_t - margin_r, expected_t - expected_r)`: the contributions add up to the
-    /// first minus the second, exactly up to rounding.
+    /// Reasons for treatment `t`'s effect, into `out`, using `tmp` (both of the input's length):
+    /// T-learner, TreeSHAP of `t`'s outcome margin minus TreeSHAP of the reference's, on the
+    /// log-odds; DR-learner, TreeSHAP of `t`'s effect model, in probability points (what it
+    /// serves). Returns `(effect, expected effect)`: the contributions add up to the first minus
+    /// the second, exactly up to rounding.
     pub fn effect_shap(
         &self,
         t: usize,
@@ -285,6 +301,10 @@ impl UpliftModel {
         tmp: &mut [f64],
         scratch: &mut ShapScratch,
     ) -> (f64, f64) {
+        if let (Learner::Dr, Some(effect)) = (self.learner, &self.treatments[t].effect) {
+            let e = effect.shap(x, out, scratch);
+            return (e, effect.expected_margin());
+        }
         let (treated, reference) = (&self.treatments[t].outcome, &self.treatments[0].outcome);
         let m_t = treated.shap(x, out, scratch);
         let m_r = reference.shap(x, tmp, scratch);
@@ -366,8 +386,9 @@ mod tests {
         }
     }
 
-    /// The differenced TreeSHAP reasons add up to the difference of the margins, and the DR
-    /// probabilities are the reference's plus the effect, held to [0, 1].
+    /// The T-learner's differenced TreeSHAP reasons add up to the difference of the margins, the
+    /// DR-learner's to its effect, and the DR probabilities are the reference's plus the
+    /// effect, held to [0, 1].
     #[test]
     fn effect_reasons_add_up_to_the_margin_difference() {
         let mut split = Tree::with_nodes(3);
@@ -390,14 +411,31 @@ mod tests {
             }),
             ..treatment("firm", 4.0, None)
         };
-        let m = UpliftModel::new(Learner::Dr, &[reference, firm]);
+        let m = UpliftModel::new(Learner::Dr, &[reference.clone(), firm.clone()]);
+        let t = UpliftModel::new(
+            Learner::T,
+            &[
+                reference,
+                TreatmentModel {
+                    effect: None,
+                    ..firm
+                },
+            ],
+        );
         let mut scratch = ShapScratch::default();
         for x0 in [0.0, 1.0, f64::NAN] {
             let x = [x0, 0.0];
             let (mut out, mut tmp) = ([0.0; 2], [0.0; 2]);
-            let (difference, expected) = m.effect_shap(1, &x, &mut out, &mut tmp, &mut scratch);
+            // T-learner: the margins' difference.
+            let (difference, expected) = t.effect_shap(1, &x, &mut out, &mut tmp, &mut scratch);
             let sum: f64 = out.iter().sum();
             assert!((sum - (difference - expected)).abs() < 1e-9, "{x0}");
+            let margins = t.treatments[1].outcome.margin(&x) - t.treatments[0].outcome.margin(&x);
+            assert!((difference - margins).abs() < 1e-12);
+            // DR-learner: the effect model's own TreeSHAP.
+            let (effect, expected) = m.effect_shap(1, &x, &mut out, &mut tmp, &mut scratch);
+            let sum: f64 = out.iter().sum();
+            assert!((sum - (effect - expected)).abs() < 1e-9, "{x0}");
             let mut p = [0.0; 2];
             m.probabilities(&x, &mut p);
             let effect = 0.05 + if x0 < 0.5 || x0.is_nan() { -0.4 } else { 0.9 };

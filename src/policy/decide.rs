@@ -46,6 +46,8 @@ pub enum Rationale {
     SelfCure,
     /// Held out as the experiment's random control: the alternative treatment.
     Control,
+    /// The treatment-effect model's choice: the highest expected net recovery.
+    Uplift,
 }
 
 impl Rationale {
@@ -65,6 +67,9 @@ impl Rationale {
             }
             Rationale::Control => {
                 "held out as the experiment's random control: the alternative treatment"
+            }
+            Rationale::Uplift => {
+                "the candidate treatment with the highest expected net recovery (uplift model)"
             }
         }
     }
@@ -115,6 +120,23 @@ impl Policy {
     /// Decides the treatment of `account` given its repayment probability, at `now` (contact
     /// caps and promises are judged at that moment). See the module docs for the rules' order.
     pub fn decide(&self, probability: f64, account: &Account, now: DateTime<Utc>) -> Decision<'_> {
+        self.decide_with(probability, account, now, None)
+    }
+
+    /// As [`Self::decide`], with a treatment-effect model's choice: `(index into
+    /// [`Policy::candidates`], its expected net gain over the reference)`. Under `mode =
+    /// "uplift"` the choice replaces rules 4-7; hardship and promises come first, the caps and
+    /// holds after, as always. Ignored under `mode = "threshold"`.
+    pub fn decide_with(
+        &self,
+        probability: f64,
+        account: &Account,
+        now: DateTime<Utc>,
+        uplift: Option<(usize, f64)>,
+    ) -> Decision<'_> {
+        let chosen = uplift
+            .filter(|_| self.treatment.mode == super::Mode::Uplift)
+            .and_then(|(c, gain)| Some((self.candidates.get(c)?, gain)));
         let dpd = account.history.last().map_or(0, |c| c.days_past_due);
         let stage = self
             .ladder
@@ -154,6 +176,7 @@ impl Policy {
                 &stage.firm,
                 expected_loss,
             ),
+
             _ if account.profile.prior_delinquencies
                 >= self.treatment.firm_min_prior_delinquencies =>
             {
@@ -182,6 +205,30 @@ impl Policy {
                 &stage.soft,
                 expected_loss,
             ),
+        };
+        // Uplift mode: the model's choice replaces the score rules (4-7), not hardship or promises.
+        let (treatment, rationale, action, priority) = match chosen {
+            Some((c, gain))
+                if matches!(
+                    rationale,
+                    Rationale::RepeatDefaulter
+                        | Rationale::HighRisk
+                        | Rationale::LikelyToPay
+                        | Rationale::SelfCure
+                ) =>
+            {
+                let stage_action = match c.treatment {
+                    Treatment::Soft => &stage.soft,
+                    Treatment::Firm => &stage.firm,
+                };
+                (
+                    c.treatment,
+                    Rationale::Uplift,
+                    c.action.as_ref().unwrap_or(stage_action),
+                    gain.max(0.0),
+                )
+            }
+            _ => (treatment, rationale, action, priority),
         };
         // The experiment's control (a policy made by `Policy::held_out`): the alternative
         // replaces what the score and behaviour rules chose; the caps and holds below still apply.

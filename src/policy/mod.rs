@@ -10,6 +10,11 @@
 //! 1. Declared hardship: soft, the hardship offer (a flexible payment plan).
 //! 2. A promise to pay not yet due: hold (the promise's action), priority 0.
 //! 3. Broken promises (at least `promises.firm_min_broken` in `promises.lookback_days`): firm.
+//!
+//! With `treatment.mode = "uplift"` the treatment-effect model's choice (the candidate of highest
+//! expected net recovery, [`Policy::decide_with`]) replaces rules 4-7, its priority the choice's
+//! expected gain over the reference treatment; otherwise (`"threshold"`, the default):
+//!
 //! 4. Repeat defaulters (`treatment.firm_min_prior_delinquencies`): firm.
 //! 5. Repayment probability below `treatment.soft_min_probability`: firm.
 //! 6. At or above `self_cure.min_probability`: likely to pay anyway, the cheap soft action, and
@@ -143,6 +148,31 @@ pub struct TreatmentRules {
     pub soft_min_probability: f64,
     /// Accounts with at least this many prior delinquencies are repeat defaulters: firm.
     pub firm_min_prior_delinquencies: u32,
+    /// How the treatment is chosen once the customer-protection rules have passed.
+    #[serde(default)]
+    pub mode: Mode,
+}
+
+/// How the policy chooses the treatment after hardship and promises.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Repeat defaulters firm, then soft or firm by the repayment probability (rules 4-7).
+    #[default]
+    Threshold,
+    /// The candidate with the highest expected net recovery under a treatment-effect model
+    /// (`probability × balance − cost`), in place of rules 4-7.
+    Uplift,
+}
+
+impl Mode {
+    /// `threshold` or `uplift`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Threshold => "threshold",
+            Mode::Uplift => "uplift",
+        }
+    }
 }
 
 /// An action and its channel.
@@ -316,6 +346,12 @@ impl Policy {
             if let Some(a) = &c.action {
                 check_action(a, "candidates.action")?;
             }
+        }
+        if self.treatment.mode == Mode::Uplift && self.candidates.len() < 2 {
+            return fail(
+                "treatment.mode = \"uplift\" chooses among the policy's [[candidates]]: declare \
+                 at least two",
+            );
         }
         if let Some(e) = &self.experiment {
             if e.name.trim().is_empty() {

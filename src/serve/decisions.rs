@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{Account, Violation};
 use crate::policy::{Arm, Decision};
-use crate::scoring::{Engine, Reason, Scored};
+use crate::scoring::{Engine, Options, Reason, Scored};
 use crate::serve::deployment::Deployment;
 
 /// One account's decision: the deciding arm's, and the challenger's beside it in shadow mode.
@@ -33,6 +33,11 @@ pub struct ScoredAccount<'d> {
     pub decision: Decision<'d>,
     /// Reason codes, strongest first (none on the batch path).
     pub reasons: Vec<Reason>,
+    /// With a treatment-effect model: each candidate treatment's prediction.
+    pub options: Option<Options>,
+    /// With a treatment-effect model that chose a treatment other than the reference: the
+    /// reasons for its effect, strongest first (none on the batch path).
+    pub uplift_reasons: Vec<Reason>,
     /// The challenger's decision in shadow mode (rare, so boxed).
     pub shadow: Option<Box<ShadowScore<'d>>>,
     /// The decision time it was made for.
@@ -106,6 +111,8 @@ impl<'d> ScoredAccount<'d> {
             probability: scored.probability,
             decision: scored.decision,
             reasons: reasons.to_vec(),
+            options: scored.options,
+            uplift_reasons: Vec::new(),
             shadow: None,
             decided_at,
             experiment: None,
@@ -198,6 +205,7 @@ impl Deployment {
         }
         let mut decided =
             ScoredAccount::new(engine, decider, &scored, scratch.reasons(), account, now);
+        decided.uplift_reasons = scratch.uplift_reasons().to_vec();
         decided.experiment = self.experiment().map(|e| e.name.as_str());
         decided.shadow = self.shadow(arm).map(|challenger| {
             let mut scratch = challenger.scratch();
@@ -281,17 +289,16 @@ impl Deployment {
                     if let Some(drift) = drift {
                         drift.record(scratch.inputs(), &[s.probability]);
                     }
-                    decided(
-                        i,
-                        ScoredAccount::new(
-                            engine,
-                            decider,
-                            &s,
-                            scratch.reasons(),
-                            accounts[i],
-                            now,
-                        ),
+                    let mut d = ScoredAccount::new(
+                        engine,
+                        decider,
+                        &s,
+                        scratch.reasons(),
+                        accounts[i],
+                        now,
                     );
+                    d.uplift_reasons = scratch.uplift_reasons().to_vec();
+                    decided(i, d);
                 }
             }
             self.record(decider, members.len() as u64);

@@ -39,6 +39,13 @@ impl Deployment {
     pub fn load(model: &Path, policy: &Path) -> Result<Deployment, LoadError> {
         let champion_model = Model::load(model)?;
         let champion_policy = Policy::load(policy)?;
+        Engine::check(&champion_model, &champion_policy).map_err(|e| {
+            LoadError::invalid(format!(
+                "{} with {}: {e}",
+                policy.display(),
+                model.display()
+            ))
+        })?;
         let mut files = vec![model.to_path_buf(), policy.to_path_buf()];
         let challenger = match &champion_policy.experiment {
             None => None,
@@ -74,6 +81,9 @@ impl Deployment {
                     }
                     None => champion_policy.clone(),
                 };
+                Engine::check(&model, &policy).map_err(|e| {
+                    LoadError::invalid(format!("{}: the challenger: {e}", policy_path(&files)))
+                })?;
                 Some(Engine::new(model, policy))
             }
         };
@@ -183,6 +193,15 @@ impl Deployment {
     pub fn decisions(&self, arm: Arm) -> u64 {
         self.decisions[arm_index(arm)].load(Ordering::Relaxed)
     }
+}
+
+/// The last policy file read (for messages about the challenger).
+fn policy_path(files: &[PathBuf]) -> String {
+    files
+        .iter()
+        .rev()
+        .find(|f| f.extension().is_some_and(|e| e == "toml"))
+        .map_or_else(String::new, |f| f.display().to_string())
 }
 
 fn arm_index(arm: Arm) -> usize {

@@ -232,6 +232,20 @@ pub fn fit_gbdt_observed(
     finish(set, paths, config, &design, features, params)
 }
 
+/// Metrics an artifact holds until the model it is built into has been scored.
+pub(super) fn placeholder_metrics() -> Metrics {
+    Metrics {
+        rows: 0,
+        repayment_rate: 0.0,
+        auc: 0.0,
+        gini: 0.0,
+        ks: 0.0,
+        brier: 0.0,
+        log_loss: 0.0,
+        ece: 0.0,
+    }
+}
+
 /// Builds the artifact, scores both splits through the serving [`Model`] and records the
 /// metrics.
 pub(super) fn finish(
@@ -242,16 +256,7 @@ pub(super) fn finish(
     features: Vec<FeatureStats>,
     params: ModelParams,
 ) -> Result<Fitted, TrainError> {
-    let placeholder = Metrics {
-        rows: 0,
-        repayment_rate: 0.0,
-        auc: 0.0,
-        gini: 0.0,
-        ks: 0.0,
-        brier: 0.0,
-        log_loss: 0.0,
-        ece: 0.0,
-    };
+    let placeholder = placeholder_metrics();
     let mut artifact = Artifact {
         schema_version: SCHEMA_VERSION,
         name: config.name.clone(),
@@ -624,7 +629,7 @@ pub fn fingerprint(paths: &TablePaths) -> Result<String, TrainError> {
     Ok(format!("sha256:{:x}", hasher.finalize()))
 }
 
-fn hash_file(path: &Path, hasher: &mut Sha256) -> Result<(), TrainError> {
+pub(super) fn hash_file(path: &Path, hasher: &mut Sha256) -> Result<(), TrainError> {
     let io = |source| TrainError::Io {
         path: path.to_path_buf(),
         source,

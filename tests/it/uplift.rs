@@ -214,3 +214,171 @@ fn without_randomised_data_the_fit_refuses_or_says_it_is_confounded() {
         }
     ));
 }
+
+/// Serving a treatment-effect model: `Score` and `ScoreBatch` return each candidate's
+/// probability and expected net recovery (`p × balance − cost`) and the best; the policy in
+/// uplift mode follows it unless hardship, a promise or a hold comes first; the uplift reasons
+/// add up to the difference of the outcome margins less their expected values (1e-9); the
+/// hand-encoded batch reply is prost's.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_served_uplift_model_reports_and_chooses_each_candidate() {
+    use payrisk::grpc::proto::v1 as pb;
+    use prost::Message;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = trial_policy(dir.path(), "candidates = [\"none\", \"soft\", \"firm\"]");
+    decide_and_simulate(dir.path(), &policy);
+    let config = dir.path().join("uplift.toml");
+    std::fs::write(&config, CONFIG.replace("\"dr\"", "\"t\"")).expect("config");
+    cli::fit(&fit_args(dir.path(), &config, &policy)).expect("fit");
+    let model_path = dir.path().join("models/trial-uplift/1/model.json");
+    // The shipped policy in uplift mode, with the model's candidates.
+    let shipped = std::fs::read_to_string(repo("models/policy.toml")).expect("policy");
+    let serve_policy = dir.path().join("serve.toml");
+    let trial = std::fs::read_to_string(&policy).expect("trial");
+    let candidates = &trial[trial.find("[[candidates]]").expect("candidates")
+        ..trial.find("[experiment]").expect("experiment")];
+    let text = shipped.replace(
+        "firm_min_prior_delinquencies = 3\n",
+        "firm_min_prior_delinquencies = 3\nmode = \"uplift\"\n",
+    ) + "\n"
+        + candidates;
+    std::fs::write(&serve_policy, &text).expect("write");
+    let model = Model::load(&model_path).expect("model");
+    let expected_difference = |t: usize| {
+        let n = model.spec().len();
+        let (mut out, mut tmp) = (vec![0.0; n], vec![0.0; n]);
+        let mut scratch = payrisk::model::ModelScratch::default();
+        model
+            .effect_contributions(t, &vec![0.0; n], &mut out, &mut tmp, &mut scratch)
+            .expect("uplift")
+            .1
+    };
+    let server = crate::common::TestServer::start_with(payrisk::grpc::server::ServerConfig {
+        model: model_path.clone(),
+        policy: serve_policy.clone(),
+        ..crate::common::default_config()
+    })
+    .await;
+    let mut client = server.client().await;
+    let mut accounts: Vec<payrisk::domain::Account> = (0..300)
+        .map(|i| payrisk::train::synthetic::account(99, i).0)
+        .collect();
+    accounts[7].compliance.bankruptcy = true;
+    let at = Some(prost_types::Timestamp {
+        seconds: 1_767_632_400,
+        nanos: 0,
+    });
+    let logit = |p: f64| (p / (1.0 - p)).ln();
+    let (mut by_uplift, mut best_seen) = (0, std::collections::BTreeSet::new());
+    let mut unary = Vec::new();
+    let proto = |a: &payrisk::domain::Account| {
+        let mut p = crate::common::to_proto(a);
+        if a.compliance.bankruptcy {
+            p.compliance = Some(pb::Compliance {
+                bankruptcy: true,
+                ..Default::default()
+            });
+        }
+        p
+    };
+    for a in &accounts {
+        let r = client
+            .score(pb::ScoreRequest {
+                account: Some(proto(a)),
+                max_reasons: Some(32),
+                decision_time: at,
+            })
+            .await
+            .expect("score")
+            .into_inner();
+        let names: Vec<&str> = r
+            .treatment_options
+            .iter()
+            .map(|o| o.name.as_str())
+            .collect();
+        assert_eq!(names, ["none", "soft", "firm"]);
+        let balance = a.profile.current_balance.unwrap_or(0.0).max(0.0);
+        for o in &r.treatment_options {
+            let value = o.repayment_probability * balance - o.cost;
+            assert!((o.expected_net_recovery - value).abs() < 1e-9);
+        }
+        let best = (0..3)
+            .max_by(|&x, &y| {
+                let v = |t: usize| r.treatment_options[t].expected_net_recovery;
+                v(x).total_cmp(&v(y)).then(y.cmp(&x))
+            })
+            .expect("best");
+        assert_eq!(r.best_treatment, names[best]);
+        best_seen.insert(best);
+        let rationale = &r.next_action.as_ref().expect("action").rationale;
+        if rationale.contains("uplift model") {
+            by_uplift += 1;
+        }
+        if best > 0 {
+            let p = |t: usize| r.treatment_options[t].repayment_probability;
+            let sum: f64 = r.uplift_reasons.iter().map(|x| x.contribution).sum();
+            let want = logit(p(best)) - logit(p(0)) - expected_difference(best);
+            assert!((sum - want).abs() < 1e-9, "{sum} {want}");
+        } else {
+            assert!(r.uplift_reasons.is_empty());
+        }
+        unary.push(r);
+    }
+    assert!(best_seen.len() >= 2, "{best_seen:?}");
+    assert!(
+        by_uplift > 200,
+        "{by_uplift} of 300 decided by the uplift choice"
+    );
+    let held = unary[7].next_action.as_ref().expect("action");
+    assert_eq!(held.action, "bankruptcy_hold");
+    assert!(held.guard.is_some());
+    // The batch path: the same options and choices.
+    let request = pb::ScoreBatchRequest {
+        accounts: accounts.iter().map(proto).collect(),
+        decision_time: at,
+        max_reasons: Some(0),
+        ..Default::default()
+    };
+    let batch = client
+        .score_batch(request.clone())
+        .await
+        .expect("batch")
+        .into_inner();
+    for (res, one) in batch.results.iter().zip(&unary) {
+        let Some(pb::score_result::Outcome::Score(s)) = &res.outcome else {
+            panic!("scored");
+        };
+        assert_eq!(s.treatment_options, one.treatment_options);
+        assert_eq!(s.best_treatment, one.best_treatment);
+        assert_eq!(s.next_action, one.next_action);
+    }
+    server.stop().await;
+    // The hand encoder writes prost's bytes for these replies, reasons and all.
+    let deployment =
+        payrisk::serve::Deployment::load(&model_path, &serve_policy).expect("deployment");
+    for max_reasons in [0, 4] {
+        let request = pb::ScoreBatchRequest {
+            max_reasons: Some(max_reasons),
+            ..request.clone()
+        };
+        let decided = payrisk::grpc::scoring::score_batch(&deployment, request).expect("batch");
+        assert_eq!(
+            payrisk::grpc::wire::encode::BatchReply::encode(&decided).as_bytes(),
+            payrisk::grpc::convert::batch_response(&decided).encode_to_vec()
+        );
+    }
+    // A policy that does not know a treatment of the model is refused at load, naming it.
+    std::fs::write(
+        &serve_policy,
+        text.replace("name = \"firm\"", "name = \"call\""),
+    )
+    .expect("w");
+    let err = payrisk::serve::Deployment::load(&model_path, &serve_policy)
+        .expect_err("unknown treatment")
+        .to_string();
+    assert!(
+        err.contains("`firm` is not one of the policy's [[candidates]]"),
+        "{err}"
+    );
+    assert!(err.contains("serve.toml"), "{err}");
+}

@@ -143,12 +143,7 @@ fn response(out: &mut Vec<u8>, account_id: &str, s: &ScoredAccount<'_>) {
     message(out, 6, 1, |out| next_action(out, d));
     double(out, 7, d.priority);
     for r in &s.reasons {
-        message(out, 8, 1, |out| {
-            string(out, 1, s.engine.reason_code(r));
-            double(out, 2, r.contribution);
-            double(out, 3, r.value);
-            string(out, 4, &s.engine.reason_text(r));
-        });
+        message(out, 8, 1, |out| reason(out, s, r));
     }
     string(out, 9, &model.name);
     string(out, 10, &model.version);
@@ -166,6 +161,28 @@ fn response(out: &mut Vec<u8>, account_id: &str, s: &ScoredAccount<'_>) {
             out.push(b"0123456789abcdef"[((word >> (4 * shift)) & 0xf) as usize]);
         }
     }
+    if let (Some(o), Some(m)) = (&s.options, s.engine.model().uplift()) {
+        for t in 0..o.len() {
+            message(out, 15, 1, |out| {
+                string(out, 1, m.name(t));
+                double(out, 2, o.probability(t));
+                double(out, 3, o.expected_net_recovery(t));
+                double(out, 4, m.cost(t));
+            });
+        }
+        string(out, 16, m.name(o.best()));
+    }
+    for r in &s.uplift_reasons {
+        message(out, 17, 1, |out| reason(out, s, r));
+    }
+}
+
+/// `ReasonCode`.
+fn reason(out: &mut Vec<u8>, s: &ScoredAccount<'_>, r: &crate::scoring::Reason) {
+    string(out, 1, s.engine.reason_code(r));
+    double(out, 2, r.contribution);
+    double(out, 3, r.value);
+    string(out, 4, &s.engine.reason_text(r));
 }
 
 /// `ShadowDecision`.

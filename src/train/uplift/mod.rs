@@ -31,14 +31,14 @@
 pub mod evaluate;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
 use super::config::UpliftConfig;
 use super::events::Events;
-use super::fit::{feature_stats, Design, FitConfig};
+use super::fit::{feature_stats, hash_file, placeholder_metrics, Design, FitConfig};
 use super::readout::{self, account_key, Decided, Join};
 use super::split::Split;
 use super::tables::{Labeled, TrainingSet};
@@ -463,7 +463,8 @@ pub fn fit_uplift(
             .flat_map(|&i| design.row(i).iter().copied())
             .collect();
         let mut out = vec![0.0; rows.len() * k];
-        uplift_model.probabilities_many(&xs, design.p, &mut out);
+        let (mut margins, mut column) = (vec![0.0; rows.len()], Vec::new());
+        uplift_model.probabilities_many(&xs, design.p, &mut out, &mut margins, &mut column);
         out
     };
     let (train_p, test_p) = (probabilities(&design.train), probabilities(&design.test));
@@ -628,19 +629,6 @@ fn dr_effects(
     Ok(effects)
 }
 
-fn placeholder_metrics() -> crate::evaluation::Metrics {
-    crate::evaluation::Metrics {
-        rows: 0,
-        repayment_rate: 0.0,
-        auc: 0.0,
-        gini: 0.0,
-        ks: 0.0,
-        brier: 0.0,
-        log_loss: 0.0,
-        ece: 0.0,
-    }
-}
-
 /// SHA-256 over the input files' bytes, in order (a directory: its files in name order).
 fn fingerprint(files: &[PathBuf]) -> Result<String, TrainError> {
     let mut hasher = Sha256::new();
@@ -658,17 +646,8 @@ fn fingerprint(files: &[PathBuf]) -> Result<String, TrainError> {
             paths.sort();
         }
         for p in paths {
-            hash_into(&p, &mut hasher)?;
+            hash_file(&p, &mut hasher)?;
         }
     }
     Ok(format!("sha256:{:x}", hasher.finalize()))
-}
-
-fn hash_into(path: &Path, hasher: &mut Sha256) -> Result<(), TrainError> {
-    let bytes = std::fs::read(path).map_err(|source| TrainError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    hasher.update(&bytes);
-    Ok(())
 }
