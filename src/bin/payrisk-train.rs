@@ -76,6 +76,12 @@ enum Command {
     /// 30-day aging buckets, for the portfolio and by segment.
     #[command(after_long_help = cli::TABLES_HELP)]
     RollRates(cli::RollRatesArgs),
+    /// Choose one action per account for the day with a treatment-effect model, maximising
+    /// total expected net recovery within capacities per channel (exact for one, Lagrangian
+    /// with its gap for several); writes the worklist, plan.json and plan.html beside today's
+    /// threshold policy.
+    #[command(after_long_help = cli::TABLES_HELP)]
+    Plan(cli::PlanArgs),
 }
 
 fn main() -> ExitCode {
@@ -101,6 +107,7 @@ fn main() -> ExitCode {
         Command::Decisions(args) => cli::decisions(&args),
         Command::Simulate(args) => cli::simulate(&args),
         Command::Readout(args) => cli::readout(&args),
+        Command::Plan(args) => cli::plan(&args),
         Command::RollRates(args) => cli::roll_rates(&args),
     };
     match done {

@@ -29,6 +29,7 @@ pub mod fit;
 pub mod html;
 pub mod import;
 pub mod monthly;
+pub mod plan;
 pub mod readout;
 pub mod report;
 pub mod scorecard;

@@ -319,7 +319,7 @@ pub fn write_probabilities(
 
 /// Account ids as a table written to `path` holds them: as they are in Parquet, with control
 /// characters escaped in CSV (a raw newline would split a row).
-pub(super) fn id_column<'a>(
+pub(crate) fn id_column<'a>(
     path: &Path,
     ids: impl Iterator<Item = &'a str>,
 ) -> Vec<std::borrow::Cow<'a, str>> {
@@ -332,7 +332,7 @@ pub(super) fn id_column<'a>(
 }
 
 /// Writes `df` to `path` (creating its directory): Parquet for `.parquet`, else CSV.
-pub(super) fn save(df: &mut DataFrame, path: &Path) -> Result<(), TrainError> {
+pub(crate) fn save(df: &mut DataFrame, path: &Path) -> Result<(), TrainError> {
     let polars = |source| TrainError::Polars {
         context: format!("writing {}", path.display()),
         source,

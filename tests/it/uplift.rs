@@ -367,6 +367,61 @@ async fn a_served_uplift_model_reports_and_chooses_each_candidate() {
             payrisk::grpc::convert::batch_response(&decided).encode_to_vec()
         );
     }
+    // A day's plan of the trial's portfolio within capacities: exact with one, within its
+    // reported gap with three; every capacity kept; the page shows plan.json's figures.
+    let plan_args = |capacity: &str, out: &str| cli::PlanArgs {
+        tables: tables(dir.path()),
+        model: model_path.clone(),
+        policy: serve_policy.clone(),
+        capacity: capacity.parse().expect("capacity"),
+        decision_time: Some("2026-01-05T17:00:00Z".parse().expect("time")),
+        output: dir.path().join(format!("{out}.csv")),
+        out: dir.path().join(out),
+    };
+    for (capacity, out) in [
+        ("phone=1500", "one"),
+        ("phone=1500,letter=300,agency=200", "three"),
+    ] {
+        let said = cli::plan(&plan_args(capacity, out)).expect("plan");
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join(out).join("plan.json")).expect("json"),
+        )
+        .expect("json");
+        assert_eq!(report["accounts"], ACCOUNTS as u64, "{said}");
+        for c in report["channels"].as_array().expect("channels") {
+            if let Some(cap) = c["capacity"].as_u64() {
+                assert!(c["plan"].as_u64().expect("plan") <= cap, "{c}");
+            }
+        }
+        let value = report["plan_value"].as_f64().expect("value");
+        let bound = report["bound"].as_f64().expect("a bound");
+        assert!(bound >= value - 1e-6 * value.abs());
+        let gap = report["relative_gap"].as_f64().expect("gap");
+        if out == "one" {
+            assert!(gap < 1e-12, "one capacity is exact: {gap}");
+        } else {
+            assert!(gap < 1e-3, "{gap}");
+        }
+        assert!(value > report["reference_value"].as_f64().expect("reference"));
+        let checked = common::assert_page_matches_json(
+            &dir.path().join(out).join("plan.html"),
+            &dir.path().join(out).join("plan.json"),
+        );
+        assert!(checked > 20, "{checked}");
+        let worklist = std::fs::read_to_string(dir.path().join(format!("{out}.csv"))).expect("csv");
+        assert_eq!(worklist.lines().count(), ACCOUNTS + 1);
+    }
+    let err = cli::plan(&plan_args("pigeon=10", "bad"))
+        .expect_err("unknown channel")
+        .to_string();
+    assert!(err.contains("`pigeon`"), "{err}");
+    assert!("phone=ten"
+        .parse::<payrisk::train::plan::Capacities>()
+        .is_err());
+    assert!("phone=1,phone=2"
+        .parse::<payrisk::train::plan::Capacities>()
+        .is_err());
+
     // A policy that does not know a treatment of the model is refused at load, naming it.
     std::fs::write(
         &serve_policy,

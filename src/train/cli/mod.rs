@@ -15,6 +15,7 @@
 
 mod console;
 mod outcomes;
+mod plan;
 mod progress;
 mod uplift;
 
@@ -40,6 +41,7 @@ pub use outcomes::{
     decisions, readout, roll_rates, simulate, write_readout, DecisionsArgs, ReadoutArgs,
     RollRatesArgs, SimulateArgs,
 };
+pub use plan::{plan, PlanArgs};
 use progress::stage;
 pub use uplift::UpliftArgs;
 

@@ -10,6 +10,8 @@
 //!   the differences.
 //! - [`render_readout`]: `readout`'s page, what decisions led to; every figure carries its
 //!   pointer into `readout.json`.
+//! - [`render_plan`]: `plan`'s page, a day's plan within capacities beside today's threshold
+//!   policy, pointers into `plan.json`.
 //! - [`render_uplift`]: the report of a treatment-effect fit (Qini curves, uplift by decile,
 //!   balance of the treatment groups, policies on the simulator's truth), pointers into its
 //!   `metrics.json`.
@@ -18,6 +20,7 @@
 //! chart kit of `svg`.
 
 mod figures;
+mod plan;
 mod readout;
 mod svg;
 mod uplift;
@@ -31,6 +34,7 @@ use crate::model::Artifact;
 use crate::stability::{PSI_ACT, PSI_WATCH};
 pub use figures::importance;
 use figures::{charts, View};
+pub use plan::render_plan;
 pub use readout::render_readout;
 use svg::escape;
 pub use uplift::render_uplift;
