@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv with the Python packages used to compare payrisk with its peers and to make
+# Creates .venv with the Python packages used to compare payrisk with its peers (scikit-uplift
+# for the treatment-effect peer) and to make
 # the import fixtures (LightGBM, XGBoost, scikit-learn, pandas), and the Python gRPC peer server
 # (grpcio); and .venv-optbinning with optbinning apart (its OR-Tools pins a protobuf older than
 # grpcio-tools needs). CI needs neither.
@@ -8,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/pip install --quiet \
-  "lightgbm==4.7.0" "xgboost==3.2.0" "scikit-learn==1.9.1" "pandas" "numpy" \
+  "lightgbm==4.7.0" "xgboost==3.2.0" "scikit-learn==1.9.1" "pandas" "numpy" "scikit-uplift==0.5.1" \
   "grpcio==1.85.3" "grpcio-tools==1.85.1" "grpcio-health-checking==1.85.1"
 .venv/bin/python -c "import lightgbm, xgboost, sklearn; print('lightgbm', lightgbm.__version__, 'xgboost', xgboost.__version__, 'scikit-learn', sklearn.__version__)"
 python3 -m venv .venv-optbinning

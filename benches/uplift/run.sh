@@ -12,7 +12,8 @@
 #
 # Builds payrisk-train in release mode first; everything goes under $OUT (default
 # target/uplift-bench). The held-out predictions are in $OUT/models/*/1/test_predictions.csv
-# for the Python peer (benches/peers/uplift_compare.sh). Results go to BENCHMARKS.md by hand.
+# and every randomised account's inputs in $OUT/trial.csv, for the Python peer
+# (benches/peers/uplift_compare.sh). Results go to BENCHMARKS.md by hand.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ACCOUNTS=${ACCOUNTS:-400000}
@@ -74,4 +75,5 @@ export RUST_LOG=warn
 lscpu | grep 'Model name'
 /usr/bin/time -f 'fit: wall %e s, peak RSS %M KB' \
   "$BIN" fit --config uplift.toml --tables tables --decisions audit.jsonl --events events.parquet \
-    --policy trial.toml --simulated-truth --as-of 2026-06-01 --models-dir models
+    --policy trial.toml --simulated-truth --as-of 2026-06-01 --models-dir models \
+    --matrix trial.csv

@@ -37,6 +37,11 @@ pub struct UpliftArgs {
     /// Uplift: the date outcomes are known to (YYYY-MM-DD; default: the latest event's).
     #[arg(long)]
     pub as_of: Option<chrono::NaiveDate>,
+    /// Uplift: also write every randomised account's row (id, split, treatment, repaid, then
+    /// the model's inputs as the feature engine derives them) to this CSV, for a peer to fit on
+    /// the same data and split.
+    #[arg(long)]
+    pub matrix: Option<PathBuf>,
 }
 
 fn required<'a>(value: &'a Option<PathBuf>, flag: &str) -> Result<&'a Path, TrainError> {
@@ -113,6 +118,9 @@ pub(super) fn fit(
     )?;
     let predictions = target.with_file_name("test_predictions.csv");
     write_predictions(&fitted, &predictions)?;
+    if let Some(path) = &u.matrix {
+        write_matrix(&trial, &fitted.artifact, path)?;
+    }
     let r = &fitted.report;
     let mut out = String::new();
     if let Some(warning) = r.confounded {
@@ -165,6 +173,51 @@ pub(super) fn fit(
         predictions.display()
     );
     Ok(out)
+}
+
+/// Every row of the trial with its split, treatment, outcome and the model's inputs (empty when
+/// missing), derived by the artifact's feature spec.
+fn write_matrix(
+    trial: &uplift::Trial,
+    artifact: &crate::model::Artifact,
+    path: &Path,
+) -> Result<(), TrainError> {
+    let spec = artifact.feature_spec()?;
+    let split = crate::train::split::Split::from_recorded(&artifact.training.split)
+        .map_err(TrainError::Config)?;
+    let mut text = String::from("account_id,split,treatment,repaid");
+    for n in spec.names() {
+        let _ = write!(text, ",{n}");
+    }
+    text.push('\n');
+    let mut x = vec![0.0; spec.len()];
+    for (i, row) in trial.set.rows.iter().enumerate() {
+        let a = &row.account;
+        spec.derive(a, &mut x);
+        let test = split
+            .is_test(&a.account_id, a.as_of)
+            .map_err(TrainError::Config)?;
+        let _ = write!(
+            text,
+            "{},{},{},{}",
+            crate::domain::printable(&a.account_id),
+            if test { "test" } else { "train" },
+            trial.candidates[trial.treatment[i]].name,
+            u8::from(row.repaid)
+        );
+        for v in &x {
+            if v.is_nan() {
+                text.push(',');
+            } else {
+                let _ = write!(text, ",{v}");
+            }
+        }
+        text.push('\n');
+    }
+    std::fs::write(path, text).map_err(|source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// The held-out accounts' predictions, for a peer to score with its own metric:
