@@ -422,6 +422,45 @@ async fn a_served_uplift_model_reports_and_chooses_each_candidate() {
         .parse::<payrisk::train::plan::Capacities>()
         .is_err());
 
+    // Threshold against uplift: the champion in uplift mode, the challenger the same policy in
+    // threshold mode, on the same model; each arm decides by its own mode.
+    let end = shipped.find("\n[compliance]").expect("compliance");
+    let cut = shipped[..end]
+        .rfind("\n# Compliance holds")
+        .expect("its comment");
+    std::fs::write(
+        dir.path().join("threshold.toml"),
+        format!("{}\n{candidates}", &shipped[..cut])
+            .replace("version = \"2026-11-26.1\"", "version = \"threshold\""),
+    )
+    .expect("write");
+    let experiment = dir.path().join("experiment.toml");
+    std::fs::write(
+        &experiment,
+        format!(
+            "{text}\n[experiment]\nname = \"modes\"\nshare = 0.5\nmode = \"split\"\n\
+             challenger_policy = \"threshold.toml\"\n"
+        ),
+    )
+    .expect("write");
+    let both = payrisk::serve::Deployment::load(&model_path, &experiment).expect("experiment");
+    let refs: Vec<&payrisk::domain::Account> = accounts.iter().collect();
+    let at: chrono::DateTime<chrono::Utc> = "2026-01-05T17:00:00Z".parse().expect("time");
+    let mut by_arm = std::collections::HashMap::<&str, (u32, u32)>::new();
+    both.decide_many(&refs, 0, at, |_, d| {
+        assert!(d.options.is_some(), "both arms report the options");
+        let e = by_arm.entry(d.arm.as_str()).or_default();
+        e.0 += 1;
+        e.1 += u32::from(d.decision.rationale == payrisk::policy::Rationale::Uplift);
+    });
+    let (champion, challenger) = (by_arm["champion"], by_arm["challenger"]);
+    assert!(champion.0 > 100 && challenger.0 > 100, "{by_arm:?}");
+    assert!(
+        champion.1 > champion.0 / 2,
+        "the champion decides by uplift: {by_arm:?}"
+    );
+    assert_eq!(challenger.1, 0, "the challenger by threshold: {by_arm:?}");
+
     // A policy that does not know a treatment of the model is refused at load, naming it.
     std::fs::write(
         &serve_policy,
