@@ -215,7 +215,7 @@ fn without_randomised_data_the_fit_refuses_or_says_it_is_confounded() {
     ));
 }
 
-/// Serving a treatment-effect model: `Score` and `ScoreBatch` return each candidate's
+/// Serving a treatment-effect model: `Score`, `ScoreBatch` and `ScoreStream` return each candidate's
 /// probability and expected net recovery (`p × balance − cost`) and the best; the policy in
 /// uplift mode follows it unless hardship, a promise or a hold comes first; the uplift reasons
 /// add up to the difference of the outcome margins less their expected values (1e-9); the
@@ -352,6 +352,36 @@ async fn a_served_uplift_model_reports_and_chooses_each_candidate() {
         assert_eq!(s.best_treatment, one.best_treatment);
         assert_eq!(s.next_action, one.next_action);
     }
+    // The stream: the same options, chunk by chunk.
+    let chunks: Vec<pb::ScoreBatchRequest> = request
+        .accounts
+        .chunks(100)
+        .enumerate()
+        .map(|(b, part)| pb::ScoreBatchRequest {
+            accounts: part.to_vec(),
+            batch_id: b as u64,
+            ..request.clone()
+        })
+        .collect();
+    let mut stream = client
+        .score_stream(tokio_stream::iter(chunks))
+        .await
+        .expect("stream")
+        .into_inner();
+    let mut streamed = 0;
+    while let Some(reply) = tokio_stream::StreamExt::next(&mut stream).await {
+        let reply = reply.expect("chunk");
+        for res in &reply.results {
+            let Some(pb::score_result::Outcome::Score(s)) = &res.outcome else {
+                panic!("scored");
+            };
+            let one = &unary[reply.batch_id as usize * 100 + res.index as usize];
+            assert_eq!(s.treatment_options, one.treatment_options);
+            assert_eq!(s.best_treatment, one.best_treatment);
+            streamed += 1;
+        }
+    }
+    assert_eq!(streamed, accounts.len());
     server.stop().await;
     // The hand encoder writes prost's bytes for these replies, reasons and all.
     let deployment =
