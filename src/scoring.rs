@@ -301,16 +301,20 @@ impl Engine {
                 &mut scratch.contributions,
                 &mut scratch.model,
             );
-            scratch.reason_sums.fill(0.0);
-            for (&r, &c) in spec.reason_of().iter().zip(&scratch.contributions) {
-                scratch.reason_sums[r] += c;
-            }
-            top_reasons(
-                &scratch.reason_sums,
-                max_reasons.min(MAX_REASONS),
+            let k = max_reasons.min(MAX_REASONS);
+            let group = |contributions: &[f64], sums: &mut [f64], out: &mut Vec<Reason>| {
+                sums.fill(0.0);
+                for (&r, &c) in spec.reason_of().iter().zip(contributions) {
+                    sums[r] += c;
+                }
+                top_reasons(sums, k, out);
+                fill_values(out, spec, &scratch.inputs);
+            };
+            group(
+                &scratch.contributions,
+                &mut scratch.reason_sums,
                 &mut scratch.reasons,
             );
-            fill_values(&mut scratch.reasons, spec, &scratch.inputs);
             // The chosen treatment's effect against the reference, grouped the same way.
             if let Some(best) = options.map(|o| o.best()).filter(|&b| b > 0) {
                 scratch.effect.resize(n, 0.0);
@@ -325,16 +329,11 @@ impl Engine {
                     )
                     .is_some()
                 {
-                    scratch.reason_sums.fill(0.0);
-                    for (&r, &c) in spec.reason_of().iter().zip(&scratch.contributions) {
-                        scratch.reason_sums[r] += c;
-                    }
-                    top_reasons(
-                        &scratch.reason_sums,
-                        max_reasons.min(MAX_REASONS),
+                    group(
+                        &scratch.contributions,
+                        &mut scratch.reason_sums,
                         &mut scratch.uplift_reasons,
                     );
-                    fill_values(&mut scratch.uplift_reasons, spec, &scratch.inputs);
                 }
             }
             margin
