@@ -236,6 +236,33 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // The LightGBM model of `benches/peers/inference_compare.sh` (300 trees, at most 64 leaves,
+    // depth 6), imported: the batch walk on the bench's varied accounts, model only.
+    let imported = root.join("target/peers/inference/models/lightgbm-300/1/model.json");
+    match Model::load(&imported) {
+        Err(_) => eprintln!(
+            "lightgbm_300_imported: skipped; run benches/peers/inference_compare.sh first to \
+             train and import the model"
+        ),
+        Ok(model) => {
+            let p = model.spec().len();
+            let mut rows = vec![0.0; accounts.len() * p];
+            for (row, a) in rows.chunks_exact_mut(p).zip(&accounts) {
+                model.spec().derive(a, row);
+            }
+            let mut margins = vec![0.0; accounts.len()];
+            let mut group = c.benchmark_group("lightgbm_300_imported");
+            group.throughput(Throughput::Elements(ACCOUNTS as u64));
+            group.bench_function("model_batch", |b| {
+                b.iter(|| {
+                    model.margins(black_box(&rows), &mut margins);
+                    black_box(&margins);
+                })
+            });
+            group.finish();
+        }
+    }
 }
 
 /// The shipped model's trees as both treatments of an uplift model (`none` 0.8 lower, `firm`

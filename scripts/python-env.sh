@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Creates .venv with the Python packages used to compare payrisk with its peers (scikit-uplift
-# for the treatment-effect peer) and to make
-# the import fixtures (LightGBM, XGBoost, scikit-learn, pandas), and the Python gRPC peer server
-# (grpcio); and .venv-optbinning with optbinning apart (its OR-Tools pins a protobuf older than
-# grpcio-tools needs). CI needs neither.
+# for the treatment-effect peer) and to make the import fixtures (LightGBM, XGBoost,
+# scikit-learn, pandas), and the Python gRPC peer server (grpcio); .venv-optbinning with
+# optbinning apart (its OR-Tools pins a protobuf older than grpcio-tools needs); and
+# .venv-lleaves with lleaves (llvmlite below 0.45: newer releases dropped what lleaves 1.3
+# needs). CI needs none of them.
 # Usage: scripts/python-env.sh   then   .venv/bin/python benches/peers/<script>.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,3 +16,6 @@ python3 -m venv .venv
 python3 -m venv .venv-optbinning
 .venv-optbinning/bin/pip install --quiet "optbinning==1.0.0" "scikit-learn==1.9.1" "pandas"
 .venv-optbinning/bin/python -c "import optbinning; print('optbinning', optbinning.__version__)"
+python3 -m venv .venv-lleaves
+.venv-lleaves/bin/pip install --quiet "lleaves==1.3.0" "llvmlite<0.45" "lightgbm==4.7.0" "pandas" "numpy"
+.venv-lleaves/bin/python -c "import lleaves, llvmlite; print('lleaves with llvmlite', llvmlite.__version__)"

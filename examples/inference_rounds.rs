@@ -1,0 +1,113 @@
+//! payrisk's side of `benches/peers/inference_compare.sh`: one round of scoring every row of a
+//! features CSV (`payrisk-train features`) with an imported model, one thread, model only (the
+//! batch walk, and one row at a time) and with features derived from the canonical tables,
+//! after checking every margin against the source library's (`account_id,margin`) to 1e-12.
+//!
+//! Run: `cargo run --release --features train --example inference_rounds -- MODEL FEATURES_CSV
+//! MARGINS_CSV TABLES_DIR`
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use payrisk::model::Model;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [model, features, margins, tables] = args.as_slice() else {
+        bail!("usage: inference_rounds MODEL FEATURES_CSV MARGINS_CSV TABLES_DIR");
+    };
+    let model = Model::load(model.as_ref())?;
+    let spec = model.spec();
+    let names = spec.names();
+    // The features CSV: account_id, split, repaid, then one column per feature.
+    let text = std::fs::read_to_string(features).context("features")?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().context("header")?.split(',').collect();
+    let column: Vec<usize> = names
+        .iter()
+        .map(|n| {
+            header
+                .iter()
+                .position(|h| h == n)
+                .context("a model input missing")
+        })
+        .collect::<Result<_>>()?;
+    let (mut ids, mut rows) = (Vec::new(), Vec::new());
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        ids.push(cells[0].to_owned());
+        for &c in &column {
+            rows.push(cells[c].parse::<f64>().unwrap_or(f64::NAN));
+        }
+    }
+    let n = ids.len();
+    let p = names.len();
+    let expected: HashMap<String, f64> = std::fs::read_to_string(margins)
+        .context("margins")?
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(','))
+        .map(|(id, m)| (id.to_owned(), m.parse().unwrap_or(f64::NAN)))
+        .collect();
+    let mut out = vec![0.0; n];
+    model.margins(&rows, &mut out);
+    // A row without the source's margin is a NaN difference, and NaN stays (f64::max would
+    // drop it).
+    let worst = ids
+        .iter()
+        .zip(&out)
+        .map(|(id, m)| (m - expected.get(id).copied().unwrap_or(f64::NAN)).abs())
+        .fold(0.0, |a: f64, d| if d.is_nan() || d > a { d } else { a });
+    if worst.is_nan() || worst > 1e-12 {
+        bail!("margins differ from the source library's by up to {worst:e}");
+    }
+    let best = |f: &mut dyn FnMut()| {
+        (0..5)
+            .map(|_| {
+                let started = Instant::now();
+                f();
+                started.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let batch = best(&mut || {
+        model.margins(black_box(&rows), &mut out);
+        black_box(&out);
+    });
+    let single = best(&mut || {
+        for x in rows.chunks_exact(p) {
+            black_box(model.margin(black_box(x)));
+        }
+    });
+    let dir = std::path::Path::new(tables);
+    let accounts = payrisk::train::tables::load_portfolio(
+        &dir.join("accounts.csv"),
+        &dir.join("payment_history.csv"),
+        &Default::default(),
+    )?;
+    let mut derived = vec![0.0; accounts.len() * p];
+    let mut scores = vec![0.0; accounts.len()];
+    let with_features = best(&mut || {
+        for (row, a) in derived.chunks_exact_mut(p).zip(&accounts) {
+            spec.derive(a, row);
+        }
+        model.margins(&derived, &mut scores);
+        black_box(&scores);
+    });
+    println!(
+        "payrisk  model only (batch walk): {:8.0} K rows/s",
+        n as f64 / batch / 1e3
+    );
+    println!(
+        "payrisk  model only (row by row): {:8.0} K rows/s",
+        n as f64 / single / 1e3
+    );
+    println!(
+        "payrisk  features + model:        {:8.0} K rows/s",
+        accounts.len() as f64 / with_features / 1e3
+    );
+    println!("margins equal LightGBM's to {worst:e}");
+    Ok(())
+}
