@@ -133,16 +133,22 @@ pub fn render_plan(r: &PlanReport) -> String {
         ));
         let _ = write!(
             html,
-            "<table id=\"curve-table-{i}\"><tr><th>{} capacity</th><th>plan's expected net recovery</th></tr>",
+            "<table id=\"curve-table-{i}\"><tr><th>{} capacity</th><th>plan's expected net recovery</th><th>every capacity kept</th></tr>",
             escape(&curve.channel)
         );
         for (k, point) in curve.points.iter().enumerate() {
             let p = |j: usize| format!("/curves/{i}/points/{k}/{j}");
+            let kept = curve.feasible.get(k).copied().unwrap_or(false);
             let _ = write!(
                 html,
-                "<tr>{}{}</tr>",
+                "<tr>{}{}<td>{}</td></tr>",
                 cell(&p(0), Some(point[0]), 0),
-                cell(&p(1), Some(point[1]), 0)
+                cell(&p(1), Some(point[1]), 0),
+                if kept {
+                    "yes"
+                } else {
+                    "no: must-use accounts exceed one"
+                }
             );
         }
         html.push_str("</table>");

@@ -300,6 +300,9 @@ pub struct CapacityCurve {
     pub channel: String,
     /// `(capacity, plan value)`, from 0 to twice the given capacity.
     pub points: Vec<[f64; 2]>,
+    /// Per point, whether the plan keeps every capacity (false where the accounts that must
+    /// use a channel exceed it).
+    pub feasible: Vec<bool>,
 }
 
 /// A plan and its report.
@@ -371,17 +374,19 @@ pub fn plan(o: &Options, capacities: &Capacities) -> Result<Plan, TrainError> {
     let curves = (0..o.channels.len())
         .filter_map(|c| Some((c, capacity[c]?)))
         .map(|(c, cap)| {
-            let points = (0..=8)
+            let (points, feasible) = (0..=8)
                 .map(|step| {
                     let at = cap * step / 4;
                     let mut varied = capacity.clone();
                     varied[c] = Some(at);
-                    [at as f64, problem(&varied).value]
+                    let s = problem(&varied);
+                    ([at as f64, s.value], s.infeasible.is_empty())
                 })
-                .collect();
+                .unzip();
             CapacityCurve {
                 channel: o.channels[c].clone(),
                 points,
+                feasible,
             }
         })
         .collect();
