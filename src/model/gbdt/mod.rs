@@ -311,6 +311,18 @@ impl GbdtModel {
         }
     }
 
+    /// The value of the leaf tree `t` sends the expanded input to (0 for no such tree).
+    fn tree_value(&self, t: usize, expanded: &[f64]) -> f64 {
+        let Some(&(root, depth)) = self.trees.get(t) else {
+            return 0.0;
+        };
+        let mut i = root;
+        for _ in 0..depth {
+            i = self.nodes[i as usize].next(expanded);
+        }
+        self.values[i as usize]
+    }
+
     #[inline]
     fn walk(&self, expanded: &[f64]) -> f64 {
         let mut sum = self.base_score;

@@ -6,9 +6,12 @@ use super::super::GbdtModel;
 use super::table::Visit;
 use super::ShapTable;
 
-/// Most precomputed cell values one model may hold (8 bytes each: 20 MiB), on top of
-/// [`TABLE_BUDGET`](super::TABLE_BUDGET).
-pub const CELL_BUDGET: usize = 5 << 19;
+/// Most precomputed cell values one model may hold (8 bytes each: 48 MiB), on top of
+/// [`TABLE_BUDGET`](super::TABLE_BUDGET). The shipped model's 132 trees all fit in 5.31 M
+/// values (40.5 MiB, built in 151 ms at load); with every tree on a cell table its exact
+/// TreeSHAP with 4 reasons takes 3.9 µs an account against 7.1 µs with the 99 trees a 20 MiB
+/// budget held (docs/performance-notes.md).
+pub const CELL_BUDGET: usize = 6 << 20;
 
 /// One tree's contributions for every cell of its input space.
 ///
@@ -54,7 +57,8 @@ impl ShapTable {
             let cells = features
                 .iter()
                 .try_fold(1usize, |n, (_, th)| n.checked_mul(th.len() + 1));
-            let Some(size) = cells.and_then(|n| n.checked_mul(features.len())) else {
+            // Per cell: a contribution per feature, and the value of the leaf it reaches.
+            let Some(size) = cells.and_then(|n| n.checked_mul(features.len() + 1)) else {
                 continue;
             };
             if size > 0 && size <= CELL_BUDGET {
@@ -117,8 +121,9 @@ impl ShapTable {
 }
 
 impl ShapTable {
-    /// Every cell's contributions for the tree whose nodes are `visits`, cell-major (`k`
-    /// values per cell, in `features` order; the first feature's cell varies fastest).
+    /// Every cell's contributions for the tree whose nodes are `visits`, cell-major (`k + 1`
+    /// values per cell: one per feature in `features` order, then the value of the leaf the
+    /// cell reaches; the first feature's cell varies fastest).
     ///
     /// Each leaf's contributions depend only on the cells of its own path features: they are
     /// computed once per combination of those, then added into every cell of the tree that
@@ -133,7 +138,7 @@ impl ShapTable {
     ) -> Option<Vec<f64>> {
         let k = features.len();
         let radix: Vec<usize> = features.iter().map(|(_, th)| th.len() + 1).collect();
-        let mut out = vec![0.0; cells.checked_mul(k)?];
+        let mut out = vec![0.0; cells.checked_mul(k + 1)?];
         // Per depth: the internal node there on the current path (its feature's position in
         // `features` and its threshold's rank among that feature's thresholds), and whether
         // the node at that depth is its parent's right child.
@@ -174,6 +179,8 @@ impl ShapTable {
             // The leaf's contributions for every combination of its slots' cells.
             let sub: usize = slots.iter().map(|s| radix[s.0]).product();
             let mut table = Vec::with_capacity(sub * kl);
+            // Per combination, whether its cells reach this leaf (every path feature followed).
+            let mut reaches = Vec::with_capacity(sub);
             for sc in 0..sub {
                 let (mut rest, mut mask) = (sc, 0usize);
                 for (bit, &(j, lo, hi)) in slots.iter().enumerate() {
@@ -181,6 +188,7 @@ impl ShapTable {
                     rest /= radix[j];
                     mask |= usize::from(lo <= c && c <= hi) << bit;
                 }
+                reaches.push(mask == (1 << kl) - 1);
                 table.extend(path.iter().enumerate().map(|(bit, p)| {
                     let factor = p.factors[(mask >> bit) & 1];
                     factor * values[mask & !(1 << bit)]
@@ -197,10 +205,14 @@ impl ShapTable {
             }
             digits.fill(0);
             let mut sc = 0usize;
-            for cell in out.chunks_exact_mut(k) {
+            for cell in out.chunks_exact_mut(k + 1) {
                 let contributions = table.get(sc * kl..(sc + 1) * kl)?;
                 for (&(j, _, _), v) in slots.iter().zip(contributions) {
                     cell[j] += v;
+                }
+                // One leaf per cell reaches it: its value lands on 0.
+                if reaches.get(sc) == Some(&true) {
+                    cell[k] = leaf.value;
                 }
                 for ((d, r), w) in digits.iter_mut().zip(&radix).zip(&weight) {
                     *d += 1;
@@ -243,48 +255,43 @@ impl ShapTable {
                 expanded[width + *input as usize] = v;
             }
             out.fill(0.0);
-            self.add_leaves(visits, &expanded, &mut out);
+            let reached = self.add_leaves(visits, &expanded, &mut out);
             all.extend(features.iter().map(|(input, _)| out[*input as usize]));
+            all.push(reached);
         }
         all
     }
 
-    /// Adds one tree's contributions from its cell table and returns true, or returns false
-    /// (having added nothing) when one of the tree's inputs is missing from `x`.
-    pub(super) fn add_cell(&self, tree: &CellTree, x: &[f64], out: &mut [f64]) -> bool {
+    /// Adds one tree's contributions from its cell table and returns the value of the leaf the
+    /// account reaches, or returns `None` (having added nothing) when one of the tree's inputs
+    /// is missing from `x`.
+    pub(super) fn add_cell(&self, tree: &CellTree, x: &[f64], out: &mut [f64]) -> Option<f64> {
         let k = tree.k as usize;
-        let Some(features) = self
+        let features = self
             .cell_features
             .get(tree.features as usize..)
-            .and_then(|f| f.get(..k))
-        else {
-            return false;
-        };
+            .and_then(|f| f.get(..k))?;
         let mut cell = 0usize;
         for f in features {
             let v = x.get(f.input as usize).copied().unwrap_or(f64::NAN);
             if v.is_nan() {
-                return false;
+                return None;
             }
             let start = f.thresholds as usize;
-            let Some(thresholds) = self.cell_thresholds.get(start..start + f.count as usize) else {
-                return false;
-            };
+            let thresholds = self.cell_thresholds.get(start..start + f.count as usize)?;
             // `v > t` sends an account right at threshold `t`: the cell is the count of
             // thresholds below `v`.
             let c: usize = thresholds.iter().map(|&t| usize::from(t < v)).sum();
             cell += c * f.stride as usize;
         }
-        let start = tree.values as usize + cell * k;
-        let Some(values) = self.cell_values.get(start..start + k) else {
-            return false;
-        };
+        let start = tree.values as usize + cell * (k + 1);
+        let values = self.cell_values.get(start..start + k + 1)?;
         for (f, v) in features.iter().zip(values) {
             if let Some(o) = out.get_mut(f.input as usize) {
                 *o += v;
             }
         }
-        true
+        values.get(k).copied()
     }
 
     /// How many trees have a cell table (for tests).

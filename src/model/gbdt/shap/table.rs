@@ -35,6 +35,8 @@ pub(super) struct LeafEntry {
     pub(super) k: u32,
     /// Where this leaf's `2^k` values start.
     pub(super) values: u32,
+    /// The leaf's own value (what the margin adds when the account reaches it).
+    pub(super) value: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -127,6 +129,7 @@ impl Builder<'_> {
             features: u32::try_from(table.features.len()).ok()?,
             k: k as u32,
             values: u32::try_from(table.values.len()).ok()?,
+            value: model.values[node],
         });
         table.features.extend(
             features
@@ -168,9 +171,11 @@ impl Builder<'_> {
 }
 
 impl ShapTable {
-    /// Adds the contributions of the trees whose nodes are `visits` (whole trees, depth
-    /// first), for the account whose expanded input is `expanded`.
-    pub(super) fn add_leaves(&self, visits: &[Visit], expanded: &[f64], out: &mut [f64]) {
+    /// Adds the contributions of the tree whose nodes are `visits` (depth first), for the
+    /// account whose expanded input is `expanded`, and returns the value of the leaf the
+    /// account reaches: the one leaf whose every path feature it follows (a full mask).
+    pub(super) fn add_leaves(&self, visits: &[Visit], expanded: &[f64], out: &mut [f64]) -> f64 {
+        let mut reached = 0.0;
         // Per depth, the masks of the left and the right child of the last internal node
         // there: bit `slot` stays set while the account follows the path on that feature.
         let mut masks = [[0usize; 2]; super::super::MAX_TREE_DEPTH + 2];
@@ -197,6 +202,10 @@ impl ShapTable {
                 continue;
             };
             let k = leaf.k as usize;
+            let full = (1usize << k) - 1;
+            if mask & full == full {
+                reached = leaf.value;
+            }
             let values = &self.values[leaf.values as usize..][..1 << k];
             let features = &self.features[leaf.features as usize..][..k];
             // Unrolled for the usual path lengths.
@@ -213,6 +222,7 @@ impl ShapTable {
                 _ => add_leaf_any(k, mask, values, features, out),
             }
         }
+        reached
     }
 }
 
