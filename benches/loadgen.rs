@@ -286,6 +286,7 @@ fn percentiles(mut micros: Vec<u64>) -> serde_json::Value {
 fn score_request(pool: &[pb::Account], i: usize) -> pb::ScoreRequest {
     pb::ScoreRequest {
         account: Some(pool[i % pool.len()].clone()),
+        decision_time: pb_accounts::decision_time(),
         ..Default::default()
     }
 }
@@ -408,6 +409,7 @@ async fn unary(
     let bodies = if batch > 0 {
         let request = pb::ScoreBatchRequest {
             accounts: (0..batch).map(|i| pool[i % pool.len()].clone()).collect(),
+            decision_time: pb_accounts::decision_time(),
             ..Default::default()
         };
         Arc::new(vec![bytes::Bytes::from(request.encode_to_vec())])
@@ -626,6 +628,7 @@ async fn stream(args: &Args, pool: Arc<Vec<pb::Account>>) -> Result<serde_json::
         pb::ScoreBatchRequest {
             accounts: chunk,
             max_reasons: Some(args.stream_reasons),
+            decision_time: pb_accounts::decision_time(),
             ..Default::default()
         }
         .encode_to_vec(),

@@ -99,7 +99,8 @@ fn synthetic_gbdt(accounts: &[Account], trees: usize, depth: u32) -> Engine {
 fn bench(c: &mut Criterion) {
     let accounts = accounts();
     let engine = engine();
-    let now = chrono::Utc::now();
+    let now = chrono::DateTime::from_timestamp(pb_accounts::DECISION_SECONDS, 0)
+        .unwrap_or_else(|| panic!("a valid decision time"));
     let mut group = c.benchmark_group("score_12_cycles");
     group.throughput(Throughput::Elements(ACCOUNTS as u64));
 
@@ -324,6 +325,7 @@ fn stream_message(c: &mut Criterion) {
     let request = pb::ScoreBatchRequest {
         accounts: pb_accounts::accounts(1_000),
         max_reasons: Some(0),
+        decision_time: pb_accounts::decision_time(),
         ..Default::default()
     };
     let bytes = request.encode_to_vec();

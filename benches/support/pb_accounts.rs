@@ -2,6 +2,21 @@
 
 use payrisk::grpc::proto::v1 as pb;
 
+/// The decision time every benchmark decides at: 2026-01-05 17:00 UTC, noon in New York,
+/// inside the shipped policy's contact hours. With the clock's time instead, figures would
+/// depend on the hour they were taken at (outside the hours every call becomes a `wait` with
+/// its next permitted time formatted).
+pub const DECISION_SECONDS: i64 = 1_767_632_400;
+
+/// [`DECISION_SECONDS`] as a request's `decision_time`.
+#[allow(dead_code)]
+pub fn decision_time() -> Option<prost_types::Timestamp> {
+    Some(prost_types::Timestamp {
+        seconds: DECISION_SECONDS,
+        nanos: 0,
+    })
+}
+
 /// Deterministic, varied accounts with 12 monthly cycles each.
 pub fn accounts(n: usize) -> Vec<pb::Account> {
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;

@@ -8,9 +8,9 @@ use super::ShapTable;
 
 /// Most precomputed cell values one model may hold (8 bytes each: 48 MiB), on top of
 /// [`TABLE_BUDGET`](super::TABLE_BUDGET). The shipped model's 132 trees all fit in 5.31 M
-/// values (40.5 MiB, built in 151 ms at load); with every tree on a cell table its exact
-/// TreeSHAP with 4 reasons takes 3.9 µs an account against 7.1 µs with the 99 trees a 20 MiB
-/// budget held (docs/performance-notes.md).
+/// values (40.5 MiB, built in 151 ms at load); with every tree on a cell table (and the margin
+/// from the reached leaves) a decision with exact TreeSHAP and 4 reasons takes 3.8 µs an
+/// account against 7.4 µs with the 99 trees a 20 MiB budget held (docs/performance-notes.md).
 pub const CELL_BUDGET: usize = 6 << 20;
 
 /// One tree's contributions for every cell of its input space.
