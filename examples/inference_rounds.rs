@@ -1,7 +1,8 @@
 //! payrisk's side of `benches/peers/inference_compare.sh`: one round of scoring every row of a
 //! features CSV (`payrisk-train features`) with an imported model, one thread, model only (the
 //! batch walk, and one row at a time) and with features derived from the canonical tables,
-//! after checking every margin against the source library's (`account_id,margin`) to 1e-12.
+//! after checking every margin against the source library's (`account_id,margin`) to 1e-12;
+//! and exact TreeSHAP on the first 2,000 rows, checked to add up to each margin.
 //!
 //! Run: `cargo run --release --features train --example inference_rounds -- MODEL FEATURES_CSV
 //! MARGINS_CSV TABLES_DIR`
@@ -81,6 +82,23 @@ fn main() -> Result<()> {
             black_box(model.margin(black_box(x)));
         }
     });
+    // Exact TreeSHAP on the first 2,000 rows, each row's values checked to add up to its
+    // margin less the expected one.
+    let few = rows.len().min(2_000 * p) / p.max(1);
+    let mut contributions = vec![0.0; p];
+    let mut shap_scratch = payrisk::model::ModelScratch::default();
+    for x in rows.chunks_exact(p).take(few) {
+        let m = model.contributions(x, &mut contributions, &mut shap_scratch);
+        let sum: f64 = contributions.iter().sum();
+        if (m - model.expected_margin() - sum).abs() > 1e-9 {
+            bail!("SHAP values do not add up to the margin");
+        }
+    }
+    let shap = best(&mut || {
+        for x in rows.chunks_exact(p).take(few) {
+            black_box(model.contributions(black_box(x), &mut contributions, &mut shap_scratch));
+        }
+    });
     let dir = std::path::Path::new(tables);
     let accounts = payrisk::train::tables::load_portfolio(
         &dir.join("accounts.csv"),
@@ -107,6 +125,10 @@ fn main() -> Result<()> {
     println!(
         "payrisk  features + model:        {:8.0} K rows/s",
         accounts.len() as f64 / with_features / 1e3
+    );
+    println!(
+        "payrisk  exact TreeSHAP:       {:8.1} us per row",
+        shap / few as f64 * 1e6
     );
     println!("margins equal LightGBM's to {worst:e}");
     Ok(())
