@@ -352,6 +352,19 @@ pub fn fit_uplift(
     truth: Option<&evaluate::Truth<'_>>,
 ) -> Result<UpliftFitted, TrainError> {
     let k = trial.candidates.len();
+    // Every candidate's cost (`trial` checked them; a caller may pass another config).
+    let costs: Vec<f64> = trial
+        .candidates
+        .iter()
+        .map(|c| {
+            uplift.costs.get(&c.name).copied().ok_or_else(|| {
+                TrainError::Config(format!(
+                    "uplift.costs: no cost for the candidate `{}`",
+                    c.name
+                ))
+            })
+        })
+        .collect::<Result<_, _>>()?;
     let split = Split::Hash {
         test_fraction: uplift.test_fraction,
         seed: TEST_SEED,
@@ -401,7 +414,7 @@ pub fn fit_uplift(
     for (t, c) in trial.candidates.iter().enumerate() {
         treatments.push(TreatmentModel {
             name: c.name.clone(),
-            cost: uplift.costs[&c.name],
+            cost: costs[t],
             outcome: outcome(&of(&design.train, t))?,
             effect: None,
         });
@@ -515,11 +528,7 @@ pub fn fit_uplift(
         probabilities: &test_p,
         t_learner: t_learner.as_deref(),
         learner: uplift.learner,
-        costs: &trial
-            .candidates
-            .iter()
-            .map(|c| uplift.costs[&c.name])
-            .collect::<Vec<_>>(),
+        costs: &costs,
         window_days: uplift.window_days,
         truth,
     });
