@@ -172,8 +172,8 @@ impl Engine {
                 model.artifact().model.kind()
             ));
         };
-        for t in 0..m.len() {
-            if !policy.candidates.iter().any(|c| c.name == m.name(t)) {
+        for (t, c) in candidates_of(model, policy).iter().enumerate() {
+            if c.is_none() {
                 return Err(format!(
                     "the uplift model's treatment `{}` is not one of the policy's [[candidates]] \
                      ({}): the policy would not know how to give it",
@@ -201,17 +201,19 @@ impl Engine {
                 policy.version.as_bytes(),
             ],
         );
-        let candidates = model.uplift().map_or(Vec::new(), |m| {
-            (0..m.len())
-                .map(|t| policy.candidates.iter().position(|c| c.name == m.name(t)))
-                .collect()
-        });
+        let candidates = candidates_of(&model, &policy);
         Engine {
             model,
             policy,
             version_key,
             candidates,
         }
+    }
+
+    /// The index among the policy's candidates of the uplift model's treatment `t` (`None`
+    /// when the policy does not know it, or the model is of another kind).
+    pub fn candidate(&self, t: usize) -> Option<usize> {
+        self.candidates.get(t).copied().flatten()
     }
 
     /// The policy's decision, with the uplift model's choice when there is one.
@@ -222,8 +224,7 @@ impl Engine {
         account: &Account,
         now: DateTime<Utc>,
     ) -> Decision<'e> {
-        let choice = options
-            .and_then(|o| Some((self.candidates.get(o.best())?.as_ref().copied()?, o.gain())));
+        let choice = options.and_then(|o| Some((self.candidate(o.best())?, o.gain())));
         self.policy.decide_with(probability, account, now, choice)
     }
 
@@ -435,6 +436,16 @@ impl Engine {
             )
         }
     }
+}
+
+/// Per treatment of `model` (an uplift model; empty for another kind), its index among
+/// `policy`'s candidates, by name.
+fn candidates_of(model: &Model, policy: &Policy) -> Vec<Option<usize>> {
+    model.uplift().map_or(Vec::new(), |m| {
+        (0..m.len())
+            .map(|t| policy.candidates.iter().position(|c| c.name == m.name(t)))
+            .collect()
+    })
 }
 
 /// The balance a recovery is expected on (0 when unknown).

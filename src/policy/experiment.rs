@@ -59,6 +59,15 @@ pub struct Control {
     pub candidates: Vec<String>,
 }
 
+/// Which of `candidates` stands for `treatment` as the score rules give it: one of that
+/// treatment with the ladder's action, else any of that treatment.
+pub fn candidate_for(candidates: &[Candidate], treatment: Treatment) -> Option<usize> {
+    candidates
+        .iter()
+        .position(|c| c.treatment == treatment && c.action.is_none())
+        .or_else(|| candidates.iter().position(|c| c.treatment == treatment))
+}
+
 /// A treatment a collections team may give: what a randomised control assigns and what a
 /// treatment-effect model predicts the outcome of (`[[candidates]]` of the policy).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

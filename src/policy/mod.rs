@@ -48,7 +48,7 @@ use crate::error::LoadError;
 pub use compliance::{ComplianceRules, ContactHours};
 pub use contact::{ContactCap, Guard, GuardRule};
 pub use decide::{Decision, Rationale, Treatment};
-pub use experiment::{Arm, Candidate, Control, Experiment, ExperimentMode};
+pub use experiment::{candidate_for, Arm, Candidate, Control, Experiment, ExperimentMode};
 
 /// A validated treatment policy.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

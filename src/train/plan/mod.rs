@@ -108,34 +108,24 @@ pub fn options(
     let names: Vec<String> = (0..k).map(|t| model.name(t).to_owned()).collect();
     let candidate: Vec<usize> = names
         .iter()
-        .map(|n| {
-            uplift_policy
-                .candidates
-                .iter()
-                .position(|c| &c.name == n)
-                .ok_or_else(|| {
-                    TrainError::Config(format!(
-                        "the model's treatment `{n}` is not one of the policy's [[candidates]]"
-                    ))
-                })
+        .enumerate()
+        .map(|(t, n)| {
+            engine.candidate(t).ok_or_else(|| {
+                TrainError::Config(format!(
+                    "the model's treatment `{n}` is not one of the policy's [[candidates]]"
+                ))
+            })
         })
         .collect::<Result<_, _>>()?;
+    // The policy's candidates in the model's order, for today's policy's choice.
+    let in_model_order: Vec<crate::policy::Candidate> = candidate
+        .iter()
+        .map(|&c| uplift_policy.candidates[c].clone())
+        .collect();
     // The model's candidate for each treatment today's policy gives: one of that treatment
     // with the ladder's action, else any of it, else the reference.
     let of_treatment = |t: crate::policy::Treatment| -> u8 {
-        let c = &uplift_policy.candidates;
-        let found = names
-            .iter()
-            .position(|n| {
-                c.iter()
-                    .any(|x| &x.name == n && x.treatment == t && x.action.is_none())
-            })
-            .or_else(|| {
-                names
-                    .iter()
-                    .position(|n| c.iter().any(|x| &x.name == n && x.treatment == t))
-            });
-        found.unwrap_or(0) as u8
+        crate::policy::candidate_for(&in_model_order, t).unwrap_or(0) as u8
     };
     const MAX: usize = crate::model::uplift::MAX_TREATMENTS;
     /// One account's options, borrowing the policy's action texts.

@@ -442,14 +442,8 @@ fn policy_values(h: &Held<'_>, truth: &Truth<'_>) -> PolicyValues {
     let trial = h.trial;
     let k = trial.candidates.len();
     // The candidate today's policy gives each treatment: the one with the ladder's action.
-    let of_treatment = |t: Treatment| {
-        trial
-            .candidates
-            .iter()
-            .position(|c| c.treatment == t && c.action.is_none())
-            .or_else(|| trial.candidates.iter().position(|c| c.treatment == t))
-            .unwrap_or(0)
-    };
+    let of_treatment =
+        |t: Treatment| crate::policy::candidate_for(&trial.candidates, t).unwrap_or(0);
     let mut sums = [0.0f64; 5];
     let (mut uplift_choices, mut oracle_choices) = (vec![0u64; k], vec![0u64; k]);
     for (r, &i) in h.rows.iter().enumerate() {
