@@ -16,6 +16,8 @@
 //! - [`stability`]: training distributions (the artifact's baseline) and the population
 //!   stability index of new data against them.
 //! - [`stable_hash`]: account ids hashed into [0, 1) for splits and experiment arms.
+//! - [`tables`]: the canonical tables (accounts, payment history, outcomes) from any reader's
+//!   typed columns to validated accounts, with row-level errors.
 //! - [`error`]: the load layer's error type.
 //!
 //! **Serving runtime** ([`serve`], no tonic or prost): the deployment and its one decision path,
@@ -46,5 +48,6 @@ pub mod scoring;
 pub mod serve;
 pub mod stability;
 pub mod stable_hash;
+pub mod tables;
 #[cfg(feature = "train")]
 pub mod train;

@@ -8,9 +8,11 @@
 //!   valid version) and written (new versions, never overwritten by accident).
 //! - [`drift`]: live PSI of the inputs and the score over a sliding window of scored accounts.
 //! - [`audit`]: the decision log (JSON Lines, rotated; durable or async).
+//! - [`worklist`]: a portfolio decided on threads and ranked in the collectors' order (what
+//!   `payrisk-train score` writes and the Python package returns).
 //!
-//! Nothing here names tonic or prost: the gRPC edge (`crate::grpc`) and the offline worklist
-//! (`crate::train::worklist`) both call in.
+//! Nothing here names tonic or prost: the gRPC edge (`crate::grpc`), the offline worklist
+//! (`crate::train::worklist`) and the Python package all call in.
 
 pub mod audit;
 pub mod decisions;
@@ -18,6 +20,7 @@ pub mod deployment;
 pub mod drift;
 pub mod live;
 pub mod repository;
+pub mod worklist;
 
 pub use deployment::Deployment;
 

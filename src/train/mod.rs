@@ -41,58 +41,9 @@ pub mod uci;
 pub mod uplift;
 pub mod worklist;
 
-use std::fmt;
 use std::path::PathBuf;
 
-/// How many row errors a data error shows before it counts the rest.
-const SHOWN_ROW_ERRORS: usize = 20;
-
-/// A problem in one cell (or, with row 0, a column) of an input table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowError {
-    /// The file.
-    pub file: String,
-    /// 1-based data row (the header is not counted); 0 for the whole column.
-    pub row: u64,
-    /// The column.
-    pub column: String,
-    /// What is wrong.
-    pub message: String,
-    /// The account the row belongs to, when its id could be read.
-    pub account_id: Option<String>,
-}
-
-impl RowError {
-    /// A row error.
-    pub fn new(file: &str, row: u64, column: &str, message: impl Into<String>) -> RowError {
-        RowError {
-            file: file.to_owned(),
-            row,
-            column: column.to_owned(),
-            message: message.into(),
-            account_id: None,
-        }
-    }
-}
-
-impl fmt::Display for RowError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Messages quote the rows' own text (account ids): escaped for the terminal.
-        let message = crate::domain::printable(&self.message);
-        if self.column.is_empty() {
-            // A whole line (of a JSON Lines file).
-            write!(f, "{}: line {}: {message}", self.file, self.row)
-        } else if self.row == 0 {
-            write!(f, "{}: column `{}`: {message}", self.file, self.column)
-        } else {
-            write!(
-                f,
-                "{}: row {}, column `{}`: {message}",
-                self.file, self.row, self.column
-            )
-        }
-    }
-}
+pub use crate::tables::RowError;
 
 /// Everything that can stop a training run.
 #[derive(Debug, thiserror::Error)]
@@ -116,13 +67,16 @@ pub enum TrainError {
         source: polars::error::PolarsError,
     },
     /// Input rows broke the schema or the domain rules.
-    #[error("{}", format_row_errors(.errors, *.total))]
+    #[error("{}", crate::tables::format_row_errors(.errors, *.total))]
     Data {
         /// The first errors found.
         errors: Vec<RowError>,
         /// How many errors there were in all.
         total: usize,
     },
+    /// A reader could not give a table's column.
+    #[error(transparent)]
+    Table(crate::tables::TableError),
     /// The training configuration is unusable.
     #[error("configuration: {0}")]
     Config(String),
@@ -145,21 +99,16 @@ pub enum TrainError {
 
 impl TrainError {
     /// A data error from all row errors found (keeps the first ones, counts the rest).
-    pub fn data(mut errors: Vec<RowError>) -> TrainError {
-        let total = errors.len();
-        errors.truncate(SHOWN_ROW_ERRORS);
-        TrainError::Data { errors, total }
+    pub fn data(errors: Vec<RowError>) -> TrainError {
+        crate::tables::TableError::data(errors).into()
     }
 }
 
-fn format_row_errors(errors: &[RowError], total: usize) -> String {
-    let mut s = format!("{total} problem(s) in the input data:");
-    for e in errors {
-        s.push_str("\n  ");
-        s.push_str(&e.to_string());
+impl From<crate::tables::TableError> for TrainError {
+    fn from(e: crate::tables::TableError) -> TrainError {
+        match e {
+            crate::tables::TableError::Data { errors, total } => TrainError::Data { errors, total },
+            e => TrainError::Table(e),
+        }
     }
-    if total > errors.len() {
-        s.push_str(&format!("\n  ... and {} more", total - errors.len()));
-    }
-    s
 }

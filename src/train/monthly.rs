@@ -27,6 +27,7 @@ use chrono::NaiveDate;
 use super::tables::{Errors, Kind, ReadOptions, Table};
 use super::uci::create_tables;
 use super::{RowError, TrainError};
+use crate::tables::Columns;
 
 /// The month end taken as month 0.
 pub const MONTH_ZERO: (i32, u32) = (2020, 12);

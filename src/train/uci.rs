@@ -23,6 +23,7 @@ use std::path::Path;
 
 use super::tables::{Errors, Kind, ReadOptions, Table, TablePaths};
 use super::TrainError;
+use crate::tables::Columns;
 
 /// Month-end statement dates, oldest first (April to September 2005).
 const STATEMENT_DATES: [&str; 6] = [
@@ -85,7 +86,7 @@ pub fn convert(input: &Path, dir: &Path) -> Result<Converted, TrainError> {
         ..ReadOptions::default()
     };
     let t = Table::read(input, &columns, &[], |_| None, &read)?;
-    let values: Vec<Vec<Option<f64>>> = columns
+    let values: Vec<std::borrow::Cow<[Option<f64>]>> = columns
         .iter()
         .map(|(c, _)| t.floats(c))
         .collect::<Result<_, _>>()?;

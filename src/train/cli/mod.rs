@@ -753,12 +753,11 @@ pub fn score(args: &ScoreArgs) -> Result<String, TrainError> {
         decision_time: time.clone(),
     });
     let (ranked, lines) = stage("scoring and ranking", || {
-        Ok::<_, TrainError>(worklist::rank_recorded(
-            &deployment,
-            &accounts,
-            now,
-            call.as_ref(),
-        ))
+        let how = worklist::Ranking {
+            call: call.as_ref(),
+            ..worklist::Ranking::default()
+        };
+        Ok::<_, TrainError>(worklist::rank_with(&deployment, &accounts, now, &how))
     })?;
     let seconds = started.elapsed().as_secs_f64();
     if let Some(path) = &args.audit {

@@ -1,38 +1,25 @@
-//! The canonical training tables, read with Polars (CSV or Parquet) and validated row by row.
+//! The canonical tables read from files with Polars (CSV or Parquet): the schema, row rules and
+//! joins are [`crate::tables`]'; this reads the files into its [`Columns`](crate::tables::Columns)
+//! and writes `rejects.csv`.
 //!
-//! - **accounts**: `account_id, as_of, credit_limit?, current_balance?, months_on_book?,
-//!   open_credit_lines, prior_delinquencies, bureau_score?, annual_income?, hardship? (0/1)`
-//!   (`?`: the column may be absent and a cell empty, meaning unknown: the features built from
-//!   it are missing), plus
-//!   optional numeric `attr_<name>` columns that become `attr.<name>` features, and the optional
-//!   compliance columns the worklist honours: `cease_communication?, dispute_pending?,
-//!   bankruptcy?, attorney_represented?, deceased?` (0/1, empty = 0), `opted_out_channels?`
-//!   (channels separated by `;`) and `time_zone?` (IANA, empty = the policy's default).
-//! - **payment history** (long format, one row per account and cycle): `account_id,
-//!   statement_date, amount_due, minimum_due, amount_paid, days_past_due`.
-//! - **outcomes**: `account_id, repaid (0/1)`.
-//!
-//! Dates are `YYYY-MM-DD`. Polars reads the files, casts the columns and sorts the history by
-//! account and date; the rules of [`crate::domain`] are then checked on every row, and every
-//! failure is reported with its file, row (1-based, header excluded) and column.
+//! Dates are `YYYY-MM-DD`. Polars reads the files, casts the columns (CSV cells are read as text
+//! and cast, so a bad cell becomes a row error with its text), and numbers the rows from 1,
+//! header excluded.
 
-mod accounts;
 mod read;
-mod rows;
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use super::{RowError, TrainError};
+use super::TrainError;
 use crate::domain::{printable, Account};
+use crate::tables::{self as shared, Schema};
 
-use accounts::{attach_history, attribute_columns, build_accounts, read_outcomes};
-pub use read::ReadOptions;
-pub(in crate::train) use read::{is_parquet, slices, Kind, Table};
-pub(in crate::train) use rows::Errors;
+pub(in crate::train) use crate::tables::{Errors, Kind};
+pub use crate::tables::{
+    Labeled, Loaded, ReadOptions, RowError, TrainingSet, ATTRIBUTE_COLUMN_PREFIX,
+};
+pub(in crate::train) use read::{is_parquet, slices, Table};
 
-/// Prefix of attribute columns in the accounts table.
-pub const ATTRIBUTE_COLUMN_PREFIX: &str = "attr_";
 const ROW: &str = "__row";
 const RAW: &str = "__raw.";
 
@@ -49,42 +36,10 @@ pub struct TablePaths {
     pub read: ReadOptions,
 }
 
-/// An account with its known outcome.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Labeled {
-    /// The account.
-    pub account: Account,
-    /// True when the account repaid.
-    pub repaid: bool,
-}
-
-/// The validated training set.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrainingSet {
-    /// Accounts in the accounts table's order.
-    pub rows: Vec<Labeled>,
-    /// Attribute names found in the accounts table (without prefix), sorted.
-    pub attributes: Vec<String>,
-    /// The protected list the attributes were checked against; the model's artifact records it.
-    pub protected: crate::domain::ProtectedList,
-}
-
 /// Reads and validates the three tables and joins them into labelled accounts; any problem
 /// stops the load with row-level errors.
 pub fn load(paths: &TablePaths) -> Result<TrainingSet, TrainError> {
     load_with(paths, false).map(|loaded| loaded.set)
-}
-
-/// A lenient load: the valid accounts, and every row left out with the reason.
-#[derive(Debug)]
-pub struct Loaded {
-    /// The accounts that passed every rule, with all their rows.
-    pub set: TrainingSet,
-    /// Rows left out: each problem found, then one line per rejected account saying which of
-    /// its rows in the other tables went with it.
-    pub rejects: Vec<RowError>,
-    /// Accounts left out.
-    pub rejected_accounts: usize,
 }
 
 /// Writes rejected rows as CSV with a header: file, row, column, account_id, reason (every text
@@ -113,94 +68,19 @@ pub fn write_rejects(path: &Path, rejects: &[RowError]) -> Result<(), TrainError
     std::fs::write(path, out).map_err(io(path))
 }
 
-/// Reads and validates the three tables. Strict (`lenient = false`): as [`load`]. Lenient: a
-/// problem in any row rejects that row's whole account (its account row, all its history rows
-/// and its outcome), so no account is trained on with part of its data; rows whose account id
-/// cannot be read are rejected on their own. Problems with a whole column (a protected
-/// attribute, a missing column) still stop the load. Nothing is dropped without a line in
-/// [`Loaded::rejects`].
+/// Reads and validates the three tables: strict (`lenient = false`) as [`load`], or lenient,
+/// leaving out the accounts of refused rows with every row listed ([`crate::tables::labeled`]).
 pub fn load_with(paths: &TablePaths, lenient: bool) -> Result<Loaded, TrainError> {
-    use Kind::*;
-    let (accounts, history) =
-        read_accounts_and_history(&paths.accounts, &paths.history, &paths.read)?;
-    let outcomes = Table::read(
-        &paths.outcomes,
-        &[("account_id", Text), ("repaid", Int)],
-        &[],
-        |_| None,
-        &paths.read,
-    )?;
-
-    let mut errors = Errors::default();
-    let attributes = attribute_columns(&accounts, &paths.read.protected, &mut errors);
-    let mut set = build_accounts(&accounts, &attributes, &mut errors)?;
-    set.list_followers = lenient;
-    attach_history(&history, &mut set, &mut errors)?;
-    let labels = read_outcomes(&outcomes, &set, &mut errors)?;
-
-    if !errors.0.is_empty() && !lenient {
-        return Err(TrainError::data(errors.0));
-    }
-    for (i, account) in set.accounts.iter().enumerate() {
-        if labels[i].is_none() {
-            errors.at(Some(&account.account_id));
-            errors.push(RowError::new(
-                &accounts.file,
-                set.rows[i],
-                "account_id",
-                format!(
-                    "account `{}` has no row in {}",
-                    account.account_id, outcomes.file
-                ),
-            ));
-        }
-    }
-    if !errors.0.is_empty() && (!lenient || errors.0.iter().any(|e| e.row == 0)) {
-        return Err(TrainError::data(
-            errors
-                .0
-                .into_iter()
-                .filter(|e| !lenient || e.row == 0)
-                .collect(),
-        ));
-    }
-    let rejected: HashSet<String> = errors
-        .0
-        .iter()
-        .filter_map(|e| e.account_id.clone())
-        .collect();
-    let mut rejects = errors.0;
-    let mut rows = Vec::with_capacity(set.accounts.len());
-    for (i, account) in set.accounts.into_iter().enumerate() {
-        if rejected.contains(&account.account_id) {
-            rejects.push(RowError {
-                account_id: Some(account.account_id.clone()),
-                ..RowError::new(
-                    &accounts.file,
-                    set.rows[i],
-                    "account_id",
-                    format!(
-                        "account `{}` rejected with its {} history row(s) and its outcome",
-                        account.account_id,
-                        account.history.len()
-                    ),
-                )
-            });
-        } else if let Some(repaid) = labels[i] {
-            rows.push(Labeled { account, repaid });
-        }
-    }
-    let mut names: Vec<String> = attributes.into_iter().map(|(_, a)| a).collect();
-    names.sort();
-    Ok(Loaded {
-        set: TrainingSet {
-            rows,
-            attributes: names,
-            protected: paths.read.protected.clone(),
-        },
-        rejected_accounts: rejected.len(),
-        rejects,
-    })
+    let accounts = read_table(&paths.accounts, &shared::ACCOUNTS, &paths.read)?;
+    let history = read_table(&paths.history, &shared::HISTORY, &paths.read)?;
+    let outcomes = read_table(&paths.outcomes, &shared::OUTCOMES, &paths.read)?;
+    Ok(shared::labeled(
+        &accounts,
+        &history,
+        &outcomes,
+        &paths.read.protected,
+        lenient,
+    )?)
 }
 
 /// Reads and validates an unlabelled portfolio (accounts and payment history, no outcomes) for
@@ -220,66 +100,14 @@ pub fn load_portfolio_with_attributes(
     history: &Path,
     read: &ReadOptions,
 ) -> Result<(Vec<Account>, Vec<String>), TrainError> {
-    let (accounts_table, history_table) = read_accounts_and_history(accounts, history, read)?;
-    let mut errors = Errors::default();
-    let attributes = attribute_columns(&accounts_table, &read.protected, &mut errors);
-    let mut set = build_accounts(&accounts_table, &attributes, &mut errors)?;
-    attach_history(&history_table, &mut set, &mut errors)?;
-    if !errors.0.is_empty() {
-        return Err(TrainError::data(errors.0));
-    }
-    let mut names: Vec<String> = attributes.into_iter().map(|(_, name)| name).collect();
-    names.sort();
-    Ok((set.accounts, names))
+    let accounts = read_table(accounts, &shared::ACCOUNTS, read)?;
+    let history = read_table(history, &shared::HISTORY, read)?;
+    Ok(shared::portfolio(&accounts, &history, &read.protected)?)
 }
 
-fn read_accounts_and_history(
-    accounts: &Path,
-    history: &Path,
-    read: &ReadOptions,
-) -> Result<(Table, Table), TrainError> {
-    use Kind::*;
-    let accounts = Table::read(
-        accounts,
-        &[
-            ("account_id", Text),
-            ("as_of", Date),
-            ("open_credit_lines", Int),
-            ("prior_delinquencies", Int),
-        ],
-        &[
-            ("credit_limit", Float),
-            ("current_balance", Float),
-            ("months_on_book", Int),
-            ("hardship", Int),
-            ("bureau_score", Float),
-            ("annual_income", Float),
-            ("cease_communication", Int),
-            ("dispute_pending", Int),
-            ("bankruptcy", Int),
-            ("attorney_represented", Int),
-            ("deceased", Int),
-            ("opted_out_channels", Text),
-            ("time_zone", Text),
-        ],
-        |c| c.starts_with(ATTRIBUTE_COLUMN_PREFIX).then_some(Float),
-        read,
-    )?;
-    let history = Table::read(
-        history,
-        &[
-            ("account_id", Text),
-            ("statement_date", Date),
-            ("amount_due", Float),
-            ("minimum_due", Float),
-            ("amount_paid", Float),
-            ("days_past_due", Int),
-        ],
-        &[],
-        |_| None,
-        read,
-    )?;
-    Ok((accounts, history))
+/// Reads one canonical table with its schema.
+fn read_table(path: &Path, schema: &Schema, read: &ReadOptions) -> Result<Table, TrainError> {
+    Table::read(path, schema.required, schema.optional, schema.extra, read)
 }
 
 #[cfg(test)]

@@ -1,46 +1,15 @@
 //! Reading a table with Polars (CSV or Parquet): typed columns, the raw text of every cell for
 //! error messages, and each row's number in the file.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use chrono::NaiveDate;
 use polars::prelude::*;
 
 use super::{RAW, ROW};
-use crate::train::{RowError, TrainError};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(in crate::train) enum Kind {
-    Text,
-    Float,
-    Int,
-    Date,
-}
-
-impl Kind {
-    pub(in crate::train) fn describe(self) -> &'static str {
-        match self {
-            Kind::Text => "text",
-            Kind::Float => "a number",
-            Kind::Int => "a whole number",
-            Kind::Date => "a YYYY-MM-DD date",
-        }
-    }
-}
-
-/// How the tables are read, beyond their schema.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReadOptions {
-    /// Skip columns no table defines, instead of refusing them (a misspelt column would
-    /// otherwise vanish without a word).
-    pub ignore_unknown_columns: bool,
-    /// Cell texts that mean "missing", besides the empty cell (for example `NA` as R writes it,
-    /// or `nan`).
-    pub null_values: Vec<String>,
-    /// Attribute columns refused or allowed beyond the built-in protected characteristics (the
-    /// training config's `[protected]`).
-    pub protected: crate::domain::ProtectedList,
-}
+use crate::tables::{check_columns, Columns, Kind, ReadOptions, TableError};
+use crate::train::TrainError;
 
 /// A table read with Polars: typed columns plus the raw text of each, for error messages.
 pub(in crate::train) struct Table {
@@ -134,39 +103,8 @@ impl Table {
             context: format!("reading the header of {file}"),
             source,
         })?;
-        let missing: Vec<RowError> = required
-            .iter()
-            .filter(|(c, _)| !schema.contains(c))
-            .map(|(c, _)| RowError::new(&file, 0, c, "required column is missing"))
-            .collect();
-        if !missing.is_empty() {
-            return Err(TrainError::data(missing));
-        }
-        let mut columns: Vec<(String, Kind)> = required
-            .iter()
-            .chain(optional.iter().filter(|(c, _)| schema.contains(c)))
-            .map(|(c, k)| ((*c).to_owned(), *k))
-            .collect();
-        let mut unknown = Vec::new();
-        for name in schema.iter_names() {
-            if let Some(kind) = extra(name.as_str()) {
-                columns.push((name.to_string(), kind));
-            } else if !required
-                .iter()
-                .chain(optional)
-                .any(|(c, _)| *c == name.as_str())
-            {
-                unknown.push(name.to_string());
-            }
-        }
-        if !unknown.is_empty() && !options.ignore_unknown_columns {
-            let known: Vec<&str> = required.iter().chain(optional).map(|(c, _)| *c).collect();
-            let errors = unknown
-                .iter()
-                .map(|name| RowError::new(&file, 0, name, unknown_column(name, &known)))
-                .collect();
-            return Err(TrainError::data(errors));
-        }
+        let names: Vec<&str> = schema.iter_names().map(|n| n.as_str()).collect();
+        let columns = check_columns(&file, &names, required, optional, &extra, options)?;
         let mut exprs = vec![col(ROW)];
         for (name, kind) in &columns {
             // A column already stored with a fitting type (Parquet) is cast losslessly and
@@ -251,89 +189,6 @@ impl Table {
         Ok(Table { file, df, rows })
     }
 
-    pub(in crate::train) fn raw(&self, name: &str, i: usize) -> Option<String> {
-        let column = self.df.column(&format!("{RAW}{name}")).ok()?;
-        let s = column.str().ok()?.get(i)?.trim().to_owned();
-        (!s.is_empty()).then_some(s)
-    }
-
-    /// The error for an unparseable or missing cell, or `None` when the cell is empty and
-    /// allowed to be.
-    pub(in crate::train) fn cell_error(
-        &self,
-        name: &str,
-        kind: Kind,
-        i: usize,
-        required: bool,
-    ) -> Option<RowError> {
-        match self.raw(name, i) {
-            Some(raw) if required => Some(RowError::new(
-                &self.file,
-                self.rows[i],
-                name,
-                format!("cannot read `{raw}` as {}", kind.describe()),
-            )),
-            Some(raw) => Some(RowError::new(
-                &self.file,
-                self.rows[i],
-                name,
-                format!(
-                    "cannot read `{raw}` as {} (an empty cell means missing; \
-                     `--null-values {raw}` reads this text as missing too)",
-                    kind.describe()
-                ),
-            )),
-            None if required => Some(RowError::new(
-                &self.file,
-                self.rows[i],
-                name,
-                "value is missing",
-            )),
-            None => None,
-        }
-    }
-
-    pub(in crate::train) fn floats(&self, name: &str) -> Result<Vec<Option<f64>>, TrainError> {
-        Ok(self
-            .column(name)?
-            .f64()
-            .map_err(self.polars())?
-            .iter()
-            .collect())
-    }
-
-    pub(in crate::train) fn ints(&self, name: &str) -> Result<Vec<Option<i64>>, TrainError> {
-        Ok(self
-            .column(name)?
-            .i64()
-            .map_err(self.polars())?
-            .iter()
-            .collect())
-    }
-
-    pub(in crate::train) fn dates(&self, name: &str) -> Result<Vec<Option<NaiveDate>>, TrainError> {
-        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-        Ok(self
-            .column(name)?
-            .i32()
-            .map_err(self.polars())?
-            .iter()
-            .map(|d| d.and_then(|d| epoch.checked_add_signed(chrono::Duration::days(d.into()))))
-            .collect())
-    }
-
-    /// The column's text cells, trimmed; empty cells are `None`. Borrowed from the table: no
-    /// allocation per row.
-    pub(in crate::train) fn texts(&self, name: &str) -> Result<Vec<Option<&str>>, TrainError> {
-        Ok(self
-            .column(name)?
-            .str()
-            .map_err(self.polars())?
-            .iter()
-            .map(|s| s.map(str::trim).filter(|s| !s.is_empty()))
-            .collect())
-    }
-
     pub(in crate::train) fn column(&self, name: &str) -> Result<&Column, TrainError> {
         self.df.column(name).map_err(self.polars())
     }
@@ -344,9 +199,82 @@ impl Table {
             source,
         }
     }
+}
 
-    pub(in crate::train) fn len(&self) -> usize {
+impl Table {
+    /// A column of this table, Polars' errors as the shared tables' own.
+    fn typed(&self, name: &str) -> Result<&Column, TableError> {
+        self.df
+            .column(name)
+            .map_err(|source| self.read_error(source))
+    }
+
+    fn read_error(&self, source: PolarsError) -> TableError {
+        TableError::Read {
+            context: format!("reading {}", self.file),
+            source: Box::new(source),
+        }
+    }
+}
+
+impl Columns for Table {
+    fn file(&self) -> &str {
+        &self.file
+    }
+
+    fn len(&self) -> usize {
         self.rows.len()
+    }
+
+    fn row(&self, i: usize) -> u64 {
+        self.rows[i]
+    }
+
+    fn names(&self) -> Vec<&str> {
+        self.df
+            .get_column_names()
+            .into_iter()
+            .map(|n| n.as_str())
+            .filter(|n| *n != ROW && !n.starts_with(RAW))
+            .collect()
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.df.column(name).is_ok()
+    }
+
+    fn texts(&self, name: &str) -> Result<Vec<Option<&str>>, TableError> {
+        let texts = self.typed(name)?.str().map_err(|e| self.read_error(e))?;
+        Ok(texts
+            .iter()
+            .map(|s| s.map(str::trim).filter(|s| !s.is_empty()))
+            .collect())
+    }
+
+    fn floats(&self, name: &str) -> Result<Cow<'_, [Option<f64>]>, TableError> {
+        let values = self.typed(name)?.f64().map_err(|e| self.read_error(e))?;
+        Ok(Cow::Owned(values.iter().collect()))
+    }
+
+    fn ints(&self, name: &str) -> Result<Cow<'_, [Option<i64>]>, TableError> {
+        let values = self.typed(name)?.i64().map_err(|e| self.read_error(e))?;
+        Ok(Cow::Owned(values.iter().collect()))
+    }
+
+    fn dates(&self, name: &str) -> Result<Cow<'_, [Option<NaiveDate>]>, TableError> {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+        let days = self.typed(name)?.i32().map_err(|e| self.read_error(e))?;
+        Ok(Cow::Owned(
+            days.iter()
+                .map(|d| d.and_then(|d| epoch.checked_add_signed(chrono::Duration::days(d.into()))))
+                .collect(),
+        ))
+    }
+
+    fn raw(&self, name: &str, i: usize) -> Option<String> {
+        let column = self.df.column(&format!("{RAW}{name}")).ok()?;
+        let s = column.str().ok()?.get(i)?.trim().to_owned();
+        (!s.is_empty()).then_some(s)
     }
 }
 
@@ -365,63 +293,4 @@ pub(super) fn u64_column(df: &DataFrame, name: &str) -> Result<Vec<u64>, TrainEr
         .iter()
         .map(|v| v.unwrap_or(0))
         .collect())
-}
-
-/// Why a column is unknown, with the nearest known name when there is one.
-fn unknown_column(name: &str, known: &[&str]) -> String {
-    const SKIP: &str = "(or pass --ignore-unknown-columns to skip unknown columns)";
-    let normalised: String = name
-        .trim()
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    if let Some(rest) = normalised.strip_prefix("attr").filter(|r| r.len() > 1) {
-        let rest = rest.trim_start_matches('_');
-        return format!("unknown column; did you mean `attr_{rest}`? {SKIP}");
-    }
-    let nearest = known
-        .iter()
-        .map(|k| (edit_distance(&normalised, k), *k))
-        .min()
-        .filter(|(d, k)| *d <= (k.len() / 3).max(1));
-    match nearest {
-        Some((_, k)) => format!("unknown column; did you mean `{k}`? {SKIP}"),
-        None => format!(
-            "unknown column; an extra feature needs the `attr_` prefix (`attr_{normalised}`) {SKIP}"
-        ),
-    }
-}
-
-/// Levenshtein distance, for suggestions.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous + usize::from(ca != *cb);
-            previous = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_columns_get_the_nearest_known_name() {
-        let known = ["hardship", "credit_limit", "months_on_book"];
-        let says = |name: &str| unknown_column(name, &known);
-        assert!(says("hardhip").contains("did you mean `hardship`?"));
-        assert!(says("Credit Limit").contains("did you mean `credit_limit`?"));
-        assert!(says("attr-debt_ratio").contains("did you mean `attr_debt_ratio`?"));
-        assert!(says("debt_ratio").contains("needs the `attr_` prefix (`attr_debt_ratio`)"));
-        assert!(says("x").contains("--ignore-unknown-columns"));
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-    }
 }

@@ -1,23 +1,22 @@
 //! Row errors collected while values are built, each tagged with the account of its row, and
 //! the domain's rules ([`crate::domain::rules`]) reported as row errors.
 
-use super::read::{Kind, Table};
+use super::{Columns, Kind, RowError};
 use crate::domain::rules;
-use crate::train::RowError;
 
 /// Collects row errors while building values, tagged with the account of the row being read.
 #[derive(Default)]
-pub(in crate::train) struct Errors(pub(in crate::train) Vec<RowError>, Current);
+pub(crate) struct Errors(pub(crate) Vec<RowError>, Current);
 
 /// The account id of the row being read, in a buffer reused from row to row.
 #[derive(Default)]
-pub(in crate::train) struct Current {
-    pub(in crate::train) id: String,
-    pub(in crate::train) known: bool,
+pub(crate) struct Current {
+    pub(crate) id: String,
+    pub(crate) known: bool,
 }
 
 impl Errors {
-    pub(in crate::train) fn push(&mut self, mut e: RowError) {
+    pub(crate) fn push(&mut self, mut e: RowError) {
         if e.row > 0 && self.1.known {
             e.account_id = Some(self.1.id.clone());
         }
@@ -25,16 +24,16 @@ impl Errors {
     }
 
     /// The account whose row is being read (`None`: its id is missing).
-    pub(in crate::train) fn at(&mut self, account_id: Option<&str>) {
+    pub(crate) fn at(&mut self, account_id: Option<&str>) {
         self.1.id.clear();
         self.1.id.push_str(account_id.unwrap_or(""));
         self.1.known = account_id.is_some();
     }
 
     /// The value, or records why there is none.
-    pub(in crate::train) fn need<T>(
+    pub(crate) fn need<T>(
         &mut self,
-        table: &Table,
+        table: &dyn Columns,
         name: &str,
         kind: Kind,
         i: usize,
@@ -49,9 +48,9 @@ impl Errors {
     }
 
     /// An optional value: empty is fine, unparseable is not.
-    pub(in crate::train) fn optional<T>(
+    pub(crate) fn optional<T>(
         &mut self,
-        table: &Table,
+        table: &dyn Columns,
         name: &str,
         kind: Kind,
         i: usize,
@@ -66,9 +65,9 @@ impl Errors {
     }
 
     /// The value if `rule` holds; otherwise records why not at row `i`, column `name`.
-    pub(in crate::train) fn rule<T>(
+    pub(crate) fn rule<T>(
         &mut self,
-        table: &Table,
+        table: &dyn Columns,
         name: &str,
         i: usize,
         rule: Result<T, String>,
@@ -76,15 +75,15 @@ impl Errors {
         match rule {
             Ok(v) => Some(v),
             Err(message) => {
-                self.push(RowError::new(&table.file, table.rows[i], name, message));
+                self.push(RowError::new(table.file(), table.row(i), name, message));
                 None
             }
         }
     }
 
-    pub(in crate::train) fn amount(
+    pub(crate) fn amount(
         &mut self,
-        table: &Table,
+        table: &dyn Columns,
         name: &str,
         i: usize,
         v: Option<f64>,
@@ -93,9 +92,9 @@ impl Errors {
         self.rule(table, name, i, rules::amount(v))
     }
 
-    pub(in crate::train) fn count(
+    pub(crate) fn count(
         &mut self,
-        table: &Table,
+        table: &dyn Columns,
         name: &str,
         i: usize,
         v: Option<i64>,

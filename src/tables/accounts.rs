@@ -1,30 +1,29 @@
 //! Building accounts from validated rows: the accounts table, then each account's payment
 //! history (sorted, one cycle per date), then the outcomes.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-use super::read::{Kind, Table};
 use super::rows::Errors;
-use super::ATTRIBUTE_COLUMN_PREFIX;
+use super::{Columns, Kind, RowError, TableError, ATTRIBUTE_COLUMN_PREFIX};
 use crate::domain::{
     rules, Account, Compliance, CreditProfile, PaymentCycle, ProtectedList, MAX_DAYS_PAST_DUE,
 };
-use crate::train::{RowError, TrainError};
 
 /// `attr_<name>` columns: (column, attribute name). Protected names are refused.
 pub(super) fn attribute_columns(
-    accounts: &Table,
+    accounts: &dyn Columns,
     protected: &ProtectedList,
     errors: &mut Errors,
 ) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for name in accounts.df.get_column_names() {
+    for name in accounts.names() {
         let Some(attr) = name.strip_prefix(ATTRIBUTE_COLUMN_PREFIX) else {
             continue;
         };
         if let Some(why) = protected.refuses(attr) {
             errors.push(RowError::new(
-                &accounts.file,
+                accounts.file(),
                 0,
                 name,
                 format!(
@@ -49,16 +48,16 @@ const COMPLIANCE_FLAGS: [(&str, SetFlag); 5] = [
 ];
 
 pub(super) struct AccountSet {
-    pub(in crate::train) accounts: Vec<Account>,
+    pub(super) accounts: Vec<Account>,
     /// The accounts table's data row of each account.
-    pub(in crate::train) rows: Vec<u64>,
-    pub(in crate::train) index: HashMap<String, usize>,
+    pub(super) rows: Vec<u64>,
+    pub(super) index: HashMap<String, usize>,
     /// Accounts whose row was refused: id → that row. Their history and outcome rows are not
     /// reported again as "not in the accounts table"; a lenient load lists them as going with
     /// the refused account.
-    pub(in crate::train) refused: HashMap<String, u64>,
+    pub(super) refused: HashMap<String, u64>,
     /// Whether rows of refused accounts get a line of their own (lenient loads).
-    pub(in crate::train) list_followers: bool,
+    pub(super) list_followers: bool,
 }
 
 impl AccountSet {
@@ -78,23 +77,23 @@ impl AccountSet {
 }
 
 pub(super) fn build_accounts(
-    t: &Table,
+    t: &dyn Columns,
     attributes: &[(String, String)],
     errors: &mut Errors,
-) -> Result<AccountSet, TrainError> {
+) -> Result<AccountSet, TableError> {
     let ids = t.texts("account_id")?;
     let as_of = t.dates("as_of")?;
     let lines = t.ints("open_credit_lines")?;
     let prior = t.ints("prior_delinquencies")?;
-    let optional_floats = |name: &str| -> Result<Option<Vec<Option<f64>>>, TrainError> {
-        if t.df.column(name).is_ok() {
+    let optional_floats = |name: &str| -> Result<Option<Cow<[Option<f64>]>>, TableError> {
+        if t.has(name) {
             t.floats(name).map(Some)
         } else {
             Ok(None)
         }
     };
-    let optional_ints = |name: &str| -> Result<Option<Vec<Option<i64>>>, TrainError> {
-        if t.df.column(name).is_ok() {
+    let optional_ints = |name: &str| -> Result<Option<Cow<[Option<i64>]>>, TableError> {
+        if t.has(name) {
             t.ints(name).map(Some)
         } else {
             Ok(None)
@@ -108,16 +107,16 @@ pub(super) fn build_accounts(
     let flags = COMPLIANCE_FLAGS
         .iter()
         .map(|(name, set)| {
-            let values = if t.df.column(name).is_ok() {
+            let values = if t.has(name) {
                 Some(t.ints(name)?)
             } else {
                 None
             };
             Ok((*name, *set, values))
         })
-        .collect::<Result<Vec<_>, TrainError>>()?;
-    let optional_texts = |name: &str| -> Result<Option<Vec<Option<&str>>>, TrainError> {
-        if t.df.column(name).is_ok() {
+        .collect::<Result<Vec<_>, TableError>>()?;
+    let optional_texts = |name: &str| -> Result<Option<Vec<Option<&str>>>, TableError> {
+        if t.has(name) {
             t.texts(name).map(Some)
         } else {
             Ok(None)
@@ -127,7 +126,7 @@ pub(super) fn build_accounts(
     let zones = optional_texts("time_zone")?;
     let bureau = optional_floats("bureau_score")?;
     let income = optional_floats("annual_income")?;
-    let attr_values: Vec<Vec<Option<f64>>> = attributes
+    let attr_values: Vec<Cow<[Option<f64>]>> = attributes
         .iter()
         .map(|(c, _)| t.floats(c))
         .collect::<Result<_, _>>()?;
@@ -137,17 +136,17 @@ pub(super) fn build_accounts(
     let mut index = HashMap::with_capacity(t.len());
     let mut refused = HashMap::new();
     for i in 0..t.len() {
-        let row = t.rows[i];
+        let row = t.row(i);
         errors.at(ids[i]);
         let id = errors
             .need(t, "account_id", Kind::Text, i, ids[i])
             .map(str::to_owned);
         if let Some(id) = &id {
             if let Err(message) = rules::account_id(id) {
-                errors.push(RowError::new(&t.file, row, "account_id", message));
+                errors.push(RowError::new(t.file(), row, "account_id", message));
             } else if index.contains_key(id) {
                 errors.push(RowError::new(
-                    &t.file,
+                    t.file(),
                     row,
                     "account_id",
                     format!("duplicate account `{id}`"),
@@ -166,7 +165,7 @@ pub(super) fn build_accounts(
         let current_balance = balance
             .as_ref()
             .and_then(|v| unknown_or("current_balance", Kind::Float, v[i], rules::amount));
-        let mut optional_count = |name: &str, values: &Option<Vec<Option<i64>>>, max: u32| {
+        let mut optional_count = |name: &str, values: &Option<Cow<[Option<i64>]>>, max: u32| {
             let v = errors.optional(t, name, Kind::Int, i, values.as_ref()?[i])?;
             errors.rule(t, name, i, rules::count(v, max))
         };
@@ -262,10 +261,10 @@ pub(super) fn build_accounts(
 }
 
 pub(super) fn attach_history(
-    t: &Table,
+    t: &dyn Columns,
     set: &mut AccountSet,
     errors: &mut Errors,
-) -> Result<(), TrainError> {
+) -> Result<(), TableError> {
     let ids = t.texts("account_id")?;
     let dates = t.dates("statement_date")?;
     let due = t.floats("amount_due")?;
@@ -274,18 +273,25 @@ pub(super) fn attach_history(
     let dpd = t.ints("days_past_due")?;
     // The history rows of each account, to find repeated statement dates once sorted.
     let mut source_rows: Vec<Vec<u64>> = vec![Vec::new(); set.accounts.len()];
+    let mut last: Option<(&str, usize)> = None;
     for i in 0..t.len() {
-        let row = t.rows[i];
+        let row = t.row(i);
         errors.at(ids[i]);
         let Some(id) = errors.need(t, "account_id", Kind::Text, i, ids[i]) else {
             continue;
         };
-        let Some(&a) = set.index.get(id) else {
+        // History is usually grouped by account: the previous row's account is looked up once.
+        let found = match last {
+            Some((last_id, a)) if last_id == id => Some(a),
+            _ => set.index.get(id).copied(),
+        };
+        let Some(a) = found else {
             if let Some(message) = set.missing(id, "history") {
-                errors.push(RowError::new(&t.file, row, "account_id", message));
+                errors.push(RowError::new(t.file(), row, "account_id", message));
             }
             continue;
         };
+        last = Some((id, a));
         let date = errors.need(t, "statement_date", Kind::Date, i, dates[i]);
         let amount_due = errors.amount(t, "amount_due", i, due[i]);
         let minimum_due = errors.amount(t, "minimum_due", i, min[i]);
@@ -342,7 +348,7 @@ pub(super) fn attach_history(
         for k in 1..account.history.len() {
             if account.history[k].statement_date == account.history[kept - 1].statement_date {
                 errors.push(RowError::new(
-                    &t.file,
+                    t.file(),
                     rows[k],
                     "statement_date",
                     format!(
@@ -359,7 +365,7 @@ pub(super) fn attach_history(
         account.history.truncate(kept);
         if let Err(message) = rules::history_cycles(account.history.len()) {
             errors.push(RowError::new(
-                &t.file,
+                t.file(),
                 rows.iter().copied().min().unwrap_or(account_row),
                 "account_id",
                 format!("account `{}` {message}", account.account_id),
@@ -370,16 +376,16 @@ pub(super) fn attach_history(
 }
 
 pub(super) fn read_outcomes(
-    t: &Table,
+    t: &dyn Columns,
     set: &AccountSet,
     errors: &mut Errors,
-) -> Result<Vec<Option<bool>>, TrainError> {
+) -> Result<Vec<Option<bool>>, TableError> {
     let (index, n) = (&set.index, set.accounts.len());
     let ids = t.texts("account_id")?;
     let repaid = t.ints("repaid")?;
     let mut labels = vec![None; n];
     for i in 0..t.len() {
-        let row = t.rows[i];
+        let row = t.row(i);
         errors.at(ids[i]);
         let Some(id) = errors.need(t, "account_id", Kind::Text, i, ids[i]) else {
             continue;
@@ -387,13 +393,13 @@ pub(super) fn read_outcomes(
         let value = errors.count(t, "repaid", i, repaid[i], 1);
         let Some(&a) = index.get(id) else {
             if let Some(message) = set.missing(id, "outcome") {
-                errors.push(RowError::new(&t.file, row, "account_id", message));
+                errors.push(RowError::new(t.file(), row, "account_id", message));
             }
             continue;
         };
         if labels[a].is_some() {
             errors.push(RowError::new(
-                &t.file,
+                t.file(),
                 row,
                 "account_id",
                 format!("a second outcome for account `{id}`"),
