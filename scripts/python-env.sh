@@ -4,7 +4,9 @@
 # scikit-learn, pandas), and the Python gRPC peer server (grpcio); .venv-optbinning with
 # optbinning apart (its OR-Tools pins a protobuf older than grpcio-tools needs); and
 # .venv-lleaves with lleaves (llvmlite below 0.45: newer releases dropped what lleaves 1.3
-# needs). CI needs none of them.
+# needs); and .venv-python with the payrisk package itself (built from this repository in
+# release) and what its tests and benchmarks import (python/requirements-test.txt). .ci/run makes
+# its own fresh environment for the package's tests.
 # Usage: scripts/python-env.sh   then   .venv/bin/python benches/peers/<script>.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,3 +21,7 @@ python3 -m venv .venv-optbinning
 python3 -m venv .venv-lleaves
 .venv-lleaves/bin/pip install --quiet "lleaves==1.3.0" "llvmlite<0.45" "lightgbm==4.7.0" "pandas" "numpy"
 .venv-lleaves/bin/python -c "import lleaves, llvmlite; print('lleaves with llvmlite', llvmlite.__version__)"
+python3 -m venv .venv-python
+.venv-python/bin/pip install --quiet -r python/requirements-test.txt
+.venv-python/bin/pip install --quiet .
+.venv-python/bin/python -c "import payrisk; print('payrisk', payrisk.Scorer('models/uci-credit/2/model.json', 'models/policy.toml'))"
