@@ -16,7 +16,7 @@ use payrisk::features::{derive_base, N_BASE};
 use payrisk::grpc::proto::v1 as pb;
 use payrisk::grpc::wire::encode::BatchReply;
 use payrisk::model::gbdt::Tree;
-use payrisk::model::{Model, ModelParams};
+use payrisk::model::{Model, ModelParams, ModelScratch};
 use payrisk::policy::Policy;
 use payrisk::scoring::Engine;
 use prost::Message;
@@ -185,6 +185,29 @@ fn bench(c: &mut Criterion) {
             for a in few {
                 black_box(gbdt.score(black_box(a), 4, now, &mut scratch));
             }
+        })
+    });
+    // The model alone (inputs derived beforehand): every input's exact SHAP value, one account
+    // at a time, then in blocks (each leaf's table row read once per block).
+    let model = gbdt.model();
+    let p = model.spec().len();
+    let mut xs = vec![0.0; few.len() * p];
+    for (row, a) in xs.chunks_exact_mut(p).zip(few) {
+        model.spec().derive(a, row);
+    }
+    let (mut outs, mut margins) = (vec![0.0; xs.len()], vec![0.0; few.len()]);
+    let mut model_scratch = ModelScratch::default();
+    group.bench_function("contributions", |b| {
+        b.iter(|| {
+            for (x, out) in xs.chunks_exact(p).zip(outs.chunks_exact_mut(p)) {
+                black_box(model.contributions(black_box(x), out, &mut model_scratch));
+            }
+        })
+    });
+    group.bench_function("contributions_batch", |b| {
+        b.iter(|| {
+            model.contributions_many(black_box(&xs), &mut outs, &mut margins, &mut model_scratch);
+            black_box(&outs);
         })
     });
     group.finish();

@@ -154,6 +154,32 @@ impl Model {
         }
     }
 
+    /// [`Self::contributions`] for the rows of `xs` (each [`FeatureSpec::len`] inputs) into the
+    /// rows of `outs`, with each row's margin in `margins`: the same values as one call per
+    /// row, bit for bit. Tree ensembles take the rows a block at a time through each tree
+    /// ([`gbdt::GbdtModel::shap_many`]).
+    pub fn contributions_many(
+        &self,
+        xs: &[f64],
+        outs: &mut [f64],
+        margins: &mut [f64],
+        scratch: &mut ModelScratch,
+    ) {
+        let p = self.spec().len();
+        match &self.inner.kind {
+            Kind::Gbdt(m) => m.shap_many(xs, p, outs, margins, &mut scratch.shap),
+            _ => {
+                for ((x, out), m) in xs
+                    .chunks_exact(p.max(1))
+                    .zip(outs.chunks_exact_mut(p.max(1)))
+                    .zip(margins.iter_mut())
+                {
+                    *m = self.contributions(x, out, scratch);
+                }
+            }
+        }
+    }
+
     /// Reasons for an uplift model's treatment `t` against its reference: per-input TreeSHAP of
     /// `t`'s margin minus the reference's, into `out` (`tmp` is scratch of the same length).
     /// Returns `(margin_t - margin_r, expected_t - expected_r)`, so the contributions add up

@@ -275,10 +275,11 @@ fn entry(account_id: &str, decided: &ScoredAccount<'_>) -> Entry {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn entry(account_id: &str) -> Entry {
+    /// An entry with plain values, for tests of what is done with entries.
+    pub(crate) fn entry(account_id: &str) -> Entry {
         Entry {
             rank: 1,
             account_id: account_id.to_owned(),

@@ -39,12 +39,7 @@ impl Errors {
         i: usize,
         value: Option<T>,
     ) -> Option<T> {
-        if value.is_none() {
-            if let Some(e) = table.cell_error(name, kind, i, true) {
-                self.push(e);
-            }
-        }
-        value
+        self.cell(table, name, kind, i, value, true)
     }
 
     /// An optional value: empty is fine, unparseable is not.
@@ -56,8 +51,20 @@ impl Errors {
         i: usize,
         value: Option<T>,
     ) -> Option<T> {
+        self.cell(table, name, kind, i, value, false)
+    }
+
+    fn cell<T>(
+        &mut self,
+        table: &dyn Columns,
+        name: &str,
+        kind: Kind,
+        i: usize,
+        value: Option<T>,
+        required: bool,
+    ) -> Option<T> {
         if value.is_none() {
-            if let Some(e) = table.cell_error(name, kind, i, false) {
+            if let Some(e) = table.cell_error(name, kind, i, required) {
                 self.push(e);
             }
         }

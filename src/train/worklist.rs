@@ -164,29 +164,7 @@ pub(crate) fn save(df: &mut DataFrame, path: &Path) -> Result<(), TrainError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn entry(account_id: &str) -> Entry {
-        Entry {
-            rank: 1,
-            account_id: account_id.to_owned(),
-            arm: "champion",
-            probability: 0.5,
-            score: 600.0,
-            band: "C".into(),
-            treatment: "soft",
-            action: "reminder_text".into(),
-            channel: "sms".into(),
-            stage: "current".into(),
-            rationale: "likely to pay",
-            priority: 10.0,
-            guard: String::new(),
-            guard_rule: "",
-            next_permitted_time: String::new(),
-            model_version: "2".into(),
-            shadow: None,
-            reasons: Vec::new(),
-        }
-    }
+    use crate::serve::worklist::tests::entry;
 
     /// Control characters in an id cannot break a CSV line or reach a terminal raw; Parquet
     /// keeps the id as it is.

@@ -595,15 +595,23 @@ pub(crate) mod tests {
                         .is_some_and(|t| t.cells_match_the_walk(&m)),
                 "case {case}: cell tables differ from the leaf walk"
             );
-            for _ in 0..10 {
-                let x: Vec<f64> = (0..p)
-                    .map(|_| match next() % 8 {
-                        0 => f64::NAN,
-                        v => (v * (next() % 13)) as f64 / 10.0,
-                    })
-                    .collect();
+            // 21 rows: a whole block of accounts and a part one.
+            let rows = 21;
+            let xs: Vec<f64> = (0..rows * p)
+                .map(|_| match next() % 8 {
+                    0 => f64::NAN,
+                    v => (v * (next() % 13)) as f64 / 10.0,
+                })
+                .collect();
+            let (mut many, mut margins) = (vec![0.0; rows * p], vec![0.0; rows]);
+            m.shap_many(&xs, p, &mut many, &mut margins, &mut scratch);
+            for (r, x) in xs.chunks_exact(p).enumerate() {
                 let (mut fast, mut slow) = (vec![0.0; p], vec![0.0; p]);
-                let margin = m.shap(&x, &mut fast, &mut scratch);
+                let margin = m.shap(x, &mut fast, &mut scratch);
+                // The block walk gives the one-account values, bit for bit.
+                assert_eq!(margins[r], margin, "case {case} row {r}");
+                assert_eq!(many[r * p..(r + 1) * p], fast[..], "case {case} row {r}");
+                let x = x.to_vec();
                 m.shap_recursive(&x, &mut slow, &mut scratch);
                 assert_eq!(margin, m.margin(&x));
                 for (a, b) in fast.iter().zip(&slow) {

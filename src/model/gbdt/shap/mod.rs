@@ -88,11 +88,17 @@ impl ShapTable {
     }
 }
 
-/// Reusable buffers for [`GbdtModel::shap`].
+/// Accounts [`GbdtModel::shap_many`] takes together: each leaf's row of the table is read once
+/// for all of them, instead of once per account.
+pub const SHAP_BLOCK: usize = 16;
+
+/// Reusable buffers for [`GbdtModel::shap`] and [`GbdtModel::shap_many`].
 #[derive(Debug, Clone, Default)]
 pub struct ShapScratch {
     path: Vec<PathElement>,
     expanded: Vec<f64>,
+    /// Per depth, per account of a block, the masks of the last internal node's children.
+    masks: Vec<[usize; 2]>,
 }
 
 impl GbdtModel {
@@ -104,6 +110,86 @@ impl GbdtModel {
             // Every split feature is below `width`: the table writes there unchecked.
             Some(table) if out.len() >= self.width => self.shap_from_table(table, x, out, scratch),
             _ => self.shap_recursive(x, out, scratch),
+        }
+    }
+
+    /// [`Self::shap`] for the rows of `xs` (each `p` inputs), into the rows of `outs` (each `p`
+    /// contributions), with each row's margin in `margins`: the same values as one call per row,
+    /// bit for bit. With the table, accounts go [`SHAP_BLOCK`] at a time through each tree, so
+    /// a leaf's row of `F` is read from memory once per block: on a model whose table exceeds
+    /// the cache, the walk reads the whole table per account otherwise.
+    pub fn shap_many(
+        &self,
+        xs: &[f64],
+        p: usize,
+        outs: &mut [f64],
+        margins: &mut [f64],
+        scratch: &mut ShapScratch,
+    ) {
+        let rows = margins.len();
+        let (Some(xs), Some(outs)) = (xs.get(..rows * p), outs.get_mut(..rows * p)) else {
+            return;
+        };
+        match &self.shap_table {
+            Some(table) if p >= self.width && p > 0 => {
+                for ((xs, outs), margins) in xs
+                    .chunks(SHAP_BLOCK * p)
+                    .zip(outs.chunks_mut(SHAP_BLOCK * p))
+                    .zip(margins.chunks_mut(SHAP_BLOCK))
+                {
+                    self.shap_block(table, xs, p, outs, margins, scratch);
+                }
+            }
+            _ => {
+                for ((x, out), m) in xs
+                    .chunks_exact(p.max(1))
+                    .zip(outs.chunks_exact_mut(p.max(1)))
+                    .zip(margins.iter_mut())
+                {
+                    *m = self.shap(x, out, scratch);
+                }
+            }
+        }
+    }
+
+    /// Up to [`SHAP_BLOCK`] accounts through the table, tree by tree.
+    fn shap_block(
+        &self,
+        table: &ShapTable,
+        xs: &[f64],
+        p: usize,
+        outs: &mut [f64],
+        margins: &mut [f64],
+        scratch: &mut ShapScratch,
+    ) {
+        outs.fill(0.0);
+        let w = 2 * self.width;
+        scratch.expanded.resize(margins.len() * w, 0.0);
+        for (x, e) in xs.chunks_exact(p).zip(scratch.expanded.chunks_exact_mut(w)) {
+            self.expand(x, e);
+        }
+        let expanded = &scratch.expanded;
+        margins.fill(self.base_score);
+        for (t, &(start, end)) in table.trees.iter().enumerate() {
+            let visits = table
+                .visits
+                .get(start as usize..end as usize)
+                .unwrap_or(&[]);
+            if let Some(Some(cells)) = table.cells.get(t) {
+                for (((x, out), e), m) in xs
+                    .chunks_exact(p)
+                    .zip(outs.chunks_exact_mut(p))
+                    .zip(expanded.chunks_exact(w))
+                    .zip(margins.iter_mut())
+                {
+                    *m += match table.add_cell(cells, x, out) {
+                        Some(leaf) => leaf,
+                        None => table.add_leaves(visits, e, out),
+                    };
+                }
+                continue;
+            }
+            table.add_leaves_block(visits, expanded, w, outs, p, margins, &mut scratch.masks);
         }
     }
 

@@ -226,6 +226,103 @@ impl ShapTable {
     }
 }
 
+impl ShapTable {
+    /// [`Self::add_leaves`] for a block of accounts (at most [`super::SHAP_BLOCK`]): account
+    /// `i`'s expanded input is `expanded[i * w..]`, its contributions `outs[i * p..]`, and the
+    /// value of the leaf it reaches is added to `margins[i]`. Each leaf's row is read once for
+    /// the block.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn add_leaves_block(
+        &self,
+        visits: &[Visit],
+        expanded: &[f64],
+        w: usize,
+        outs: &mut [f64],
+        p: usize,
+        margins: &mut [f64],
+        masks: &mut Vec<[usize; 2]>,
+    ) {
+        const B: usize = super::SHAP_BLOCK;
+        let b = margins.len().min(B);
+        let depth_max = visits
+            .iter()
+            .map(|v| usize::from(v.depth))
+            .max()
+            .unwrap_or(0);
+        masks.clear();
+        masks.resize((depth_max + 2) * B, [0; 2]);
+        let mut mine = [0usize; B];
+        for visit in visits {
+            let depth = usize::from(visit.depth);
+            let side = usize::from(visit.right);
+            for (i, m) in mine.iter_mut().enumerate().take(b) {
+                *m = if depth == 0 {
+                    usize::MAX
+                } else {
+                    masks.get(depth * B + i).map_or(0, |m| m[side])
+                };
+            }
+            let Some(leaf) = self.leaves.get(visit.leaf as usize) else {
+                for (i, &mask) in mine.iter().enumerate().take(b) {
+                    let v = expanded
+                        .get(i * w + visit.input as usize)
+                        .copied()
+                        .unwrap_or(f64::INFINITY);
+                    // Expanded inputs are never NaN, so `>` is the exact negation of `<=`.
+                    let went_right = usize::from(v > visit.threshold);
+                    if let Some(children) = masks.get_mut((depth + 1) * B + i) {
+                        *children = [
+                            mask & !(went_right << visit.slot),
+                            mask & !((went_right ^ 1) << visit.slot),
+                        ];
+                    }
+                }
+                continue;
+            };
+            let k = leaf.k as usize;
+            let full = (1usize << k) - 1;
+            for (&mask, margin) in mine.iter().zip(margins.iter_mut()) {
+                if mask & full == full {
+                    *margin += leaf.value;
+                }
+            }
+            let values = &self.values[leaf.values as usize..][..1 << k];
+            let features = &self.features[leaf.features as usize..][..k];
+            let masks = &mine[..b];
+            match k {
+                0 => {}
+                1 => leaf_block::<1>(masks, values, features, outs, p),
+                2 => leaf_block::<2>(masks, values, features, outs, p),
+                3 => leaf_block::<3>(masks, values, features, outs, p),
+                4 => leaf_block::<4>(masks, values, features, outs, p),
+                5 => leaf_block::<5>(masks, values, features, outs, p),
+                6 => leaf_block::<6>(masks, values, features, outs, p),
+                7 => leaf_block::<7>(masks, values, features, outs, p),
+                8 => leaf_block::<8>(masks, values, features, outs, p),
+                _ => {
+                    for (&mask, out) in masks.iter().zip(outs.chunks_exact_mut(p)) {
+                        add_leaf_any(k, mask, values, features, out);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One leaf's contributions for each account of a block (`masks[i]` is account `i`'s).
+#[inline(always)]
+fn leaf_block<const K: usize>(
+    masks: &[usize],
+    values: &[f64],
+    features: &[PathFeature],
+    outs: &mut [f64],
+    p: usize,
+) {
+    for (&mask, out) in masks.iter().zip(outs.chunks_exact_mut(p)) {
+        add_leaf::<K>(mask, values, features, out);
+    }
+}
+
 /// Adds a leaf's contributions to `out`, for `K` path features followed as `mask` says: a
 /// followed feature `j` gets `F(M - {j})` times `(1 - z) / z`, one not followed `-F(M)` (and
 /// `M - {j}` is `M` then). `values` holds the leaf's `2^K` values of `F`; `out` is at least the
