@@ -2,10 +2,13 @@
 //! features CSV (`payrisk-train features`) with an imported model, one thread, model only (the
 //! batch walk, and one row at a time) and with features derived from the canonical tables,
 //! after checking every margin against the source library's (`account_id,margin`) to 1e-12;
-//! and exact TreeSHAP on the first 2,000 rows, checked to add up to each margin.
+//! and exact TreeSHAP on the first 2,000 rows, one row at a time and in blocks, checked to add up
+//! to each margin and, given the source library's contributions of those rows
+//! (`account_id,<feature>...`), to equal them.
 //!
 //! Run: `cargo run --release --features train --example inference_rounds -- MODEL FEATURES_CSV
-//! MARGINS_CSV TABLES_DIR`
+//! MARGINS_CSV TABLES_DIR [CONTRIBUTIONS_CSV [TOLERANCE]]` (TOLERANCE: of margins and
+//! contributions, 1e-12 by default; XGBoost computes in single precision).
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -16,8 +19,15 @@ use payrisk::model::Model;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [model, features, margins, tables] = args.as_slice() else {
-        bail!("usage: inference_rounds MODEL FEATURES_CSV MARGINS_CSV TABLES_DIR");
+    let [model, features, margins, tables, rest @ ..] = args.as_slice() else {
+        bail!(
+            "usage: inference_rounds MODEL FEATURES_CSV MARGINS_CSV TABLES_DIR \
+             [CONTRIBUTIONS_CSV [TOLERANCE]]"
+        );
+    };
+    let tolerance: f64 = match rest.get(1) {
+        Some(t) => t.parse().context("tolerance")?,
+        None => 1e-12,
     };
     let model = Model::load(model.as_ref())?;
     let spec = model.spec();
@@ -61,7 +71,7 @@ fn main() -> Result<()> {
         .zip(&out)
         .map(|(id, m)| (m - expected.get(id).copied().unwrap_or(f64::NAN)).abs())
         .fold(0.0, |a: f64, d| if d.is_nan() || d > a { d } else { a });
-    if worst.is_nan() || worst > 1e-12 {
+    if worst.is_nan() || worst > tolerance {
         bail!("margins differ from the source library's by up to {worst:e}");
     }
     let best = |f: &mut dyn FnMut()| {
@@ -99,6 +109,13 @@ fn main() -> Result<()> {
             black_box(model.contributions(black_box(x), &mut contributions, &mut shap_scratch));
         }
     });
+    if let Some(path) = rest.first() {
+        let worst = worst_contribution(path, &names, &model, &rows[..few * p])?;
+        if worst.is_nan() || worst > tolerance {
+            bail!("SHAP values differ from the source library's by up to {worst:e}");
+        }
+        println!("SHAP values equal the source library's to {worst:e}");
+    }
     // The same rows in blocks (each leaf's table row read once per block): the same values.
     let head = &rows[..few * p];
     let (mut many, mut margins) = (vec![0.0; few * p], vec![0.0; few]);
@@ -150,4 +167,30 @@ fn main() -> Result<()> {
     );
     println!("margins equal LightGBM's to {worst:e}");
     Ok(())
+}
+
+/// The largest difference between payrisk's SHAP values of `rows` and the source library's in
+/// the CSV at `path` (`account_id`, then one column per feature; features the model does not
+/// use must be 0 there).
+fn worst_contribution(path: &str, names: &[String], model: &Model, rows: &[f64]) -> Result<f64> {
+    let text = std::fs::read_to_string(path).context("contributions")?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().context("header")?.split(',').collect();
+    let p = names.len();
+    let mut mine = vec![0.0; p];
+    let mut scratch = payrisk::model::ModelScratch::default();
+    let mut worst: f64 = 0.0;
+    for (line, x) in lines.zip(rows.chunks_exact(p)) {
+        model.contributions(x, &mut mine, &mut scratch);
+        for (h, cell) in header.iter().zip(line.split(',')).skip(1) {
+            let theirs: f64 = cell.parse().unwrap_or(f64::NAN);
+            let ours = names.iter().position(|n| n == h).map_or(0.0, |j| mine[j]);
+            let d = (ours - theirs).abs();
+            // NaN stays (f64::max would drop it).
+            if d.is_nan() || d > worst {
+                worst = d;
+            }
+        }
+    }
+    Ok(worst)
 }

@@ -9,11 +9,12 @@
 //! error: categorical splits, LightGBM `zero_as_missing`, linear trees, multi-class models.
 //!
 //! Split semantics: LightGBM sends `x <= threshold` left, as payrisk does. XGBoost sends
-//! `x < split_condition` left, with single-precision conditions; payrisk reads each condition as
-//! that exact single-precision number and stores the largest double below it as its threshold, so
-//! the decision is the same for every input that is a single-precision number. (XGBoost rounds
-//! inputs to single precision first; a double input within that rounding of a condition can fall
-//! on the other side in payrisk.)
+//! `x < split_condition` left, after rounding `x` to single precision; payrisk reads each
+//! condition as that exact single-precision number and stores as its threshold the largest double
+//! that XGBoost's rounding sends left (the midpoint below the condition, or the double before it,
+//! by the tie rule), so every double input takes XGBoost's branch. Leaf values are XGBoost's;
+//! payrisk sums them in double precision where XGBoost sums in single, so margins agree to
+//! single precision (about 1e-6).
 
 use std::collections::HashMap;
 
@@ -366,13 +367,27 @@ fn xgboost_tree(t: &Value) -> Result<Tree, ImportError> {
         };
         tree.split_feature[i] =
             i32::try_from(int(&index[i])?).map_err(|_| ImportError("bad split index".into()))?;
-        // x < c  ⟺  x <= the largest double below c.
-        tree.threshold[i] = num(&cond[i])?.next_down();
+        tree.threshold[i] = below_in_single_precision(num(&cond[i])? as f32);
         tree.left[i] = l;
         tree.right[i] = r;
         tree.default_left[i] = int(&default_left[i])? != 0;
     }
     Ok(tree)
+}
+
+/// The largest double `t` such that XGBoost sends every input `x <= t` left at a split on `c`:
+/// XGBoost rounds `x` to single precision (to nearest, ties to even) and goes left when the
+/// result is below `c`. So `x` goes left below the midpoint of `c` and the float before it, and
+/// at the midpoint itself when the tie rounds down (the float before `c` is even).
+fn below_in_single_precision(c: f32) -> f64 {
+    let below = c.next_down();
+    // Exact: both are floats, so their sum has at most 25 significant bits.
+    let mid = (f64::from(below) + f64::from(c)) / 2.0;
+    if below.to_bits() & 1 == 0 {
+        mid
+    } else {
+        mid.next_down()
+    }
 }
 
 impl Imported {
@@ -472,5 +487,33 @@ f1 utilisation
         )
         .expect_err("empty target");
         assert!(empty.to_string().contains("map.txt:1"), "{empty}");
+    }
+
+    #[test]
+    fn xgboost_thresholds_compare_as_xgboost_does_in_single_precision() {
+        // Pins: a double goes left exactly when its single-precision rounding is below the
+        // split's value, ties to even included, on both sides of the midpoint.
+        for c in [
+            0.006_092_307_6_f32,
+            1.0,
+            3.0,
+            -2.5,
+            1e-30,
+            60.0,
+            0.1,
+            16_777_217.0,
+        ] {
+            let t = below_in_single_precision(c);
+            let goes_left = |x: f64| (x as f32) < c;
+            for x in [
+                t,
+                t.next_up(),
+                t.next_down(),
+                f64::from(c),
+                f64::from(c.next_down()),
+            ] {
+                assert_eq!(x <= t, goes_left(x), "c {c:e}, x {x:e}, t {t:e}");
+            }
+        }
     }
 }
