@@ -187,6 +187,22 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // The batch path with reasons (`ScoreBatch` with reasons, the worklist's `--reasons`):
+    // contributions a block of accounts at a time.
+    let few_refs: Vec<&Account> = few.iter().collect();
+    group.bench_function("decision_batch+4_reasons", |b| {
+        b.iter(|| {
+            gbdt.score_many_with_reasons(
+                black_box(&few_refs),
+                4,
+                now,
+                &mut scratch,
+                |_, s, r, _, _| {
+                    black_box((s, r));
+                },
+            );
+        })
+    });
     // The model alone (inputs derived beforehand): every input's exact SHAP value, one account
     // at a time, then in blocks (each leaf's table row read once per block).
     let model = gbdt.model();

@@ -106,6 +106,7 @@ pub struct Scratch {
     batch_margins: Vec<f64>,
     batch_options: Vec<f64>,
     batch_column: Vec<f64>,
+    batch_contributions: Vec<f64>,
     effect: Vec<f64>,
     uplift_reasons: Vec<Reason>,
 }
@@ -257,6 +258,7 @@ impl Engine {
             batch_margins: Vec::new(),
             batch_options: Vec::new(),
             batch_column: Vec::new(),
+            batch_contributions: Vec::new(),
             effect: vec![0.0; n],
             uplift_reasons: Vec::with_capacity(MAX_REASONS),
         }
@@ -304,12 +306,7 @@ impl Engine {
             );
             let k = max_reasons.min(MAX_REASONS);
             let group = |contributions: &[f64], sums: &mut [f64], out: &mut Vec<Reason>| {
-                sums.fill(0.0);
-                for (&r, &c) in spec.reason_of().iter().zip(contributions) {
-                    sums[r] += c;
-                }
-                top_reasons(sums, k, out);
-                fill_values(out, spec, &scratch.inputs);
+                self.group_reasons(contributions, &scratch.inputs, k, sums, out);
             };
             group(
                 &scratch.contributions,
@@ -412,6 +409,99 @@ impl Engine {
                 }
             },
         ));
+    }
+
+    /// The top `k` reasons of one account: its inputs' `contributions` summed by reason code
+    /// (into `sums`), the largest in absolute value first, each with its primary input's value.
+    fn group_reasons(
+        &self,
+        contributions: &[f64],
+        inputs: &[f64],
+        k: usize,
+        sums: &mut [f64],
+        out: &mut Vec<Reason>,
+    ) {
+        let spec = self.model.spec();
+        sums.fill(0.0);
+        for (&r, &c) in spec.reason_of().iter().zip(contributions) {
+            sums[r] += c;
+        }
+        top_reasons(sums, k, out);
+        fill_values(out, spec, inputs);
+    }
+
+    /// Scores many accounts with their top `max_reasons` reason codes, handing each to `emit`
+    /// with its position, its reasons, its uplift reasons and its inputs: what [`Self::score`]
+    /// gives for each, bit for bit, with the model's contributions computed for the accounts
+    /// together ([`Model::contributions_many`]: tree ensembles take them a block at a time
+    /// through each tree). Treatment-effect models go one account at a time (their effect
+    /// reasons depend on the treatment each account gets).
+    pub fn score_many_with_reasons<'e>(
+        &'e self,
+        accounts: &[&Account],
+        max_reasons: usize,
+        now: DateTime<Utc>,
+        scratch: &mut Scratch,
+        mut emit: impl FnMut(usize, &Scored<'e>, &[Reason], &[Reason], &[f64]),
+    ) {
+        if self.model.uplift().is_some() || max_reasons == 0 {
+            for (i, account) in accounts.iter().enumerate() {
+                let s = self.score(account, max_reasons, now, scratch);
+                emit(
+                    i,
+                    &s,
+                    &scratch.reasons,
+                    &scratch.uplift_reasons,
+                    &scratch.inputs,
+                );
+            }
+            return;
+        }
+        let spec = self.model.spec();
+        let p = spec.len();
+        let n = accounts.len();
+        scratch.batch_inputs.resize(n * p, 0.0);
+        scratch.batch_contributions.resize(n * p, 0.0);
+        scratch.batch_margins.resize(n, 0.0);
+        scratch.reason_sums.resize(spec.reasons().len(), 0.0);
+        for (row, account) in scratch
+            .batch_inputs
+            .chunks_exact_mut(p.max(1))
+            .zip(accounts)
+        {
+            spec.derive(account, row);
+        }
+        self.model.contributions_many(
+            &scratch.batch_inputs,
+            &mut scratch.batch_contributions,
+            &mut scratch.batch_margins,
+            &mut scratch.model,
+        );
+        scratch.uplift_reasons.clear();
+        let k = max_reasons.min(MAX_REASONS);
+        for (i, account) in accounts.iter().enumerate() {
+            let inputs = scratch.batch_inputs.get(i * p..(i + 1) * p).unwrap_or(&[]);
+            let contributions = scratch
+                .batch_contributions
+                .get(i * p..(i + 1) * p)
+                .unwrap_or(&[]);
+            self.group_reasons(
+                contributions,
+                inputs,
+                k,
+                &mut scratch.reason_sums,
+                &mut scratch.reasons,
+            );
+            let margin = scratch.batch_margins[i];
+            let probability = self.model.probability_of_margin(margin);
+            let scored = Scored {
+                probability,
+                margin,
+                decision: self.decide(probability, None, account, now),
+                options: None,
+            };
+            emit(i, &scored, &scratch.reasons, &[], inputs);
+        }
     }
 
     /// Readable text of a reason code.
@@ -583,6 +673,55 @@ mod tests {
         engine.score_many(&batch, now(), &mut scratch, &mut many);
         assert_eq!(many.len(), 11);
         assert!(many.iter().all(|s| *s == plain));
+    }
+
+    #[test]
+    fn reasons_for_many_accounts_are_each_accounts_own() {
+        // Pins: the batch path with reasons (contributions in blocks) gives `score`'s
+        // probability, margin, decision and reasons for every account, bit for bit.
+        let engine = shipped_engine();
+        let mut scratch = engine.scratch();
+        let accounts: Vec<Account> = (0..37)
+            .map(|i| {
+                let mut a = delinquent_account();
+                a.account_id = format!("a{i}");
+                a.profile.current_balance = Some(500.0 * f64::from(i));
+                if i % 5 == 0 {
+                    a.profile.credit_limit = None;
+                }
+                for (m, c) in a.history.iter_mut().enumerate() {
+                    c.amount_paid = f64::from((i * 37 + m as u32 * 11) % 900);
+                    c.days_past_due = 30 * ((i + m as u32) % 4);
+                }
+                a
+            })
+            .collect();
+        let refs: Vec<&Account> = accounts.iter().collect();
+        let mut seen = Vec::new();
+        let mut batch_scratch = engine.scratch();
+        engine.score_many_with_reasons(&refs, 4, now(), &mut batch_scratch, |i, s, r, u, x| {
+            seen.push((i, *s, r.to_vec(), u.len(), x.to_vec()));
+        });
+        assert_eq!(seen.len(), accounts.len());
+        // Bits, so that a missing value (NaN) equals itself.
+        let bits = |r: &[Reason]| -> Vec<(usize, u64, u64)> {
+            r.iter()
+                .map(|r| (r.reason, r.contribution.to_bits(), r.value.to_bits()))
+                .collect()
+        };
+        let input_bits = |x: &[f64]| -> Vec<u64> { x.iter().map(|v| v.to_bits()).collect() };
+        for (i, s, reasons, uplift, inputs) in seen {
+            let one = engine.score(&accounts[i], 4, now(), &mut scratch);
+            assert_eq!(s, one, "account {i}");
+            assert_eq!(reasons.len(), 4);
+            assert_eq!(bits(&reasons), bits(scratch.reasons()), "account {i}");
+            assert_eq!(
+                input_bits(&inputs),
+                input_bits(scratch.inputs()),
+                "account {i}"
+            );
+            assert_eq!(uplift, 0);
+        }
     }
 
     /// An uplift engine on the shipped trees: `none` (the first half of the trees, 0.8 lower)

@@ -284,22 +284,23 @@ impl Deployment {
                     );
                 }
             } else {
-                for &i in &members {
-                    let s = engine.score(accounts[i], k, now, &mut scratch);
-                    if let Some(drift) = drift {
-                        drift.record(scratch.inputs(), &[s.probability]);
-                    }
-                    let mut d = ScoredAccount::new(
-                        engine,
-                        decider,
-                        &s,
-                        scratch.reasons(),
-                        accounts[i],
-                        now,
-                    );
-                    d.uplift_reasons = scratch.uplift_reasons().to_vec();
-                    decided(i, d);
-                }
+                let group: Vec<&Account> = members.iter().map(|&i| accounts[i]).collect();
+                engine.score_many_with_reasons(
+                    &group,
+                    k,
+                    now,
+                    &mut scratch,
+                    |j, s, reasons, uplift_reasons, inputs| {
+                        let i = members[j];
+                        if let Some(drift) = drift {
+                            drift.record(inputs, &[s.probability]);
+                        }
+                        let mut d =
+                            ScoredAccount::new(engine, decider, s, reasons, accounts[i], now);
+                        d.uplift_reasons = uplift_reasons.to_vec();
+                        decided(i, d);
+                    },
+                );
             }
             self.record(decider, members.len() as u64);
         }
