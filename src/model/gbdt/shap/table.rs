@@ -244,13 +244,11 @@ impl ShapTable {
     ) {
         const B: usize = super::SHAP_BLOCK;
         let b = margins.len().min(B);
-        let depth_max = visits
-            .iter()
-            .map(|v| usize::from(v.depth))
-            .max()
-            .unwrap_or(0);
-        masks.clear();
-        masks.resize((depth_max + 2) * B, [0; 2]);
+        // Depths are below 256 (a `u8`). Every entry is written (by a node's parent, which
+        // comes first depth first) before it is read: the buffer only has to be long enough.
+        if masks.len() < 258 * B {
+            masks.resize(258 * B, [0; 2]);
+        }
         let mut mine = [0usize; B];
         for visit in visits {
             let depth = usize::from(visit.depth);
