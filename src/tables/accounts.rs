@@ -271,27 +271,43 @@ pub(super) fn attach_history(
     let min = t.floats("minimum_due")?;
     let paid = t.floats("amount_paid")?;
     let dpd = t.ints("days_past_due")?;
-    // The history rows of each account, to find repeated statement dates once sorted.
-    let mut source_rows: Vec<Vec<u64>> = vec![Vec::new(); set.accounts.len()];
+    // Each row's account, looked up once (history is usually grouped by account: the previous
+    // row's account is reused), and each account's number of rows, so that its cycles and
+    // their row numbers are allocated once.
+    const NONE: usize = usize::MAX;
+    let mut owner = vec![NONE; t.len()];
+    let mut counts = vec![0usize; set.accounts.len()];
     let mut last: Option<(&str, usize)> = None;
+    for (o, id) in owner.iter_mut().zip(&ids) {
+        let Some(id) = *id else { continue };
+        let a = match last {
+            Some((last_id, a)) if last_id == id => a,
+            _ => set.index.get(id).copied().unwrap_or(NONE),
+        };
+        if let Some(c) = counts.get_mut(a) {
+            *c += 1;
+            last = Some((id, a));
+        }
+        *o = a;
+    }
+    for (account, &c) in set.accounts.iter_mut().zip(&counts) {
+        account.history.reserve_exact(c);
+    }
+    // The history rows of each account, to find repeated statement dates once sorted.
+    let mut source_rows: Vec<Vec<u64>> = counts.iter().map(|&c| Vec::with_capacity(c)).collect();
     for i in 0..t.len() {
         let row = t.row(i);
         errors.at(ids[i]);
         let Some(id) = errors.need(t, "account_id", Kind::Text, i, ids[i]) else {
             continue;
         };
-        // History is usually grouped by account: the previous row's account is looked up once.
-        let found = match last {
-            Some((last_id, a)) if last_id == id => Some(a),
-            _ => set.index.get(id).copied(),
-        };
-        let Some(a) = found else {
+        let a = owner[i];
+        if a >= counts.len() {
             if let Some(message) = set.missing(id, "history") {
                 errors.push(RowError::new(t.file(), row, "account_id", message));
             }
             continue;
-        };
-        last = Some((id, a));
+        }
         let date = errors.need(t, "statement_date", Kind::Date, i, dates[i]);
         let amount_due = errors.amount(t, "amount_due", i, due[i]);
         let minimum_due = errors.amount(t, "minimum_due", i, min[i]);
