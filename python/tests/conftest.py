@@ -17,6 +17,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+# grpcio's fork handlers abort a child forked after a channel was used (grpcio 1.80 on CPython
+# 3.9: `subprocess.run` of payrisk-train died with SIGABRT before its exec); the tests fork to
+# run the binaries, and none uses gRPC in a forked child.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO.parent / "shared" / "data"
 MODEL = REPO / "models" / "uci-credit" / "2" / "model.json"

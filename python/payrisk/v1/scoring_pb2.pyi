@@ -125,7 +125,7 @@ class CreditProfile(_message.Message):
     current_balance_unknown: bool
     months_on_book_unknown: bool
     hardship_unknown: bool
-    def __init__(self, credit_limit: _Optional[float] = ..., current_balance: _Optional[float] = ..., months_on_book: _Optional[int] = ..., open_credit_lines: _Optional[int] = ..., prior_delinquencies: _Optional[int] = ..., bureau_score: _Optional[float] = ..., annual_income: _Optional[float] = ..., hardship: _Optional[bool] = ..., credit_limit_unknown: _Optional[bool] = ..., current_balance_unknown: _Optional[bool] = ..., months_on_book_unknown: _Optional[bool] = ..., hardship_unknown: _Optional[bool] = ...) -> None: ...
+    def __init__(self, credit_limit: _Optional[float] = ..., current_balance: _Optional[float] = ..., months_on_book: _Optional[int] = ..., open_credit_lines: _Optional[int] = ..., prior_delinquencies: _Optional[int] = ..., bureau_score: _Optional[float] = ..., annual_income: _Optional[float] = ..., hardship: bool = ..., credit_limit_unknown: bool = ..., current_balance_unknown: bool = ..., months_on_book_unknown: bool = ..., hardship_unknown: bool = ...) -> None: ...
 
 class PaymentCycle(_message.Message):
     __slots__ = ("statement_date", "amount_due", "minimum_due", "amount_paid", "days_past_due")
@@ -184,7 +184,7 @@ class Compliance(_message.Message):
     deceased: bool
     opted_out_channels: _containers.RepeatedScalarFieldContainer[str]
     time_zone: str
-    def __init__(self, cease_communication: _Optional[bool] = ..., dispute_pending: _Optional[bool] = ..., bankruptcy: _Optional[bool] = ..., attorney_represented: _Optional[bool] = ..., deceased: _Optional[bool] = ..., opted_out_channels: _Optional[_Iterable[str]] = ..., time_zone: _Optional[str] = ...) -> None: ...
+    def __init__(self, cease_communication: bool = ..., dispute_pending: bool = ..., bankruptcy: bool = ..., attorney_represented: bool = ..., deceased: bool = ..., opted_out_channels: _Optional[_Iterable[str]] = ..., time_zone: _Optional[str] = ...) -> None: ...
 
 class ContactAttempt(_message.Message):
     __slots__ = ("at", "channel", "outcome")

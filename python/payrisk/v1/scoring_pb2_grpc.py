@@ -5,7 +5,7 @@ import warnings
 
 from payrisk.v1 import scoring_pb2 as payrisk_dot_v1_dot_scoring__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.80.1'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -25,7 +25,7 @@ if _version_not_supported:
     )
 
 
-class ScoringServiceStub:
+class ScoringServiceStub(object):
     """The scoring service.
     """
 
@@ -57,7 +57,7 @@ class ScoringServiceStub:
                 _registered_method=True)
 
 
-class ScoringServiceServicer:
+class ScoringServiceServicer(object):
     """The scoring service.
     """
 
@@ -122,7 +122,7 @@ def add_ScoringServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class ScoringService:
+class ScoringService(object):
     """The scoring service.
     """
 
@@ -235,7 +235,7 @@ class ScoringService:
             _registered_method=True)
 
 
-class AdminServiceStub:
+class AdminServiceStub(object):
     """Operations on a running server.
     """
 
@@ -257,7 +257,7 @@ class AdminServiceStub:
                 _registered_method=True)
 
 
-class AdminServiceServicer:
+class AdminServiceServicer(object):
     """Operations on a running server.
     """
 
@@ -301,7 +301,7 @@ def add_AdminServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class AdminService:
+class AdminService(object):
     """Operations on a running server.
     """
 
