@@ -18,7 +18,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, Date64Type, Float64Type, Int64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
-use arrow_schema::{DataType, TimeUnit};
+use arrow_schema::{DataType, SchemaRef, TimeUnit};
 use chrono::NaiveDate;
 use payrisk::tables::{check_columns, Columns, Kind, ReadOptions, Schema, TableError};
 
@@ -60,23 +60,17 @@ fn read_error(
 }
 
 impl ArrowColumns {
-    /// Reads `batches` (all of one schema) named `file` as a table of `schema`: its columns
-    /// checked (missing, unknown with the nearest name), then each kept column read as its kind.
+    /// Reads `batches` (all of the stream's schema `arrow`) named `file` as a table of `schema`:
+    /// its columns checked (missing, unknown with the nearest name), then each kept column read
+    /// as its kind.
     pub fn read(
         file: &str,
+        arrow: &SchemaRef,
         batches: &[RecordBatch],
         schema: &Schema,
         options: &ReadOptions,
     ) -> Result<ArrowColumns, TableError> {
-        let names: Vec<String> = match batches.first() {
-            Some(b) => b
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.name().clone())
-                .collect(),
-            None => Vec::new(),
-        };
+        let names: Vec<String> = arrow.fields().iter().map(|f| f.name().clone()).collect();
         let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let keep = check_columns(
             file,

@@ -18,8 +18,9 @@ mod output;
 use std::path::PathBuf;
 
 use arrow_array::ffi_stream::RecordBatchStreamReader;
-use arrow_array::RecordBatch;
+use arrow_array::{RecordBatch, RecordBatchReader};
 use arrow_pyarrow::{FromPyArrow, PyArrowType};
+use arrow_schema::SchemaRef;
 use chrono::{DateTime, Utc};
 use payrisk::domain::Account;
 use payrisk::serve::drift::DriftSettings;
@@ -73,31 +74,38 @@ impl Reading {
     fn table(
         &self,
         which: usize,
-        batches: &[RecordBatch],
+        stream: &Stream,
         schema: &Schema,
     ) -> Result<ArrowColumns, TableError> {
-        ArrowColumns::read(&self.names[which], batches, schema, &self.options)
+        ArrowColumns::read(
+            &self.names[which],
+            &stream.0,
+            &stream.1,
+            schema,
+            &self.options,
+        )
     }
 
-    fn portfolio(
-        &self,
-        accounts: &[RecordBatch],
-        history: &[RecordBatch],
-    ) -> Result<Vec<Account>, TableError> {
+    fn portfolio(&self, accounts: &Stream, history: &Stream) -> Result<Vec<Account>, TableError> {
         let a = self.table(0, accounts, &tables::ACCOUNTS)?;
         let h = self.table(1, history, &tables::HISTORY)?;
         tables::portfolio(&a, &h, &self.options.protected).map(|(accounts, _)| accounts)
     }
 }
 
-/// Every batch of an Arrow stream (anything with `__arrow_c_stream__`: pyarrow tables and
-/// readers, Polars and pandas frames), imported without copying.
-fn batches(stream: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<RecordBatch>> {
+/// An Arrow stream's schema and every batch (anything with `__arrow_c_stream__`: pyarrow tables
+/// and readers, Polars and pandas frames), imported without copying. The schema comes from the
+/// stream, so a table without rows (and without batches) still has its columns.
+type Stream = (SchemaRef, Vec<RecordBatch>);
+
+fn batches(stream: &Bound<'_, PyAny>, what: &str) -> PyResult<Stream> {
     let reader = RecordBatchStreamReader::from_pyarrow_bound(stream)
         .map_err(|e| PyValueError::new_err(format!("{what}: not an Arrow table or stream: {e}")))?;
-    reader
+    let schema = reader.schema();
+    let batches = reader
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| PyValueError::new_err(format!("{what}: {e}")))
+        .map_err(|e| PyValueError::new_err(format!("{what}: {e}")))?;
+    Ok((schema, batches))
 }
 
 fn decision_time(now: Option<&str>) -> PyResult<DateTime<Utc>> {

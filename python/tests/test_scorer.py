@@ -218,3 +218,14 @@ def test_a_model_or_policy_that_does_not_load_raises_load_error(tmp_path):
         payrisk.Scorer(MODEL, bad)
     with pytest.raises(TypeError, match="expected a pandas or Polars DataFrame"):
         payrisk.Scorer(MODEL, POLICY).score([1, 2], [3])
+
+
+def test_tables_without_rows_give_an_empty_worklist(scorer):
+    # Pins: a table with no rows (an Arrow stream without batches) still has its columns: an
+    # empty worklist, not "required column is missing"; an account without cycles is decided.
+    accounts, history = small_portfolio()
+    none = pa.array([False] * accounts.num_rows)
+    empty = scorer.score(accounts.filter(none), history.slice(0, 0), now=NOW)
+    assert empty.num_rows == 0 and empty.column_names == WORKLIST_COLUMNS
+    alone = scorer.score(accounts, history.slice(0, 0), now=NOW)
+    assert alone.num_rows == 3
