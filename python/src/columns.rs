@@ -168,6 +168,19 @@ fn whole(v: f64) -> Option<i64> {
     (v.is_finite() && v % 1.0 == 0.0 && v.abs() < 9.0e15).then_some(v as i64)
 }
 
+/// Every text cell of `arrays` (missing when empty or a null token) read by `parse`.
+fn parsed<T>(
+    arrays: &[ArrayRef],
+    nulls: &[String],
+    parse: impl Fn(&str) -> Option<T>,
+) -> Vec<Option<T>> {
+    let mut out = Vec::with_capacity(arrays.iter().map(|a| a.len()).sum());
+    for a in arrays {
+        out.extend(strings(a.as_ref()).map(|s| cell(s, nulls).and_then(&parse)));
+    }
+    out
+}
+
 fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
@@ -241,37 +254,11 @@ impl Column {
                 }
                 Typed::Date(out)
             }
-            Kind::Float => Typed::Float(
-                text.iter()
-                    .flat_map(|a| {
-                        strings(a.as_ref())
-                            .map(|s| cell(s, nulls).and_then(|s| s.parse().ok()))
-                            .collect::<Vec<_>>()
-                    })
-                    .collect(),
-            ),
-            Kind::Int => Typed::Int(
-                text.iter()
-                    .flat_map(|a| {
-                        strings(a.as_ref())
-                            .map(|s| {
-                                cell(s, nulls)
-                                    .and_then(|s| s.parse::<f64>().ok())
-                                    .and_then(whole)
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                    .collect(),
-            ),
-            Kind::Date => Typed::Date(
-                text.iter()
-                    .flat_map(|a| {
-                        strings(a.as_ref())
-                            .map(|s| cell(s, nulls).and_then(parse_date))
-                            .collect::<Vec<_>>()
-                    })
-                    .collect(),
-            ),
+            Kind::Float => Typed::Float(parsed(&text, nulls, |s| s.parse().ok())),
+            Kind::Int => Typed::Int(parsed(&text, nulls, |s| {
+                s.parse::<f64>().ok().and_then(whole)
+            })),
+            Kind::Date => Typed::Date(parsed(&text, nulls, parse_date)),
         };
         Ok(Column {
             source: if is_native { source } else { text },
@@ -349,9 +336,10 @@ impl Columns for ArrowColumns {
         let Typed::Text(arrays) = &self.column(name)?.typed else {
             return Err(self.kind_error(name, Kind::Text));
         };
+        // Null tokens are missing in text columns too, as `payrisk-train` reads them.
         let mut out = Vec::with_capacity(self.len);
         for a in arrays {
-            out.extend(strings(a.as_ref()).map(|s| s.map(str::trim).filter(|s| !s.is_empty())));
+            out.extend(strings(a.as_ref()).map(|s| cell(s, &self.nulls)));
         }
         Ok(out)
     }

@@ -198,6 +198,12 @@ def test_types_a_dataframe_carries_are_read_as_their_kind(scorer):
     texts = accounts.set_column(2, "credit_limit", pa.array(["5000", "NA", "2000"]))
     got = scorer.score(texts, history, now=NOW, null_values=["NA"]).column("repayment_probability")
     assert got.equals(expected)
+    # A null token is missing in a text column too (an unknown time zone would be an error).
+    zones = accounts.append_column("time_zone", pa.array(["NA", "America/New_York", "NA"]))
+    got = scorer.score(zones, history, now=NOW, null_values=["NA"]).column("repayment_probability")
+    assert got.equals(expected)
+    with pytest.raises(payrisk.DataError, match="time_zone"):
+        scorer.score(zones, history, now=NOW)
     numbered = scorer.score(
         accounts.set_column(0, "account_id", pa.array([2, 10, 1])),
         history.set_column(0, "account_id", pa.array([2] * 3 + [10] * 3 + [1] * 3)), now=NOW)
