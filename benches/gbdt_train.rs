@@ -99,8 +99,9 @@ fn main() {
     let test_labels: Vec<bool> = test.iter().map(|&i| labels[i]).collect();
     let auc = evaluate(&test_labels, &scores).map_or(f64::NAN, |m| m.auc);
     println!(
-        "payrisk gbdt: {} rows x {p} features, {} trees, 2 threads: best of {fits} fits {best:.3} s, test AUC {auc:.4}",
+        "payrisk gbdt: {} rows x {p} features, {} trees, {} threads: best of {fits} fits {best:.3} s, test AUC {auc:.4}",
         train.len(),
-        boosted.trees.len()
+        boosted.trees.len(),
+        config.threads
     );
 }

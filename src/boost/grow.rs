@@ -7,10 +7,10 @@
 //! above, or the reverse).
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use super::binning::{BinnedMatrix, Bins, RowBinned};
+use super::team::{Barrier, Cells};
 use super::GbdtConfig;
 
 /// A node of a tree being grown.
@@ -36,8 +36,8 @@ pub struct GrowNode {
 
 /// A feature's histogram pass, in bin scans of equal cost (see [`Grower::deal`]).
 const SEARCH_BINS_PER_PASS: usize = 400;
-/// Trees on fewer rows x features than this grow on one thread.
-const PARALLEL_MIN_CELLS: usize = 64 * 1024;
+/// Fits whose trees see fewer rows x features than this run on one thread.
+pub const PARALLEL_MIN_CELLS: usize = 64 * 1024;
 
 impl GrowNode {
     fn leaf(value: f64, cover: f64) -> GrowNode {
@@ -133,9 +133,9 @@ pub struct TreeData<'a> {
     /// The cuts, for raw thresholds.
     pub bins: &'a Bins,
     /// Gradient per training row.
-    pub grad: &'a [f64],
+    pub grad: &'a Cells,
     /// Hessian per training row.
-    pub hess: &'a [f64],
+    pub hess: &'a Cells,
     /// Features this tree may split on, ascending.
     pub features: &'a [usize],
     /// Monotone constraint per feature.
@@ -271,7 +271,7 @@ impl Group {
         }
         for &r in rows {
             let r = r as usize;
-            let (g, h) = (data.grad[r], data.hess[r]);
+            let (g, h) = (data.grad.get(r), data.hess.get(r));
             let row = data.rows.row(r);
             for (_, pos, bins) in &self.features {
                 let s = &mut hist[bins.start + usize::from(row[*pos])];
@@ -287,66 +287,37 @@ impl Group {
 type Found = (Option<Split>, Option<Split>);
 
 /// How the workers growing one tree meet: after each search every worker posts its best splits
-/// and waits for the others (a spinning barrier: the waits are microseconds, and a sleeping
-/// thread would take far longer to wake); then each reads all posts in worker order, so every
-/// worker takes the same decision.
-struct Exchange {
-    workers: usize,
-    arrived: AtomicUsize,
-    generation: AtomicUsize,
-    /// Set when a worker unwinds, so that the others stop waiting for it.
-    abandoned: AtomicBool,
+/// and waits at the team's barrier for the others; then each reads all posts in worker order, so
+/// every worker takes the same decision.
+pub struct Exchange {
     /// Posts by step parity, then by worker. A worker can post for step `s + 2` only after every
-    /// worker has passed the barrier of step `s + 1`, so after all have read step `s`'s posts.
+    /// worker has passed the barrier of step `s + 1`, so after all have read step `s`'s posts
+    /// (other waits at the same barrier in between only add meetings).
     posts: [Vec<Mutex<Found>>; 2],
 }
 
-/// Spins before a waiting worker starts yielding its core.
-const SPINS_BEFORE_YIELD: u32 = 1 << 14;
-
 impl Exchange {
-    fn new(workers: usize) -> Exchange {
-        let posts = || (0..workers).map(|_| Mutex::new((None, None))).collect();
+    /// An exchange for the workers of `barrier`.
+    pub(super) fn new(barrier: &Barrier) -> Exchange {
+        let posts = || {
+            (0..barrier.workers())
+                .map(|_| Mutex::new((None, None)))
+                .collect()
+        };
         Exchange {
-            workers,
-            arrived: AtomicUsize::new(0),
-            generation: AtomicUsize::new(0),
-            abandoned: AtomicBool::new(false),
             posts: [posts(), posts()],
-        }
-    }
-
-    fn wait(&self) {
-        let generation = self.generation.load(Ordering::Acquire);
-        if self.arrived.fetch_add(1, Ordering::AcqRel) + 1 == self.workers {
-            self.arrived.store(0, Ordering::Relaxed);
-            self.generation.fetch_add(1, Ordering::Release);
-            return;
-        }
-        let mut spins = 0u32;
-        while self.generation.load(Ordering::Acquire) == generation {
-            assert!(
-                !self.abandoned.load(Ordering::Relaxed),
-                "a tree-growing worker panicked"
-            );
-            if spins < SPINS_BEFORE_YIELD {
-                spins += 1;
-                std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
-            }
         }
     }
 
     /// Posts `found` for `step` and returns the best of all workers' posts (ties: the earlier
     /// worker, whose features come first).
-    fn share(&self, step: usize, worker: usize, found: Found) -> Found {
-        if self.workers == 1 {
+    fn share(&self, barrier: &Barrier, step: usize, worker: usize, found: Found) -> Found {
+        if barrier.workers() == 1 {
             return found;
         }
         let posts = &self.posts[step % 2];
         *posts[worker].lock().unwrap_or_else(PoisonError::into_inner) = found;
-        self.wait();
+        barrier.wait();
         posts.iter().fold((None, None), |(a, b), post| {
             let (x, y) = *post.lock().unwrap_or_else(PoisonError::into_inner);
             (better(a, x), better(b, y))
@@ -354,22 +325,20 @@ impl Exchange {
     }
 }
 
-/// Marks the exchange abandoned if its worker unwinds.
-struct AbandonOnPanic<'a>(&'a Exchange);
-
-impl Drop for AbandonOnPanic<'_> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.0.abandoned.store(true, Ordering::Relaxed);
-        }
-    }
-}
-
-/// One worker's state. Every worker grows the same tree: each builds and searches only its own
-/// features' histograms, and partitions its own copy of the rows, so the workers meet once per
-/// split and exchange nothing but the candidate splits.
-#[derive(Default)]
-struct Worker {
+/// One worker's part in growing trees, its buffers reused from one tree to the next. Every
+/// worker of a fit grows the same tree: each builds and searches only its own features'
+/// histograms and partitions its own copy of the rows, so the workers meet once per split and
+/// exchange nothing but the candidate splits, and each ends with the same nodes and leaves.
+pub struct Grower {
+    /// Start of each feature's bins in a flat histogram (one more entry than features); features
+    /// that cannot split have no bins.
+    offsets: Vec<usize>,
+    /// Position of each feature in the row-major matrix.
+    position: Vec<usize>,
+    /// This worker's place in its team.
+    id: usize,
+    /// Exchanges so far, over all trees.
+    step: usize,
     group: Group,
     /// The tree's rows, partitioned by leaf.
     indices: Vec<u32>,
@@ -381,22 +350,10 @@ struct Worker {
     leaves: Vec<(usize, Range<usize>)>,
 }
 
-/// Grows trees, reusing its buffers from one tree to the next.
-pub struct Grower {
-    /// Start of each feature's bins in a flat histogram (one more entry than features); features
-    /// that cannot split have no bins.
-    offsets: Vec<usize>,
-    /// Position of each feature in the row-major matrix.
-    position: Vec<usize>,
-    /// Most worker threads.
-    threads: usize,
-    workers: Vec<Worker>,
-}
-
 impl Grower {
-    /// A grower for data binned by `bins`, whose histograms cover `usable` (ascending), the
-    /// features of the row-major matrix, on at most `threads` threads.
-    pub fn new(bins: &Bins, usable: &[usize], threads: usize) -> Grower {
+    /// Worker `id`'s grower for data binned by `bins`, whose histograms cover `usable`
+    /// (ascending), the features of the row-major matrix.
+    pub fn new(bins: &Bins, usable: &[usize], id: usize) -> Grower {
         let mut offsets = vec![0];
         for j in 0..bins.n_features() {
             let len = if usable.contains(&j) {
@@ -413,18 +370,26 @@ impl Grower {
         Grower {
             position,
             offsets,
-            threads: threads.max(1),
-            workers: Vec::new(),
+            id,
+            step: 0,
+            group: Group::default(),
+            indices: Vec::new(),
+            spill: Vec::new(),
+            pool: Vec::new(),
+            leaves: Vec::new(),
         }
+    }
+
+    /// This worker's place in its team.
+    pub fn id(&self) -> usize {
+        self.id
     }
 
     /// Each leaf of the last tree grown, with the rows (of those it was grown on) that reach it.
     pub fn leaves(&self) -> impl Iterator<Item = (usize, &[u32])> {
-        self.workers.iter().take(1).flat_map(|w| {
-            w.leaves
-                .iter()
-                .map(|(node, rows)| (*node, &w.indices[rows.clone()]))
-        })
+        self.leaves
+            .iter()
+            .map(|(node, rows)| (*node, &self.indices[rows.clone()]))
     }
 
     /// Deals `features` (ascending) out to `threads` workers in contiguous runs of about equal
@@ -449,40 +414,26 @@ impl Grower {
         runs
     }
 
-    /// Grows one tree on `rows` (indices into the binned training matrix, ascending). The
-    /// features are dealt out to workers in contiguous runs; the tree does not depend on how.
-    pub fn grow(&mut self, data: &TreeData<'_>, rows: &[u32]) -> Vec<GrowNode> {
-        let features = data.features;
-        let threads = if rows.len() * features.len() < PARALLEL_MIN_CELLS {
-            1
-        } else {
-            self.threads.min(features.len()).max(1)
-        };
-        let runs = self.deal(features, threads);
-        let n = runs.len();
-        if self.workers.len() < n {
-            self.workers.resize_with(n, Worker::default);
-        }
-        for (worker, run) in self.workers.iter_mut().zip(&runs) {
-            worker.group.features = run
-                .iter()
-                .map(|&j| (j, self.position[j], self.offsets[j]..self.offsets[j + 1]))
-                .collect();
-        }
-        let exchange = Exchange::new(n);
+    /// Grows one tree on `rows` (indices into the binned training matrix, ascending) together
+    /// with the other workers of `barrier`, every one calling this with the same arguments. The
+    /// features are dealt out to the workers in contiguous runs; the tree does not depend on how.
+    pub fn grow(
+        &mut self,
+        data: &TreeData<'_>,
+        rows: &[u32],
+        barrier: &Barrier,
+        exchange: &Exchange,
+    ) -> Vec<GrowNode> {
+        let runs = self.deal(data.features, barrier.workers());
+        let run = runs.get(self.id).copied().unwrap_or_default();
+        self.group.features = run
+            .iter()
+            .map(|&j| (j, self.position[j], self.offsets[j]..self.offsets[j + 1]))
+            .collect();
         let len = self.offsets[self.offsets.len() - 1];
-        let (first, rest) = self.workers[..n].split_at_mut(1);
-        std::thread::scope(|scope| {
-            for (k, worker) in rest.iter_mut().enumerate() {
-                let exchange = &exchange;
-                scope.spawn(move || worker.grow(data, rows, k + 1, exchange, len));
-            }
-            first[0].grow(data, rows, 0, &exchange, len)
-        })
+        self.grow_tree(data, rows, barrier, exchange, len)
     }
-}
 
-impl Worker {
     /// A histogram buffer of `len` bins from the pool (its contents are stale).
     fn take_histogram(&mut self, len: usize) -> Vec<Stat> {
         self.pool
@@ -510,32 +461,30 @@ impl Worker {
         write
     }
 
-    /// Grows the tree as worker `id` of `exchange`; histograms have `len` bins.
-    fn grow(
+    /// Grows the tree with this worker's features; histograms have `len` bins.
+    fn grow_tree(
         &mut self,
         data: &TreeData<'_>,
         rows: &[u32],
-        id: usize,
+        barrier: &Barrier,
         exchange: &Exchange,
         len: usize,
     ) -> Vec<GrowNode> {
-        let _guard = AbandonOnPanic(exchange);
-        let mut step = 0;
         self.indices.clear();
         self.indices.extend_from_slice(rows);
         self.leaves.clear();
         let all = 0..rows.len();
         let total = rows.iter().fold(Stat::default(), |mut s, &r| {
-            s.g += data.grad[r as usize];
-            s.h += data.hess[r as usize];
+            s.g += data.grad.get(r as usize);
+            s.h += data.hess.get(r as usize);
             s.n += 1;
             s
         });
         let mut hist = self.take_histogram(len);
         let root = data.candidate(total, 0, f64::NEG_INFINITY, f64::INFINITY);
         let found = self.search(data, all.clone(), &mut hist, None, [root, None]);
-        let (best, _) = exchange.share(step, id, found);
-        step += 1;
+        let (best, _) = exchange.share(barrier, self.step, self.id, found);
+        self.step += 1;
         let mut nodes = vec![GrowNode::leaf(
             data.value(&total, f64::NEG_INFINITY, f64::INFINITY),
             total.h,
@@ -605,8 +554,8 @@ impl Worker {
                 Some(&mut large),
                 [small_leaf, large_leaf],
             );
-            let (small_best, large_best) = exchange.share(step, id, found);
-            step += 1;
+            let (small_best, large_best) = exchange.share(barrier, self.step, self.id, found);
+            self.step += 1;
             let (left_hist, right_hist, left_best, right_best) = if left_smaller {
                 (small, large, small_best, large_best)
             } else {
@@ -742,6 +691,8 @@ mod tests {
         }
     }
 
+    /// Grows one tree on `rows` with `threads` workers; worker 0's nodes and grower, after
+    /// checking that every worker ended with the same nodes and leaves.
     fn grow_on(problem: &Problem, threads: usize, rows: &[u32]) -> (Vec<GrowNode>, Grower) {
         let params = GbdtConfig {
             max_leaves: 15,
@@ -750,23 +701,50 @@ mod tests {
         };
         let monotone = vec![0i8; problem.bins.n_features()];
         let row_binned = problem.binned.row_major(&problem.usable);
+        let cells = |values: &[f64]| {
+            let cells = Cells::new(values.len(), 0.0);
+            for (i, &v) in values.iter().enumerate() {
+                cells.set(i, v);
+            }
+            cells
+        };
+        let (grad, hess) = (cells(&problem.grad), cells(&problem.hess));
         let data = TreeData {
             binned: &problem.binned,
             rows: &row_binned,
             bins: &problem.bins,
-            grad: &problem.grad,
-            hess: &problem.hess,
+            grad: &grad,
+            hess: &hess,
             features: &problem.usable,
             monotone: &monotone,
             params: &params,
         };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("thread pool");
-        let mut grower = Grower::new(&problem.bins, &problem.usable, threads);
-        let nodes = pool.install(|| grower.grow(&data, rows));
-        (nodes, grower)
+        let barrier = Barrier::new(threads);
+        let exchange = Exchange::new(&barrier);
+        let mut grown: Vec<(Vec<GrowNode>, Grower)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|id| {
+                    let (data, barrier, exchange) = (&data, &barrier, &exchange);
+                    scope.spawn(move || {
+                        let _guard = barrier.guard();
+                        let mut grower = Grower::new(&problem.bins, &problem.usable, id);
+                        (grower.grow(data, rows, barrier, exchange), grower)
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().expect("worker"))
+                .collect()
+        });
+        let leaves = |g: &Grower| -> Vec<(usize, Vec<u32>)> {
+            g.leaves().map(|(n, r)| (n, r.to_vec())).collect()
+        };
+        for (nodes, grower) in &grown[1..] {
+            assert_eq!(nodes, &grown[0].0, "every worker grows the same tree");
+            assert_eq!(leaves(grower), leaves(&grown[0].1), "and the same leaves");
+        }
+        grown.swap_remove(0)
     }
 
     /// The node a binned row reaches.

@@ -1,29 +1,37 @@
 //! payrisk's histogram gradient-boosting trainer, cargo feature `boost` (enabled by `train`; it
-//! needs rayon but not Polars, so its benchmark builds without Polars). Binary log-loss for the
+//! needs neither Polars nor rayon, so its benchmark builds without them). Binary log-loss for the
 //! repayment models; squared error ([`Objective::Squared`]) for the treatment-effect learners'
 //! regressions on pseudo-outcomes.
 //!
 //! - [`binning`]: quantile bins per feature, with a bin for missing values.
-//! - [`grow`]: one tree from gradient statistics: histograms with subtraction, learned missing
+//! - `grow`: one tree from gradient statistics: histograms with subtraction, learned missing
 //!   direction, leaf-wise growth, monotone constraints.
+//!
+//! - `team`: how the workers of one fit share a round: spinning barriers, per-row cells, passes
+//!   over the rows in claimed chunks.
 //!
 //! The boosting loop here draws the row and column samples (seeded, deterministic), holds out an
 //! early-stopping set carved from the training rows (never the test rows), and keeps the trees up
-//! to the best validation log loss. Histograms are built in parallel over features with rayon;
-//! each feature's sums run in a fixed order, so the model is the same for any thread count.
+//! to the best validation log loss. Its workers live for the whole fit: histograms are built in
+//! parallel over features, each feature's sums in a fixed order, and every row's margin and
+//! gradient has one writer and one formula, so the model is the same for any thread count.
 
 pub mod binning;
-pub mod grow;
+mod grow;
+mod team;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{PoisonError, RwLock};
 
 use serde::{Deserialize, Serialize};
 
 use crate::features::FeatureSpec;
 use crate::model::gbdt::Tree;
 use binning::Bins;
-use grow::{predict_binned, GrowNode, Grower, TreeData};
-use rayon::prelude::*;
+use binning::{BinnedMatrix, RowBinned};
+use grow::{predict_binned, Exchange, GrowNode, Grower, TreeData, PARALLEL_MIN_CELLS};
+use team::{Barrier, Cells, Chunks};
 
 /// A gradient-boosting configuration or run that cannot proceed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -208,31 +216,16 @@ fn sigmoid(z: f64) -> f64 {
     crate::model::logistic::sigmoid(z)
 }
 
-/// Rows per parallel task of the gradient pass.
-const GRADIENT_CHUNK: usize = 4096;
-
-/// The objective's gradients and hessians at the current margins.
-fn gradients(objective: Objective, margin: &[f64], y: &[f64], grad: &mut [f64], hess: &mut [f64]) {
-    margin
-        .par_chunks(GRADIENT_CHUNK)
-        .zip(y.par_chunks(GRADIENT_CHUNK))
-        .zip(grad.par_chunks_mut(GRADIENT_CHUNK))
-        .zip(hess.par_chunks_mut(GRADIENT_CHUNK))
-        .for_each(|(((m, y), g), h)| {
-            for (((&m, &y), g), h) in m.iter().zip(y).zip(g).zip(h) {
-                match objective {
-                    Objective::LogLoss => {
-                        let prob = sigmoid(m);
-                        *g = prob - y;
-                        *h = (prob * (1.0 - prob)).max(1e-16);
-                    }
-                    Objective::Squared => {
-                        *g = m - y;
-                        *h = 1.0;
-                    }
-                }
-            }
-        });
+/// The objective's gradient and hessian at margin `m` for target `y`.
+#[inline]
+fn gradient(objective: Objective, m: f64, y: f64) -> (f64, f64) {
+    match objective {
+        Objective::LogLoss => {
+            let prob = sigmoid(m);
+            (prob - y, (prob * (1.0 - prob)).max(1e-16))
+        }
+        Objective::Squared => (m - y, 1.0),
+    }
 }
 
 /// The objective's mean loss (early stopping's measure).
@@ -313,7 +306,7 @@ pub fn boost_squared(
     boost_fit(&fit, spec, config, &|_| {})
 }
 
-/// One fit's data: what [`boost_in_pool`] reads.
+/// One fit's data: what [`boost_fit`] reads.
 struct Fit<'a> {
     objective: Objective,
     values: &'a [f64],
@@ -329,19 +322,6 @@ fn boost_fit(
     on_round: &(dyn Fn(usize) + Sync),
 ) -> Result<Boosted, BoostError> {
     let monotone = config.validate(spec)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(config.threads)
-        .build()
-        .map_err(|e| BoostError(format!("thread pool: {e}")))?;
-    pool.install(|| boost_in_pool(fit, monotone, config, on_round))
-}
-
-fn boost_in_pool(
-    fit: &Fit<'_>,
-    monotone: Vec<i8>,
-    config: &GbdtConfig,
-    on_round: &(dyn Fn(usize) + Sync),
-) -> Result<Boosted, BoostError> {
     let Fit {
         objective,
         values,
@@ -349,7 +329,7 @@ fn boost_in_pool(
         targets,
         rows,
     } = *fit;
-    let mut rng = Rng(config.seed);
+    let mut rng = Rng::new(config.seed);
     // Early-stopping rows: a seeded draw from the training rows.
     let (mut fit_rows, mut valid_rows) = (Vec::new(), Vec::new());
     for &i in rows {
@@ -374,86 +354,68 @@ fn boost_in_pool(
         Objective::LogLoss => 0.0,
         Objective::Squared => mean,
     };
-    let mut margin = vec![base_score; fit_rows.len()];
-    let mut valid_margin = vec![base_score; valid_rows.len()];
-    let mut grad = vec![0.0; fit_rows.len()];
-    let mut hess = vec![0.0; fit_rows.len()];
     // Features with a single value bin can never split: column sampling draws from the others
     // (as LightGBM does), so every tree gets its full share of useful features.
     let usable: Vec<usize> = (0..p).filter(|&j| bins.n_bins(j) >= 3).collect();
     let n_cols = ((usable.len() as f64 * config.col_subsample).ceil() as usize)
         .clamp(usable.len().min(1), usable.len());
-
-    let mut trees: Vec<Vec<GrowNode>> = Vec::new();
-    let mut validation_loss = Vec::new();
-    let (mut best_loss, mut best_iteration) = (f64::INFINITY, 0usize);
-    let mut grower = Grower::new(&bins, &usable, rayon::current_num_threads());
-    let row_binned = binned.row_major(&usable);
-    let (mut sample, mut out_of_bag) = (Vec::new(), Vec::new());
-    for round in 0..config.trees {
-        gradients(objective, &margin, &y, &mut grad, &mut hess);
-        // Branch-free draw: each row is written to both lists and the cursor of its list
-        // advances.
-        sample.resize(fit_rows.len(), 0);
-        out_of_bag.resize(fit_rows.len(), 0);
-        let (mut kept, mut left_out) = (0, 0);
-        for r in 0..fit_rows.len() as u32 {
-            let keep = config.row_subsample >= 1.0 || rng.uniform() < config.row_subsample;
-            sample[kept] = r;
-            out_of_bag[left_out] = r;
-            kept += usize::from(keep);
-            left_out += usize::from(!keep);
-        }
-        sample.truncate(kept);
-        out_of_bag.truncate(left_out);
-        let features: Vec<usize> = rng
-            .choose(usable.len(), n_cols)
-            .into_iter()
-            .map(|k| usable[k])
-            .collect();
-        let data = TreeData {
-            binned: &binned,
-            rows: &row_binned,
-            bins: &bins,
-            grad: &grad,
-            hess: &hess,
-            features: &features,
-            monotone: &monotone,
-            params: config,
-        };
-        let mut nodes = grower.grow(&data, &sample);
-        for n in &mut nodes {
-            n.value *= config.learning_rate;
-        }
-        // The sampled rows' leaves are known from the grower's partition; the others walk the
-        // tree.
-        for (node, rows) in grower.leaves() {
-            let value = nodes[node].value;
-            for &r in rows {
-                margin[r as usize] += value;
-            }
-        }
-        for &r in &out_of_bag {
-            margin[r as usize] += predict_binned(&nodes, &binned, r as usize);
-        }
-        for (r, m) in valid_margin.iter_mut().enumerate() {
-            *m += predict_binned(&nodes, &valid_binned, r);
-        }
-        trees.push(nodes);
-        on_round(round + 1);
-        if config.early_stopping_rounds > 0 {
-            let valid_loss = loss(objective, &valid_margin, &y_valid);
-            validation_loss.push(valid_loss);
-            if valid_loss < best_loss {
-                best_loss = valid_loss;
-                best_iteration = round + 1;
-            } else if round + 1 - best_iteration >= config.early_stopping_rounds {
-                break;
-            }
+    let sampled = (fit_rows.len() as f64 * config.row_subsample.clamp(0.0, 1.0)) as usize;
+    let threads = if sampled * n_cols < PARALLEL_MIN_CELLS {
+        1
+    } else {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = if config.threads == 0 {
+            cores
         } else {
-            best_iteration = round + 1;
+            config.threads
+        };
+        threads.clamp(1, n_cols.max(1))
+    };
+    let row_binned = binned.row_major(&usable);
+    let barrier = Barrier::new(threads);
+    let shared = Shared {
+        objective,
+        config,
+        binned: &binned,
+        row_binned: &row_binned,
+        bins: &bins,
+        monotone: &monotone,
+        y: &y,
+        margin: Cells::new(fit_rows.len(), base_score),
+        grad: Cells::new(fit_rows.len(), 0.0),
+        hess: Cells::new(fit_rows.len(), 0.0),
+        drawn: [RwLock::default(), RwLock::default()],
+        chunks: Chunks::new(fit_rows.len()),
+        exchange: Exchange::new(&barrier),
+        barrier,
+        stop: AtomicBool::new(false),
+    };
+    let mut lead = Lead {
+        rng,
+        usable: &usable,
+        n_cols,
+        valid_binned: &valid_binned,
+        y_valid: &y_valid,
+        valid_margin: vec![base_score; valid_rows.len()],
+        trees: Vec::new(),
+        validation_loss: Vec::new(),
+        best_loss: f64::INFINITY,
+        best_iteration: 0,
+        on_round,
+    };
+    std::thread::scope(|scope| {
+        for id in 1..threads {
+            let (shared, bins, usable) = (&shared, &bins, &usable);
+            scope.spawn(move || shared.work(&mut Grower::new(bins, usable, id), None));
         }
-    }
+        shared.work(&mut Grower::new(&bins, &usable, 0), Some(&mut lead));
+    });
+    let Lead {
+        mut trees,
+        validation_loss,
+        best_iteration,
+        ..
+    } = lead;
     let rounds = trees.len();
     trees.truncate(best_iteration.max(1));
     Ok(Boosted {
@@ -464,6 +426,192 @@ fn boost_in_pool(
         validation_loss,
         monotone,
     })
+}
+
+/// A round's draw: the rows its tree grows on and the features it may split on.
+#[derive(Default)]
+struct Drawn {
+    /// Sampled rows, ascending.
+    sample: Vec<u32>,
+    /// Per row: sampled (else out of bag).
+    in_bag: Vec<bool>,
+    /// Sampled features, ascending.
+    features: Vec<usize>,
+}
+
+/// What every worker of a fit reads, and the per-row state they write (see [`team`]).
+struct Shared<'a> {
+    objective: Objective,
+    config: &'a GbdtConfig,
+    binned: &'a BinnedMatrix,
+    row_binned: &'a RowBinned,
+    bins: &'a Bins,
+    monotone: &'a [i8],
+    y: &'a [f64],
+    margin: Cells,
+    grad: Cells,
+    hess: Cells,
+    /// Draws of the rounds, by round parity: the lead draws the next round's while the others
+    /// read this one's.
+    drawn: [RwLock<Drawn>; 2],
+    chunks: Chunks,
+    barrier: Barrier,
+    exchange: Exchange,
+    /// Set by the lead when early stopping ends the fit.
+    stop: AtomicBool,
+}
+
+/// What only the first worker keeps: the random draws, the validation margins, the trees.
+struct Lead<'a> {
+    rng: Rng,
+    usable: &'a [usize],
+    n_cols: usize,
+    valid_binned: &'a BinnedMatrix,
+    y_valid: &'a [f64],
+    valid_margin: Vec<f64>,
+    trees: Vec<Vec<GrowNode>>,
+    validation_loss: Vec<f64>,
+    best_loss: f64,
+    best_iteration: usize,
+    on_round: &'a (dyn Fn(usize) + Sync),
+}
+
+impl Lead<'_> {
+    /// Draws a round's rows (of `n`) and features: the same sequence of draws for any thread
+    /// count.
+    fn draw(&mut self, config: &GbdtConfig, n: usize, into: &RwLock<Drawn>) {
+        let mut drawn = into.write().unwrap_or_else(PoisonError::into_inner);
+        let Drawn {
+            sample,
+            in_bag,
+            features,
+        } = &mut *drawn;
+        // Branch-free: every row is written to the sample, whose cursor advances if it is kept.
+        sample.resize(n, 0);
+        in_bag.resize(n, false);
+        let mut kept = 0;
+        for (r, bagged) in in_bag.iter_mut().enumerate() {
+            let keep = config.row_subsample >= 1.0 || self.rng.uniform() < config.row_subsample;
+            sample[kept] = r as u32;
+            *bagged = keep;
+            kept += usize::from(keep);
+        }
+        sample.truncate(kept);
+        features.clear();
+        let usable = self.usable;
+        features.extend(
+            self.rng
+                .choose(usable.len(), self.n_cols)
+                .into_iter()
+                .map(|k| usable[k]),
+        );
+    }
+
+    /// Adds a round's tree to the validation margins, keeps it, and says whether early
+    /// stopping ends the fit here.
+    fn keep(&mut self, config: &GbdtConfig, objective: Objective, nodes: Vec<GrowNode>) -> bool {
+        for (r, m) in self.valid_margin.iter_mut().enumerate() {
+            *m += predict_binned(&nodes, self.valid_binned, r);
+        }
+        self.trees.push(nodes);
+        let round = self.trees.len();
+        (self.on_round)(round);
+        if config.early_stopping_rounds == 0 {
+            self.best_iteration = round;
+            return false;
+        }
+        let valid_loss = loss(objective, &self.valid_margin, self.y_valid);
+        self.validation_loss.push(valid_loss);
+        if valid_loss < self.best_loss {
+            self.best_loss = valid_loss;
+            self.best_iteration = round;
+        }
+        round - self.best_iteration >= config.early_stopping_rounds
+    }
+}
+
+impl Shared<'_> {
+    /// One worker's fit, in step with the others: the lead (worker 0) also draws the samples
+    /// and keeps the trees.
+    fn work(&self, grower: &mut Grower, mut lead: Option<&mut Lead<'_>>) {
+        let _guard = self.barrier.guard();
+        let config = self.config;
+        let n = self.y.len();
+        // Pass 0: the gradients at the base score, while the lead draws the first round.
+        if let Some(lead) = lead.as_deref_mut() {
+            lead.draw(config, n, &self.drawn[0]);
+        }
+        self.pass(0, None);
+        self.barrier.wait();
+        for round in 0..config.trees {
+            if self.stop.load(Ordering::Relaxed) {
+                break;
+            }
+            if lead.is_some() {
+                // Pass round + 2 counts as pass round did, which every worker has left.
+                self.chunks.reset(round + 2);
+            }
+            let drawn = self.drawn[round % 2]
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            let data = TreeData {
+                binned: self.binned,
+                rows: self.row_binned,
+                bins: self.bins,
+                grad: &self.grad,
+                hess: &self.hess,
+                features: &drawn.features,
+                monotone: self.monotone,
+                params: config,
+            };
+            let mut nodes = grower.grow(&data, &drawn.sample, &self.barrier, &self.exchange);
+            for node in &mut nodes {
+                node.value *= config.learning_rate;
+            }
+            // The sampled rows' leaves are known from the partition: each worker adds its share.
+            let (workers, id) = (self.barrier.workers(), grower.id());
+            for (_, (node, rows)) in grower
+                .leaves()
+                .enumerate()
+                .filter(|(k, _)| k % workers == id)
+            {
+                let value = nodes[node].value;
+                for &r in rows {
+                    self.margin.add(r as usize, value);
+                }
+            }
+            self.barrier.wait();
+            if let Some(lead) = lead.as_deref_mut() {
+                if round + 1 < config.trees {
+                    lead.draw(config, n, &self.drawn[(round + 1) % 2]);
+                }
+                if lead.keep(config, self.objective, nodes.clone()) {
+                    self.stop.store(true, Ordering::Relaxed);
+                }
+            }
+            self.pass(round + 1, Some((&nodes, &drawn.in_bag)));
+            drop(drawn);
+            self.barrier.wait();
+        }
+    }
+
+    /// Pass `pass` over the rows, in chunks claimed by whichever worker is free: the out-of-bag
+    /// rows' values of `tree` (if any) added to their margins, then every row's gradient and
+    /// hessian.
+    fn pass(&self, pass: usize, tree: Option<(&[GrowNode], &[bool])>) {
+        while let Some(rows) = self.chunks.claim(pass) {
+            if let Some((nodes, in_bag)) = tree {
+                for r in rows.clone().filter(|&r| !in_bag[r]) {
+                    self.margin.add(r, predict_binned(nodes, self.binned, r));
+                }
+            }
+            for r in rows {
+                let (g, h) = gradient(self.objective, self.margin.get(r), self.y[r]);
+                self.grad.set(r, g);
+                self.hess.set(r, h);
+            }
+        }
+    }
 }
 
 fn to_tree(nodes: &[GrowNode]) -> Tree {
@@ -518,6 +666,41 @@ mod tests {
         let plain = boost(&values, p, &labels, &rows, &spec, &config).expect("boost");
         assert_eq!(observed, plain);
         assert_eq!(plain.trees.len(), 7);
+    }
+
+    /// The workers of a fit (here 1, 2 and 3, more than the cores CI has) give the same model
+    /// to the bit, early stopping included: every draw, margin and gradient has one writer.
+    #[test]
+    fn the_fit_does_not_depend_on_the_thread_count_early_stopping_included() {
+        let spec = FeatureSpec::with_attributes(&[] as &[String]).expect("spec");
+        let p = spec.len();
+        let n = 12_000;
+        let mut rng = Rng::new(11);
+        let values: Vec<f64> = (0..n * p)
+            .map(|i| match i % p {
+                3 if rng.uniform() < 0.3 => f64::NAN,
+                _ => (rng.uniform() * 40.0).floor(),
+            })
+            .collect();
+        let labels: Vec<bool> = (0..n)
+            .map(|r| values[r * p] + values[r * p + 1] / 2.0 + 30.0 * rng.uniform() > 45.0)
+            .collect();
+        let rows: Vec<usize> = (0..n).collect();
+        let config = |threads| GbdtConfig {
+            trees: 300,
+            learning_rate: 0.3,
+            early_stopping_rounds: 5,
+            validation_fraction: 0.2,
+            threads,
+            ..GbdtConfig::default()
+        };
+        let one = boost(&values, p, &labels, &rows, &spec, &config(1)).expect("boost");
+        assert!(one.rounds < 300, "early stopping ends the fit: {} rounds", one.rounds);
+        assert!(one.best_iteration < one.rounds);
+        for threads in [2, 3] {
+            let many = boost(&values, p, &labels, &rows, &spec, &config(threads)).expect("boost");
+            assert_eq!(one, many, "{threads} threads");
+        }
     }
 
     /// Squared error fits a real target: the mean as base score, and predictions that follow
