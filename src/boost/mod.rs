@@ -695,7 +695,11 @@ mod tests {
             ..GbdtConfig::default()
         };
         let one = boost(&values, p, &labels, &rows, &spec, &config(1)).expect("boost");
-        assert!(one.rounds < 300, "early stopping ends the fit: {} rounds", one.rounds);
+        assert!(
+            one.rounds < 300,
+            "early stopping ends the fit: {} rounds",
+            one.rounds
+        );
         assert!(one.best_iteration < one.rounds);
         for threads in [2, 3] {
             let many = boost(&values, p, &labels, &rows, &spec, &config(threads)).expect("boost");
