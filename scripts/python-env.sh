@@ -4,7 +4,7 @@
 # scikit-learn, pandas), and the Python gRPC peer server (grpcio); .venv-optbinning with
 # optbinning apart (its OR-Tools pins a protobuf older than grpcio-tools needs); and
 # .venv-lleaves with lleaves (llvmlite below 0.45: newer releases dropped what lleaves 1.3
-# needs); and .venv-python with the payrisk package itself (built from this repository in
+# needs) and TL2cgen; and .venv-python with the payrisk package itself (built from this repository in
 # release) and what its tests and benchmarks import (python/requirements-test.txt). .ci/run makes
 # its own fresh environment for the package's tests.
 # Usage: scripts/python-env.sh   then   .venv/bin/python benches/peers/<script>.py
@@ -19,7 +19,8 @@ python3 -m venv .venv-optbinning
 .venv-optbinning/bin/pip install --quiet "optbinning==1.0.0" "scikit-learn==1.9.1" "pandas"
 .venv-optbinning/bin/python -c "import optbinning; print('optbinning', optbinning.__version__)"
 python3 -m venv .venv-lleaves
-.venv-lleaves/bin/pip install --quiet "lleaves==1.3.0" "llvmlite<0.45" "lightgbm==4.7.0" "pandas" "numpy"
+.venv-lleaves/bin/pip install --quiet "lleaves==1.3.0" "llvmlite<0.45" "lightgbm==4.7.0" "pandas" "numpy" \
+  "tl2cgen==1.0.0" "treelite==4.8.1"
 .venv-lleaves/bin/python -c "import lleaves, llvmlite; print('lleaves with llvmlite', llvmlite.__version__)"
 python3 -m venv .venv-python
 .venv-python/bin/pip install --quiet -r python/requirements-test.txt

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# payrisk against lleaves (LLVM-compiled LightGBM) and LightGBM's own predict on one LightGBM
+# payrisk against lleaves (LLVM-compiled LightGBM), TL2cgen (LightGBM compiled to C; when
+# installed) and LightGBM's own predict on one LightGBM
 # model (300 trees, at most 64 leaves, depth 6) trained on the UCI features, imported into
 # payrisk with `payrisk-train import`: every one of the 30,000 UCI rows scored on one thread,
 # model only (features given) and, for payrisk, with features derived from the tables;
@@ -7,7 +8,8 @@
 # LightGBM's to 1e-12 first.
 # Prerequisites: ../shared/data/uci_credit_default.csv and a virtual environment with lleaves:
 #   python3 -m venv .venv-lleaves && .venv-lleaves/bin/pip install "lleaves==1.3.0" \
-#     "llvmlite<0.45" "lightgbm==4.7.0" pandas numpy      (scripts/python-env.sh does it)
+#     "llvmlite<0.45" "lightgbm==4.7.0" pandas numpy "tl2cgen==1.0.0" "treelite==4.8.1"
+#   (scripts/python-env.sh does it)
 # Usage: benches/peers/inference_compare.sh [ROUNDS]   (default 3)
 set -euo pipefail
 cd "$(dirname "$0")/../.."

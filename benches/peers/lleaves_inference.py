@@ -1,8 +1,10 @@
 """lleaves and LightGBM beside payrisk on one LightGBM model: trains (once) a 300-tree model of
 at most 64 leaves and depth 6 on the UCI features `payrisk-train features` wrote, saves it for
 `payrisk-train import`, writes LightGBM's raw margins of every row (payrisk must match them to
-1e-12), compiles it with lleaves (raw scores, float64), and times one round of each engine's
-prediction of all 30,000 varied rows on one thread, model only (features given).
+1e-12), compiles it with lleaves (raw scores, float64) and, where TL2cgen is installed, to C with
+TL2cgen (thresholds quantized, branches annotated with the training rows, gcc), and times one
+round of each engine's prediction of all 30,000 varied rows on one thread, model only (features
+given; TL2cgen's DMatrix is built before the clock starts).
 
 Usage: python lleaves_inference.py FEATURES_CSV OUT_DIR
 """
@@ -53,6 +55,32 @@ reference = booster.predict(X, raw_score=True, num_threads=1)
 got = compiled.predict(X, n_jobs=1)
 assert np.max(np.abs(got - reference)) < 1e-9, "lleaves agrees with LightGBM"
 
+try:
+    import tl2cgen
+    import treelite
+except ImportError:
+    tl2cgen = None
+if tl2cgen is not None:
+    library = out / "tl2cgen.so"
+    if not library.exists():
+        parsed = treelite.frontend.load_lightgbm_model(str(model_file))
+        training_rows = X[(table.split == "train").values]
+        branches = out / "tl2cgen-branches.json"
+        tl2cgen.annotate_branch(
+            parsed, tl2cgen.DMatrix(training_rows, dtype="float64"), path=str(branches), nthread=1
+        )
+        tl2cgen.export_lib(
+            parsed,
+            toolchain="gcc",
+            libpath=str(library),
+            params={"parallel_comp": 8, "quantize": 1, "annotate_in": str(branches)},
+            nthread=1,
+        )
+    tl2 = tl2cgen.Predictor(str(library), nthread=1)
+    rows = tl2cgen.DMatrix(X, dtype="float64")
+    got = np.asarray(tl2.predict(rows, pred_margin=True)).reshape(-1)
+    assert np.max(np.abs(got - reference)) < 1e-9, "TL2cgen agrees with LightGBM"
+
 
 def rate(f):
     best = float("inf")
@@ -64,6 +92,9 @@ def rate(f):
 
 
 print(f"lleaves  model only: {rate(lambda: compiled.predict(X, n_jobs=1)) / 1e3:8.0f} K rows/s")
+if tl2cgen is not None:
+    tl2_rate = rate(lambda: tl2.predict(rows, pred_margin=True))
+    print(f"TL2cgen  model only: {tl2_rate / 1e3:8.0f} K rows/s")
 print(
     f"LightGBM model only: "
     f"{rate(lambda: booster.predict(X, raw_score=True, num_threads=1)) / 1e3:8.0f} K rows/s"
