@@ -123,9 +123,9 @@ impl Cells {
 /// Rows per claimed chunk of a pass.
 pub(super) const CHUNK: usize = 2048;
 
-/// The chunks of one pass over `len` rows, claimed in turn by whichever worker asks. Passes
-/// alternate between two counters: the first worker resets the next pass's counter while the
-/// others can only be using this one.
+/// The chunks of a pass over `len` rows, claimed in turn by whichever worker asks. Passes
+/// alternate between two counters: at the start of a round the first worker readies the counter
+/// of the pass after this round's, whose parity belongs to the pass every worker has just left.
 pub(super) struct Chunks {
     len: usize,
     next: [AtomicUsize; 2],
