@@ -34,8 +34,6 @@ pub struct GrowNode {
     pub cover: f64,
 }
 
-/// A feature's histogram pass, in bin scans of equal cost (see [`Grower::deal`]).
-const SEARCH_BINS_PER_PASS: usize = 400;
 /// Fits whose trees see fewer rows x features than this run on one thread.
 pub const PARALLEL_MIN_CELLS: usize = 64 * 1024;
 
@@ -104,10 +102,13 @@ struct Candidate {
     parent_score: f64,
 }
 
-/// The better of two splits; ties keep `a` (the earlier feature).
+/// The better of two splits of different features; equal gains go to the earlier feature, as in
+/// a scan of the features in order (so the tree does not depend on which worker searched what).
 fn better(a: Option<Split>, b: Option<Split>) -> Option<Split> {
     match (a, b) {
-        (Some(x), Some(y)) if y.gain > x.gain => Some(y),
+        (Some(x), Some(y)) if y.gain > x.gain || (y.gain == x.gain && y.feature < x.feature) => {
+            Some(y)
+        }
         (None, y) => y,
         (x, _) => x,
     }
@@ -310,7 +311,7 @@ impl Exchange {
     }
 
     /// Posts `found` for `step` and returns the best of all workers' posts (ties: the earlier
-    /// worker, whose features come first).
+    /// feature).
     fn share(&self, barrier: &Barrier, step: usize, worker: usize, found: Found) -> Found {
         if barrier.workers() == 1 {
             return found;
@@ -392,31 +393,38 @@ impl Grower {
             .map(|(node, rows)| (*node, &self.indices[rows.clone()]))
     }
 
-    /// Deals `features` (ascending) out to `threads` workers in contiguous runs of about equal
-    /// work: a feature costs a histogram pass over the rows (about [`SEARCH_BINS_PER_PASS`]
-    /// bins' worth) plus a scan of its bins.
-    fn deal<'f>(&self, features: &'f [usize], threads: usize) -> Vec<&'f [usize]> {
-        let cost = |j: usize| SEARCH_BINS_PER_PASS + self.offsets[j + 1] - self.offsets[j];
-        let total: usize = features.iter().map(|&j| cost(j)).sum();
-        let mut runs = Vec::with_capacity(threads);
-        let (mut start, mut done) = (0, 0);
-        for (k, &j) in features.iter().enumerate() {
-            done += cost(j);
-            // Close the run once it reaches its share of the work (the last run takes the rest).
-            if runs.len() + 1 < threads && done * threads >= total * (runs.len() + 1) {
-                runs.push(&features[start..=k]);
-                start = k + 1;
-            }
+    /// Deals `features` out to `threads` workers so that each has about as many features (a
+    /// histogram pass over the rows costs the same per feature) and as many bins (the split
+    /// scans and the sibling's subtraction cost per bin) as the others, whatever the size of
+    /// the leaf: the features, most bins first, go out in a snake (0, 1, .., t-1, t-1, .., 0,
+    /// 0, ..). Contiguous runs of equal total cost left the worker with the wide features
+    /// scanning bins while the other waited at small leaves, and the reverse at large ones.
+    /// Each worker's features ascend.
+    fn deal(&self, features: &[usize], threads: usize) -> Vec<Vec<usize>> {
+        let bins = |j: usize| self.offsets[j + 1] - self.offsets[j];
+        let mut order = features.to_vec();
+        order.sort_by_key(|&j| (std::cmp::Reverse(bins(j)), j));
+        let threads = threads.max(1);
+        let mut groups = vec![Vec::new(); threads];
+        for (k, &j) in order.iter().enumerate() {
+            let (lap, place) = (k / threads, k % threads);
+            let worker = if lap % 2 == 0 {
+                place
+            } else {
+                threads - 1 - place
+            };
+            groups[worker].push(j);
         }
-        if start < features.len() || runs.is_empty() {
-            runs.push(&features[start..]);
+        for group in &mut groups {
+            group.sort_unstable();
         }
-        runs
+        groups
     }
 
     /// Grows one tree on `rows` (indices into the binned training matrix, ascending) together
     /// with the other workers of `barrier`, every one calling this with the same arguments. The
-    /// features are dealt out to the workers in contiguous runs; the tree does not depend on how.
+    /// features are dealt out to the workers (see [`Grower::deal`]); the tree does not depend on
+    /// how.
     pub fn grow(
         &mut self,
         data: &TreeData<'_>,
@@ -424,9 +432,9 @@ impl Grower {
         barrier: &Barrier,
         exchange: &Exchange,
     ) -> Vec<GrowNode> {
-        let runs = self.deal(data.features, barrier.workers());
-        let run = runs.get(self.id).copied().unwrap_or_default();
-        self.group.features = run
+        let groups = self.deal(data.features, barrier.workers());
+        let group = groups.get(self.id).map(Vec::as_slice).unwrap_or_default();
+        self.group.features = group
             .iter()
             .map(|&j| (j, self.position[j], self.offsets[j]..self.offsets[j + 1]))
             .collect();
@@ -646,8 +654,10 @@ pub fn predict_binned(nodes: &[GrowNode], binned: &BinnedMatrix, r: usize) -> f6
 mod tests {
     use super::*;
 
-    /// A seeded synthetic problem: `p` features (some with missing values, one constant),
-    /// gradients of a log loss at margin 0 for labels that depend on features 0 and 1.
+    /// A seeded synthetic problem: `p` features (one with missing values, one constant, one of
+    /// three values, the first of twenty and from 8 features on the last a copy of the first,
+    /// the others of fifty), gradients of a log loss at margin 0 for labels that depend on
+    /// features 0 and 1.
     struct Problem {
         bins: Bins,
         binned: BinnedMatrix,
@@ -669,12 +679,15 @@ mod tests {
         for r in 0..n {
             for j in 0..p {
                 values[r * p + j] = match j {
+                    0 => (next() * 20.0).floor(),
                     2 => 1.0,
                     3 if next() < 0.2 => f64::NAN,
+                    4 => (next() * 3.0).floor(),
+                    j if p >= 8 && j == p - 1 => values[r * p],
                     _ => (next() * 50.0).floor(),
                 };
             }
-            let x = values[r * p] / 50.0 - values[r * p + 1] / 100.0;
+            let x = values[r * p] / 20.0 - values[r * p + 1] / 100.0;
             let y = f64::from(u8::from(next() < 0.2 + 0.6 * x.clamp(0.0, 1.0)));
             grad[r] = 0.5 - y;
         }
@@ -802,12 +815,55 @@ mod tests {
 
     #[test]
     fn the_tree_does_not_depend_on_the_thread_count() {
+        // Feature 7 is a copy of feature 0, so every split of one ties with the same split of
+        // the other; the earlier feature wins, whichever workers searched them (with 3, the
+        // copy's worker posts first).
         let problem = problem(30_000, 8);
         let rows: Vec<u32> = (0..30_000).collect();
         let (one, _) = grow_on(&problem, 1, &rows);
+        assert!(one.iter().any(|n| n.feature == 0), "the tie is met");
+        assert!(
+            one.iter().all(|n| n.feature != 7),
+            "and goes to the earlier feature"
+        );
         for threads in [2, 3] {
             let (many, _) = grow_on(&problem, threads, &rows);
             assert_eq!(one, many, "{threads} threads");
+        }
+    }
+
+    #[test]
+    fn the_deal_balances_both_features_and_bins() {
+        // Whatever a leaf's size, the workers' shares of histogram passes (features) and of
+        // scans (bins) stay even: neither can be more than one feature's worth apart.
+        let problem = problem(5_000, 12);
+        let grower = Grower::new(&problem.bins, &problem.usable, 0);
+        let bins = |j: usize| problem.bins.n_bins(j);
+        let widest = problem.usable.iter().map(|&j| bins(j)).max().unwrap_or(0);
+        assert!(
+            problem.usable.iter().any(|&j| bins(j) < widest / 4),
+            "narrow and wide mixed"
+        );
+        for threads in [1, 2, 3, 4] {
+            let groups = grower.deal(&problem.usable, threads);
+            assert_eq!(groups.len(), threads);
+            let mut all: Vec<usize> = groups.concat();
+            all.sort_unstable();
+            assert_eq!(all, problem.usable, "{threads}: every feature dealt once");
+            for group in &groups {
+                assert!(
+                    group.windows(2).all(|w| w[0] < w[1]),
+                    "{threads}: ascending"
+                );
+            }
+            let counts: Vec<usize> = groups.iter().map(Vec::len).collect();
+            let totals: Vec<usize> = groups
+                .iter()
+                .map(|g| g.iter().map(|&j| bins(j)).sum())
+                .collect();
+            let spread = |v: &[usize]| v.iter().max().unwrap_or(&0) - v.iter().min().unwrap_or(&0);
+            assert!(spread(&counts) <= 1, "{threads}: features {counts:?}");
+            assert!(spread(&totals) <= widest, "{threads}: bins {totals:?}");
         }
     }
 }
