@@ -262,15 +262,15 @@ impl ShapTable {
         all
     }
 
-    /// Adds one tree's contributions from its cell table and returns the value of the leaf the
-    /// account reaches, or returns `None` (having added nothing) when one of the tree's inputs
-    /// is missing from `x`.
-    pub(super) fn add_cell(&self, tree: &CellTree, x: &[f64], out: &mut [f64]) -> Option<f64> {
-        let k = tree.k as usize;
+    /// Where the row of the cell `x` falls in starts in `cell_values`, or `None` when one of
+    /// the tree's inputs is missing from `x`. Reads only the tree's thresholds, not the values:
+    /// see [`ShapTable::add_row`].
+    #[inline]
+    pub(super) fn cell_row(&self, tree: &CellTree, x: &[f64]) -> Option<u32> {
         let features = self
             .cell_features
             .get(tree.features as usize..)
-            .and_then(|f| f.get(..k))?;
+            .and_then(|f| f.get(..tree.k as usize))?;
         let mut cell = 0usize;
         for f in features {
             let v = x.get(f.input as usize).copied().unwrap_or(f64::NAN);
@@ -284,14 +284,33 @@ impl ShapTable {
             let c: usize = thresholds.iter().map(|&t| usize::from(t < v)).sum();
             cell += c * f.stride as usize;
         }
-        let start = tree.values as usize + cell * (k + 1);
-        let values = self.cell_values.get(start..start + k + 1)?;
+        u32::try_from(tree.values as usize + cell * (tree.k as usize + 1)).ok()
+    }
+
+    /// Adds one tree's contributions from the cell row at `row` (from [`ShapTable::cell_row`])
+    /// and returns the value of the leaf the cell reaches.
+    ///
+    /// The rows are read at random from tables of tens of MiB, so each read is a cache miss.
+    /// Callers find every tree's row first and add them after: the reads then do not wait on
+    /// each other's comparisons, and their misses overlap.
+    #[inline]
+    pub(super) fn add_row(&self, tree: &CellTree, row: u32, out: &mut [f64]) -> f64 {
+        let k = tree.k as usize;
+        let features = self
+            .cell_features
+            .get(tree.features as usize..)
+            .and_then(|f| f.get(..k))
+            .unwrap_or_default();
+        let values = self
+            .cell_values
+            .get(row as usize..row as usize + k + 1)
+            .unwrap_or_default();
         for (f, v) in features.iter().zip(values) {
             if let Some(o) = out.get_mut(f.input as usize) {
                 *o += v;
             }
         }
-        values.get(k).copied()
+        values.get(k).copied().unwrap_or(0.0)
     }
 
     /// How many trees have a cell table (for tests).

@@ -99,6 +99,8 @@ pub struct ShapScratch {
     expanded: Vec<f64>,
     /// Per depth, per account of a block, the masks of the last internal node's children.
     masks: Vec<[usize; 2]>,
+    /// Per tree (one account) or per account (one tree of a block), its cell row if any.
+    rows: Vec<Option<u32>>,
 }
 
 impl GbdtModel {
@@ -176,14 +178,19 @@ impl GbdtModel {
                 .get(start as usize..end as usize)
                 .unwrap_or(&[]);
             if let Some(Some(cells)) = table.cells.get(t) {
-                for (((x, out), e), m) in xs
-                    .chunks_exact(p)
-                    .zip(outs.chunks_exact_mut(p))
+                // Every account's row first, then the reads (see `ShapTable::add_row`).
+                scratch.rows.clear();
+                scratch
+                    .rows
+                    .extend(xs.chunks_exact(p).map(|x| table.cell_row(cells, x)));
+                for (((out, e), m), row) in outs
+                    .chunks_exact_mut(p)
                     .zip(expanded.chunks_exact(w))
                     .zip(margins.iter_mut())
+                    .zip(&scratch.rows)
                 {
-                    *m += match table.add_cell(cells, x, out) {
-                        Some(leaf) => leaf,
+                    *m += match row {
+                        Some(row) => table.add_row(cells, *row, out),
                         None => table.add_leaves(visits, e, out),
                     };
                 }
@@ -205,15 +212,22 @@ impl GbdtModel {
         scratch.expanded.resize(2 * self.width, 0.0);
         self.expand(x, &mut scratch.expanded);
         let expanded = &scratch.expanded;
+        // Every tree's cell row first, then the reads (see `ShapTable::add_row`).
+        scratch.rows.clear();
+        scratch.rows.extend(
+            table
+                .cells
+                .iter()
+                .map(|cells| cells.as_ref().and_then(|c| table.cell_row(c, x))),
+        );
         // The margin from the leaves the account reaches, tree by tree in the walk's order:
         // the same sum as `walk`, bit for bit, without walking the trees again.
         let mut margin = self.base_score;
         for (t, &(start, end)) in table.trees.iter().enumerate() {
-            if let Some(Some(cells)) = table.cells.get(t) {
-                if let Some(leaf) = table.add_cell(cells, x, out) {
-                    margin += leaf;
-                    continue;
-                }
+            if let (Some(Some(cells)), Some(Some(row))) = (table.cells.get(t), scratch.rows.get(t))
+            {
+                margin += table.add_row(cells, *row, out);
+                continue;
             }
             margin += match table.visits.get(start as usize..end as usize) {
                 Some(visits) => table.add_leaves(visits, expanded, out),

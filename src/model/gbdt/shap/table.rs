@@ -285,6 +285,9 @@ impl ShapTable {
                 }
             }
             let values = &self.values[leaf.values as usize..][..1 << k];
+            // The next leaves' rows follow this one's: ask for them now (see `prefetch`).
+            let ahead = leaf.values as usize + (PREFETCH_AHEAD << k);
+            prefetch(self.values.get(ahead..).unwrap_or_default(), 1 << k);
             let features = &self.features[leaf.features as usize..][..k];
             let masks = &mine[..b];
             match k {
@@ -305,6 +308,29 @@ impl ShapTable {
             }
         }
     }
+}
+
+/// How many leaves ahead of the one being added [`ShapTable::add_leaves_block`] asks for rows.
+const PREFETCH_AHEAD: usize = 2;
+
+/// Asks the CPU to bring the cache lines of the first `len` values of `row` closer (a hint: it
+/// changes no result). A block's accounts read a leaf's row at places their masks choose, so the
+/// hardware prefetchers do not see the walk's order through the table, which on a model whose
+/// table exceeds the L2 cache is the order of memory.
+#[inline(always)]
+fn prefetch(row: &[f64], len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    for line in row.iter().take(len).step_by(8) {
+        // SAFETY: SSE is in the baseline of every x86_64 target, and a prefetch neither
+        // faults nor changes memory, whatever the address.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                (line as *const f64).cast(),
+            );
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (row, len);
 }
 
 /// One leaf's contributions for each account of a block (`masks[i]` is account `i`'s).
