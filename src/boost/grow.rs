@@ -155,9 +155,12 @@ impl TreeData<'_> {
         -(2.0 * s.g * w + (s.h + self.params.l2) * w * w)
     }
 
-    /// What a split search needs to know about a leaf with statistics `total` and value bounds.
+    /// What a split search needs to know about a leaf with statistics `total` and value bounds;
+    /// `None` for a leaf that cannot split: at the depth limit, or with too few rows to leave
+    /// `min_child_samples` on each side (the split scan would find nothing there either).
     fn candidate(&self, total: Stat, depth: usize, lower: f64, upper: f64) -> Option<Candidate> {
-        (depth < self.params.max_depth).then(|| {
+        let splittable = u64::from(total.n) >= 2 * u64::from(self.params.min_child_samples);
+        (depth < self.params.max_depth && splittable).then(|| {
             let w = self.value(&total, lower, upper);
             Candidate {
                 total,
@@ -607,7 +610,9 @@ impl Grower {
 
     /// For this worker's features: builds `small`'s histogram from `indices[rows]`, turns
     /// `large` (the parent's histogram, if any) into the sibling's by subtracting `small`, and
-    /// searches both leaves' best splits.
+    /// searches both leaves' best splits. A leaf that cannot split never needs its histogram
+    /// again: with neither able to, nothing is built, and the sibling's is derived only when it
+    /// can.
     fn search(
         &self,
         data: &TreeData<'_>,
@@ -616,17 +621,20 @@ impl Grower {
         mut large: Option<&mut Vec<Stat>>,
         leaves: [Option<Candidate>; 2],
     ) -> Found {
+        if leaves.iter().all(Option::is_none) {
+            return (None, None);
+        }
         self.group.build(data, &self.indices[rows], small);
         let mut best = (None, None);
         for (j, _, bins) in &self.group.features {
             let small = &small[bins.clone()];
             let small_best = leaves[0].and_then(|c| data.best_split_of(&c, *j, small));
-            let large_best = large.as_mut().and_then(|large| {
+            let large_best = leaves[1].zip(large.as_mut()).and_then(|(c, large)| {
                 let large = &mut large[bins.clone()];
                 for (a, b) in large.iter_mut().zip(small) {
                     *a = a.minus(b);
                 }
-                leaves[1].and_then(|c| data.best_split_of(&c, *j, large))
+                data.best_split_of(&c, *j, large)
             });
             // Features ascend, so ties go to the earlier feature, as in a sequential scan.
             best = (better(best.0, small_best), better(best.1, large_best));
