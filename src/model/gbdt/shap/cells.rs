@@ -288,29 +288,29 @@ impl ShapTable {
     }
 
     /// Adds one tree's contributions from the cell row at `row` (from [`ShapTable::cell_row`])
-    /// and returns the value of the leaf the cell reaches.
+    /// and returns the value of the leaf the cell reaches; `None`, having added nothing, if the
+    /// row is not the tree's (the caller then walks the leaves).
     ///
     /// The rows are read at random from tables of tens of MiB, so each read is a cache miss.
     /// Callers find every tree's row first and add them after: the reads then do not wait on
     /// each other's comparisons, and their misses overlap.
     #[inline]
-    pub(super) fn add_row(&self, tree: &CellTree, row: u32, out: &mut [f64]) -> f64 {
+    pub(super) fn add_row(&self, tree: &CellTree, row: u32, out: &mut [f64]) -> Option<f64> {
         let k = tree.k as usize;
         let features = self
             .cell_features
             .get(tree.features as usize..)
-            .and_then(|f| f.get(..k))
-            .unwrap_or_default();
+            .and_then(|f| f.get(..k))?;
         let values = self
             .cell_values
-            .get(row as usize..row as usize + k + 1)
-            .unwrap_or_default();
+            .get(row as usize..)
+            .and_then(|v| v.get(..=k))?;
         for (f, v) in features.iter().zip(values) {
             if let Some(o) = out.get_mut(f.input as usize) {
                 *o += v;
             }
         }
-        values.get(k).copied().unwrap_or(0.0)
+        values.get(k).copied()
     }
 
     /// How many trees have a cell table (for tests).

@@ -189,8 +189,8 @@ impl GbdtModel {
                     .zip(margins.iter_mut())
                     .zip(&scratch.rows)
                 {
-                    *m += match row {
-                        Some(row) => table.add_row(cells, *row, out),
+                    *m += match row.and_then(|row| table.add_row(cells, row, out)) {
+                        Some(leaf) => leaf,
                         None => table.add_leaves(visits, e, out),
                     };
                 }
@@ -226,8 +226,10 @@ impl GbdtModel {
         for (t, &(start, end)) in table.trees.iter().enumerate() {
             if let (Some(Some(cells)), Some(Some(row))) = (table.cells.get(t), scratch.rows.get(t))
             {
-                margin += table.add_row(cells, *row, out);
-                continue;
+                if let Some(leaf) = table.add_row(cells, *row, out) {
+                    margin += leaf;
+                    continue;
+                }
             }
             margin += match table.visits.get(start as usize..end as usize) {
                 Some(visits) => table.add_leaves(visits, expanded, out),
