@@ -262,9 +262,9 @@ impl ShapTable {
         all
     }
 
-    /// Where the row of the cell `x` falls in starts in `cell_values`, or `None` when one of
-    /// the tree's inputs is missing from `x`. Reads only the tree's thresholds, not the values:
-    /// see [`ShapTable::add_row`].
+    /// The start in `cell_values` of the row of the cell that `x` falls in, or `None` when one
+    /// of the tree's inputs is missing from `x`. Reads only the tree's thresholds, not the
+    /// values: see [`ShapTable::add_row`].
     #[inline]
     pub(super) fn cell_row(&self, tree: &CellTree, x: &[f64]) -> Option<u32> {
         let features = self
